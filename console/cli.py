@@ -1,0 +1,106 @@
+"""``aigw-console``: the command line entry point (proxy + console, or the proxy alone)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Sequence
+
+from proxy_core.config import ConfigError, Settings, load_settings
+from proxy_core.runner import pipe_report, print_access_log, start_gateway
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aigw-console",
+        description="A self-hosted AI gateway with a terminal operator console.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8787)")
+    parser.add_argument("--db", metavar="URL", help="SQLAlchemy async database URL (default: SQLite in the data dir)")
+    parser.add_argument("--data-dir", metavar="DIR", help="data directory (default ~/.local/share/aigw-console)")
+    parser.add_argument("--headless", action="store_true", help="run the proxy alone, logging requests to stdout")
+    parser.add_argument("--demo", action="store_true", help="wire the embedded mock provider: no API key needed")
+    parser.add_argument("--quiet", action="store_true", help="in --headless mode, do not print a line per request")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "server": {"host": args.host, "port": args.port},
+        "store": {"url": args.db, "data_dir": args.data_dir},
+    }
+    return load_settings(args.config, overrides=overrides, demo=args.demo, headless=args.headless)
+
+
+async def run_headless(settings: Settings, *, quiet: bool = False) -> None:
+    """Serve until SIGINT or SIGTERM, then flush the log queue and exit."""
+    gateway = await start_gateway(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    printer = None
+    if not quiet and settings.server.access_log:
+        printer = asyncio.create_task(print_access_log(gateway.bus.subscribe()))
+    mode = " (demo: embedded mock provider)" if settings.demo else ""
+    print(f"aigw-console: gateway listening on {gateway.gateway_url}{mode}", flush=True)
+    print(f"aigw-console: store {_safe_url(gateway.settings.store_url)}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        print("aigw-console: stopping, flushing the log queue…", flush=True)
+        await gateway.stop()
+        if printer is not None:
+            await asyncio.sleep(0)
+            printer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await printer
+        print(f"aigw-console: stopped ({pipe_report(gateway)})", flush=True)
+
+
+def _safe_url(url: str) -> str:
+    """The store URL without a password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _run(coro) -> None:  # noqa: ANN001 - a coroutine
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="aigw-console: %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = settings_from_args(args)
+        if not settings.headless:
+            # The Textual console is not built yet: until it is, every mode runs the proxy alone.
+            print("aigw-console: the operator console is not available yet; running headless", flush=True)
+        _run(run_headless(settings, quiet=args.quiet))
+    except ConfigError as exc:
+        print(f"aigw-console: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"aigw-console: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The gateways the proxy serves, held in memory so no request waits for the database.
+
+Loaded at start, updated at once by the service layer in this process, and re-read every few
+seconds so changes made by another process sharing the store (a PostgreSQL deployment, an
+attached console) take effect without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from proxy_core.store.engine import Store
+from proxy_core.store.gateways import gateway_to_dict, list_gateways
+
+__all__ = ["GatewayConfig", "GatewayDirectory"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """The settings of one gateway that the request path reads."""
+
+    account_id: str
+    id: str
+    collect_logs: bool = True
+    authentication: bool = False
+    cache_ttl: int | None = None
+    rate_limiting_interval: int | None = None
+    rate_limiting_limit: int | None = None
+    rate_limiting_technique: str = "fixed"
+    log_management: int | None = None
+    log_management_strategy: str = "STOP_INSERTING"
+    guardrails: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "GatewayConfig":
+        return cls(**{name: row[name] for name in cls.__slots__ if name in row})
+
+
+class GatewayDirectory:
+    def __init__(self, store: Store, refresh_interval: float = 3.0) -> None:
+        self._store = store
+        self._interval = refresh_interval
+        self._gateways: dict[tuple[str, str], GatewayConfig] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def get(self, account_id: str, gateway_id: str) -> GatewayConfig | None:
+        return self._gateways.get((account_id, gateway_id))
+
+    def accounts(self) -> set[str]:
+        return {account for account, _ in self._gateways}
+
+    def put(self, config: GatewayConfig) -> None:
+        self._gateways[(config.account_id, config.id)] = config
+
+    def remove(self, account_id: str, gateway_id: str) -> None:
+        self._gateways.pop((account_id, gateway_id), None)
+
+    async def refresh(self) -> None:
+        async with self._store.sessions() as session:
+            rows = await list_gateways(session)
+            self._gateways = {(g.account_id, g.id): GatewayConfig.from_row(gateway_to_dict(g)) for g in rows}
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._poll(), name="aigw-gateway-refresh")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.refresh()
+            except Exception as exc:  # keep serving with the last known settings
+                log.warning("could not refresh gateways from the store: %s", exc)

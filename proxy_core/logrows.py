@@ -1,0 +1,149 @@
+"""Exchange → log row: model, model type, token usage, cost, redacted headers.
+
+Runs in the log writer, after the client has its answer. Reads only what it needs from bodies
+and never trusts them: anything unparseable simply yields no usage.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import orjson
+
+from proxy_core.costs import PricingTable, compute_cost
+from proxy_core.exchange import Exchange
+from proxy_core.providers.base import ModelType, Usage
+from proxy_core.redact import redact_headers
+
+__all__ = ["build_rows", "iter_stream_events", "LOG_EVENT_FIELDS"]
+
+# The columns published on the event bus for live consumers (no bodies, no headers).
+LOG_EVENT_FIELDS = (
+    "id", "account_id", "gateway_id", "created_at", "provider", "model", "model_type", "path",
+    "request_type", "method", "status_code", "success", "error_code", "error", "cached", "step",
+    "event_id", "duration", "ttfb", "tokens_in", "tokens_out", "cost", "custom_cost", "metadata",
+    "feedback", "score", "guardrails", "streamed",
+)  # fmt: skip
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def iter_stream_events(body: bytes, content_type: str) -> Iterator[Any]:
+    """Decoded JSON events of a streamed body: SSE ``data:`` lines, a JSON array, or NDJSON."""
+    if "event-stream" in content_type:
+        for line in body.split(b"\n"):
+            if line.startswith(b"data:"):
+                payload = line[5:].strip()
+                if payload and payload != b"[DONE]":
+                    event = _loads(payload)
+                    if event is not None:
+                        yield event
+        return
+    whole = _loads(body)
+    if isinstance(whole, list):
+        yield from whole
+        return
+    if whole is not None:
+        yield whole
+        return
+    for line in body.split(b"\n"):
+        line = line.strip().rstrip(b",").lstrip(b"[")
+        if line:
+            event = _loads(line)
+            if event is not None:
+                yield event
+
+
+def _usage(ex: Exchange, request_json: Any, response_ct: str) -> Usage:
+    usage = Usage()
+    family = ex.family
+    if family is None:
+        return usage
+    family.parse_headers({k.lower(): v for k, v in ex.response_headers}, usage)
+    body = ex.response_body
+    if not body or ex.response_truncated or not (200 <= ex.status_code < 300):
+        return usage
+    if ex.streamed or "event-stream" in response_ct or "ndjson" in response_ct or "stream+json" in response_ct:
+        for event in iter_stream_events(body, response_ct):
+            family.parse_stream_chunk(event, usage)
+    elif "json" in response_ct:
+        family.parse_response(_loads(body), usage)
+    return usage
+
+
+def build_rows(
+    ex: Exchange, pricing: PricingTable, max_body: int
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The ``logs`` row and, when bodies are collected, the ``log_bodies`` row of one exchange."""
+    request_ct = _header(ex.request_headers, "content-type")
+    response_ct = _header(ex.response_headers, "content-type") or ""
+    request_json = _loads(ex.request_body) if ex.request_body and request_ct and "json" in request_ct else None
+    family = ex.family
+    model_type = family.model_type(ex.path) if family is not None else ModelType.UNKNOWN
+    usage = _usage(ex, request_json, response_ct)
+    model = (family.request_model(ex.path, request_json) if family is not None else None) or usage.model
+    cost, custom = compute_cost(
+        pricing, ex.provider, model, usage.tokens_in, usage.tokens_out, ex.policy.custom_cost
+    )
+    if ex.cached:
+        cost = 0.0 if cost is not None or usage.tokens_in is not None else None
+    too_big = len(ex.request_body) > max_body or (ex.response_body is not None and len(ex.response_body) > max_body)
+    truncated = ex.response_truncated or too_big
+    row = {
+        "id": ex.id,
+        "account_id": ex.account_id,
+        "gateway_id": ex.gateway_id,
+        "created_at": ex.started_ms,
+        "provider": ex.provider,
+        "model": model,
+        "model_type": model_type,
+        "path": ex.path,
+        "request_type": ex.request_type,
+        "method": ex.method,
+        "status_code": ex.status_code,
+        "success": 200 <= ex.status_code < 300 and ex.error_code is None,
+        "error_code": ex.error_code,
+        "error": ex.error,
+        "cached": ex.cached,
+        "step": ex.step,
+        "event_id": ex.policy.event_id,
+        "duration": ex.duration_ms,
+        "ttfb": ex.ttfb_ms,
+        "tokens_in": usage.tokens_in,
+        "tokens_out": usage.tokens_out,
+        "cost": cost,
+        "custom_cost": custom,
+        "metadata": dict(ex.policy.metadata) if ex.policy.metadata else None,
+        "feedback": 0,
+        "score": None,
+        "guardrails": ex.guardrails,
+        "request_content_type": request_ct,
+        "response_content_type": response_ct or None,
+        "request_size": len(ex.request_body),
+        "response_size": ex.response_size,
+        "body_stored": ex.collect_bodies,
+        "body_truncated": truncated,
+        "streamed": ex.streamed,
+    }
+    if not ex.collect_bodies:
+        return row, None
+    body = {
+        "log_id": ex.id,
+        "request_headers": redact_headers(ex.request_headers),
+        "request_body": None if too_big else ex.request_body,
+        "response_headers": redact_headers(ex.response_headers),
+        "response_body": None if truncated else ex.response_body,
+    }
+    return row, body

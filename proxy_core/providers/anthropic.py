@@ -1,0 +1,66 @@
+"""Anthropic's Messages API (JSON and its ``message_start`` / ``message_delta`` stream)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from proxy_core.providers.base import ModelType, Usage, int_or_none, model_type_from_path
+
+__all__ = ["AnthropicFamily"]
+
+
+def _input_tokens(usage_obj: dict) -> int | None:
+    base = int_or_none(usage_obj.get("input_tokens"))
+    if base is None:
+        return None
+    cached = (int_or_none(usage_obj.get("cache_creation_input_tokens")) or 0) + (
+        int_or_none(usage_obj.get("cache_read_input_tokens")) or 0
+    )
+    return base + cached
+
+
+class AnthropicFamily:
+    id = "anthropic"
+
+    def model_type(self, path: str) -> str:
+        if "messages" in path or "complete" in path:
+            return ModelType.TEXT
+        return model_type_from_path(path)
+
+    def request_model(self, path: str, body: Any) -> str | None:
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            return body["model"]
+        return None
+
+    def parse_response(self, body: Any, usage: Usage) -> None:
+        if not isinstance(body, dict):
+            return
+        if isinstance(body.get("model"), str):
+            usage.model = body["model"]
+        usage_obj = body.get("usage")
+        if isinstance(usage_obj, dict):
+            tokens_in = _input_tokens(usage_obj)
+            if tokens_in is not None:
+                usage.tokens_in = tokens_in
+            tokens_out = int_or_none(usage_obj.get("output_tokens"))
+            if tokens_out is not None:
+                usage.tokens_out = tokens_out
+
+    def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
+        if not isinstance(event, dict):
+            return
+        kind = event.get("type")
+        if kind == "message_start":
+            self.parse_response(event.get("message"), usage)
+        elif kind == "message_delta":
+            usage_obj = event.get("usage")
+            if isinstance(usage_obj, dict):
+                tokens_out = int_or_none(usage_obj.get("output_tokens"))
+                if tokens_out is not None:
+                    usage.tokens_out = tokens_out
+                tokens_in = _input_tokens(usage_obj)
+                if tokens_in is not None and usage.tokens_in is None:
+                    usage.tokens_in = tokens_in
+
+    def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
+        return None

@@ -1,0 +1,79 @@
+"""The small interface every provider family implements, and the helpers they share.
+
+A *family* is one upstream API shape (OpenAI-compatible, Anthropic, Google, …). Many providers
+share a family: Groq, Mistral or a local vLLM are OpenAI-compatible and need only a table entry in
+:mod:`proxy_core.providers.registry`. Families read; they never change what is forwarded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Protocol
+
+__all__ = ["ModelType", "Usage", "ProviderFamily", "int_or_none", "model_type_from_path"]
+
+
+class ModelType:
+    """The model types a log records (the guardrails decide what to judge from it)."""
+
+    TEXT = "text-generation"
+    EMBEDDINGS = "embeddings"
+    AUDIO = "audio"
+    IMAGE = "image"
+    UNKNOWN = "unknown"
+
+
+@dataclass(slots=True)
+class Usage:
+    """What a family could read from one exchange; ``None`` means the provider did not say."""
+
+    model: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+
+
+class ProviderFamily(Protocol):
+    """Reads model, model type and token usage from one API family's requests and responses."""
+
+    id: str
+    """The family's name, also the ``format`` a custom provider names in config."""
+
+    def model_type(self, path: str) -> str:
+        """The :class:`ModelType` of a request to ``path`` (the path below the provider base)."""
+
+    def request_model(self, path: str, body: Any) -> str | None:
+        """The model a request asks for, from its path or its decoded JSON body (or ``None``)."""
+
+    def parse_response(self, body: Any, usage: Usage) -> None:
+        """Fill ``usage`` from a decoded, non-streamed JSON response body."""
+
+    def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
+        """Fill ``usage`` from one decoded event of a streamed response (called in order)."""
+
+    def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
+        """Fill ``usage`` from response headers, for APIs that report usage there."""
+
+
+def int_or_none(value: Any) -> int | None:
+    """``value`` when it is a real integer count, else ``None`` (bools and strings are not counts)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def model_type_from_path(path: str) -> str:
+    """A model type guessed from the common path vocabulary shared by most HTTP APIs."""
+    p = path.lower()
+    if "embed" in p:
+        return ModelType.EMBEDDINGS
+    if "/audio/" in p or "speech" in p or "transcri" in p or "text-to-speech" in p or "/tts" in p:
+        return ModelType.AUDIO
+    if "/images/" in p or "image" in p:
+        return ModelType.IMAGE
+    if any(s in p for s in ("chat", "completion", "messages", "generate", "responses", "/run/", "converse", "invoke")):
+        return ModelType.TEXT
+    return ModelType.UNKNOWN

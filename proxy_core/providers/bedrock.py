@@ -1,0 +1,52 @@
+"""Amazon Bedrock runtime (``/model/{modelId}/invoke``, ``/converse``); the client pre-signs."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+from urllib.parse import unquote
+
+from proxy_core.providers.base import ModelType, Usage, int_or_none, model_type_from_path
+
+__all__ = ["BedrockFamily"]
+
+
+class BedrockFamily:
+    id = "bedrock"
+
+    def model_type(self, path: str) -> str:
+        p = path.lower()
+        if "embed" in p:
+            return ModelType.EMBEDDINGS
+        if "/converse" in p or "/invoke" in p:
+            return ModelType.TEXT
+        return model_type_from_path(path)
+
+    def request_model(self, path: str, body: Any) -> str | None:
+        parts = path.strip("/").split("/")
+        if len(parts) >= 2 and parts[0] == "model":
+            return unquote(parts[1])
+        return None
+
+    def parse_response(self, body: Any, usage: Usage) -> None:
+        if not isinstance(body, dict):
+            return
+        usage_obj = body.get("usage")
+        if isinstance(usage_obj, dict):
+            tokens_in = int_or_none(usage_obj.get("inputTokens", usage_obj.get("input_tokens")))
+            tokens_out = int_or_none(usage_obj.get("outputTokens", usage_obj.get("output_tokens")))
+            if tokens_in is not None:
+                usage.tokens_in = tokens_in
+            if tokens_out is not None:
+                usage.tokens_out = tokens_out
+
+    def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
+        if isinstance(event, dict) and isinstance(event.get("metadata"), dict):
+            self.parse_response(event["metadata"], usage)
+
+    def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
+        tokens_in = headers.get("x-amzn-bedrock-input-token-count")
+        tokens_out = headers.get("x-amzn-bedrock-output-token-count")
+        if tokens_in and tokens_in.isdigit():
+            usage.tokens_in = int(tokens_in)
+        if tokens_out and tokens_out.isdigit():
+            usage.tokens_out = int(tokens_out)

@@ -1,0 +1,56 @@
+"""Cohere's v1 and v2 APIs (usage under ``meta.billed_units`` or ``usage.billed_units``)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from proxy_core.providers.base import Usage, int_or_none, model_type_from_path
+
+__all__ = ["CohereFamily"]
+
+
+def _read_billed(container: Any, usage: Usage) -> None:
+    if not isinstance(container, dict):
+        return
+    billed = container.get("billed_units")
+    if not isinstance(billed, dict):
+        return
+    tokens_in = int_or_none(billed.get("input_tokens"))
+    tokens_out = int_or_none(billed.get("output_tokens"))
+    if tokens_in is not None:
+        usage.tokens_in = tokens_in
+    if tokens_out is not None:
+        usage.tokens_out = tokens_out
+    elif tokens_in is not None and usage.tokens_out is None:
+        usage.tokens_out = 0
+
+
+class CohereFamily:
+    id = "cohere"
+
+    def model_type(self, path: str) -> str:
+        return model_type_from_path(path)
+
+    def request_model(self, path: str, body: Any) -> str | None:
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            return body["model"]
+        return None
+
+    def parse_response(self, body: Any, usage: Usage) -> None:
+        if not isinstance(body, dict):
+            return
+        _read_billed(body.get("meta"), usage)
+        _read_billed(body.get("usage"), usage)
+
+    def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
+        if not isinstance(event, dict):
+            return
+        if event.get("event_type") == "stream-end":  # v1 NDJSON stream
+            self.parse_response(event.get("response"), usage)
+        elif event.get("type") == "message-end":  # v2 SSE stream
+            delta = event.get("delta")
+            if isinstance(delta, dict):
+                _read_billed(delta.get("usage"), usage)
+
+    def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
+        return None

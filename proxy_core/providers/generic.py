@@ -1,0 +1,44 @@
+"""Providers whose responses carry no token usage (Replicate, Hugging Face, ElevenLabs, Cartesia, …).
+
+The model comes from the request (``model``, ``model_id`` or ``version``) or the path; no tokens,
+so no cost is guessed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from proxy_core.providers.base import ModelType, Usage, model_type_from_path
+
+__all__ = ["GenericFamily"]
+
+
+class GenericFamily:
+    id = "generic"
+
+    def __init__(self, default_type: str = ModelType.UNKNOWN, model_from_path: bool = False) -> None:
+        self._default_type = default_type
+        self._model_from_path = model_from_path
+
+    def model_type(self, path: str) -> str:
+        guessed = model_type_from_path(path)
+        return self._default_type if guessed == ModelType.UNKNOWN else guessed
+
+    def request_model(self, path: str, body: Any) -> str | None:
+        if isinstance(body, dict):
+            for key in ("model", "model_id", "version"):
+                if isinstance(body.get(key), str):
+                    return body[key]
+        if self._model_from_path:
+            model = path.strip("/")
+            return model or None
+        return None
+
+    def parse_response(self, body: Any, usage: Usage) -> None:
+        return None
+
+    def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
+        return None
+
+    def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
+        return None

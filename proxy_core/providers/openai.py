@@ -1,0 +1,54 @@
+"""OpenAI's API and every OpenAI-compatible provider (Groq, Mistral, DeepSeek, Grok, …)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from proxy_core.providers.base import Usage, int_or_none, model_type_from_path
+
+__all__ = ["OpenAIFamily"]
+
+
+def _read_usage(usage_obj: Any, usage: Usage) -> None:
+    if not isinstance(usage_obj, dict):
+        return
+    tokens_in = int_or_none(usage_obj.get("prompt_tokens", usage_obj.get("input_tokens")))
+    tokens_out = int_or_none(usage_obj.get("completion_tokens", usage_obj.get("output_tokens")))
+    if tokens_in is not None:
+        usage.tokens_in = tokens_in
+    if tokens_out is not None:
+        usage.tokens_out = tokens_out
+    elif tokens_in is not None and usage.tokens_out is None:
+        usage.tokens_out = 0  # embeddings: prompt tokens only
+
+
+class OpenAIFamily:
+    id = "openai"
+
+    def model_type(self, path: str) -> str:
+        return model_type_from_path(path)
+
+    def request_model(self, path: str, body: Any) -> str | None:
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            return body["model"]
+        return None
+
+    def parse_response(self, body: Any, usage: Usage) -> None:
+        if not isinstance(body, dict):
+            return
+        if isinstance(body.get("model"), str):
+            usage.model = body["model"]
+        _read_usage(body.get("usage"), usage)
+
+    def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
+        if not isinstance(event, dict):
+            return
+        # Responses API streams wrap the final object in {"type": "response.completed", "response": …}.
+        inner = event.get("response")
+        if isinstance(inner, dict):
+            self.parse_response(inner, usage)
+            return
+        self.parse_response(event, usage)
+
+    def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
+        return None

@@ -1,0 +1,178 @@
+"""The one provider registry: URL path segment → API family and upstream base URL.
+
+Every built-in base can be overridden in config (``[providers.NAME] base_url``), which is also
+how tests, the demo and local model servers are wired in; custom providers add a name, a base URL
+and a family (``format``). The upstream URL is always a base from this table plus the client's
+own path segments: nothing a client sends can change the upstream host. Where a base names a
+host label taken from the path (Azure resource, Bedrock region, Vertex region), the label must be
+a plain DNS label.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from proxy_core.config import ProviderSettings
+from proxy_core.errors import ErrorCode, GatewayError
+from proxy_core.providers.anthropic import AnthropicFamily
+from proxy_core.providers.base import ModelType, ProviderFamily
+from proxy_core.providers.bedrock import BedrockFamily
+from proxy_core.providers.cohere import CohereFamily
+from proxy_core.providers.generic import GenericFamily
+from proxy_core.providers.google import GoogleFamily
+from proxy_core.providers.openai import OpenAIFamily
+from proxy_core.providers.workers_ai import WorkersAIFamily
+
+__all__ = ["ProviderSpec", "ProviderRegistry", "ResolvedProvider", "FAMILIES", "BUILTIN_PROVIDERS"]
+
+FAMILIES: dict[str, ProviderFamily] = {
+    "openai": OpenAIFamily(),
+    "anthropic": AnthropicFamily(),
+    "google": GoogleFamily(),
+    "cohere": CohereFamily(),
+    "workers-ai": WorkersAIFamily(),
+    "bedrock": BedrockFamily(),
+    "generic": GenericFamily(),
+}
+
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """One provider: its path segment, default upstream base and family.
+
+    ``path_params`` names placeholders in ``base_url`` filled from the segments that follow the
+    provider name (consumed, so they are not forwarded again). ``{account}`` is filled with the
+    gateway URL's account id, and ``{region}`` (Vertex) from the ``locations/{region}`` segment.
+    """
+
+    name: str
+    base_url: str
+    family: ProviderFamily
+    path_params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedProvider:
+    spec: ProviderSpec
+    upstream_base: str
+    """The filled base URL, without a trailing slash."""
+    path: str
+    """The client's remaining path (raw, still percent-encoded), starting with ``/`` or empty."""
+
+
+def _spec(name: str, base: str, family: str, *params: str) -> ProviderSpec:
+    return ProviderSpec(name, base, FAMILIES[family], params)
+
+
+BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
+    _spec("openai", "https://api.openai.com/v1", "openai"),
+    _spec("anthropic", "https://api.anthropic.com", "anthropic"),
+    _spec(
+        "azure-openai",
+        "https://{resource}.openai.azure.com/openai/deployments/{deployment}",
+        "openai",
+        "resource",
+        "deployment",
+    ),
+    _spec("aws-bedrock", "https://bedrock-runtime.{region}.amazonaws.com", "bedrock", "service", "region"),
+    ProviderSpec("cartesia", "https://api.cartesia.ai", GenericFamily(ModelType.AUDIO)),
+    _spec("cerebras", "https://api.cerebras.ai/v1", "openai"),
+    _spec("cerebras-ai", "https://api.cerebras.ai/v1", "openai"),
+    _spec("cohere", "https://api.cohere.ai", "cohere"),
+    _spec("deepseek", "https://api.deepseek.com", "openai"),
+    ProviderSpec("elevenlabs", "https://api.elevenlabs.io", GenericFamily(ModelType.AUDIO)),
+    _spec("google-ai-studio", "https://generativelanguage.googleapis.com", "google"),
+    _spec("grok", "https://api.x.ai", "openai"),
+    _spec("groq", "https://api.groq.com/openai/v1", "openai"),
+    _spec("mistral", "https://api.mistral.ai", "openai"),
+    ProviderSpec(
+        "huggingface", "https://api-inference.huggingface.co/models", GenericFamily(model_from_path=True)
+    ),
+    _spec("openrouter", "https://openrouter.ai/api", "openai"),
+    _spec("perplexity-ai", "https://api.perplexity.ai", "openai"),
+    _spec("replicate", "https://api.replicate.com/v1", "generic"),
+    _spec("google-vertex-ai", "https://{region}-aiplatform.googleapis.com", "google"),
+    _spec("workers-ai", "https://api.cloudflare.com/client/v4/accounts/{account}/ai/run", "workers-ai"),
+)
+
+
+class ProviderRegistry:
+    """Built-in providers with config overrides applied, plus the operator's custom providers."""
+
+    def __init__(self, overrides: Mapping[str, ProviderSettings]) -> None:
+        specs = {spec.name: spec for spec in BUILTIN_PROVIDERS}
+        for name, conf in overrides.items():
+            builtin = specs.get(name)
+            if builtin is not None:
+                base = conf.base_url or builtin.base_url
+                family = FAMILIES[conf.format] if conf.format in FAMILIES else builtin.family
+                specs[name] = ProviderSpec(name, base.rstrip("/"), family, builtin.path_params)
+                continue
+            if not conf.base_url:
+                raise ValueError(f"config key [providers.{name}] base_url: a custom provider needs one")
+            if conf.format and conf.format not in FAMILIES:
+                known = ", ".join(FAMILIES)
+                raise ValueError(f"config key [providers.{name}] format: {conf.format!r} is not one of {known}")
+            specs[name] = ProviderSpec(name, conf.base_url.rstrip("/"), FAMILIES[conf.format or "openai"])
+        self._specs = specs
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
+
+    def get(self, name: str) -> ProviderSpec | None:
+        return self._specs.get(name)
+
+    def resolve(self, name: str, raw_path: str, *, account_id: str) -> ResolvedProvider:
+        """Fill ``name``'s base from ``raw_path`` (already validated by :mod:`proxy_core.safepath`)."""
+        spec = self._specs.get(name)
+        if spec is None:
+            raise GatewayError(ErrorCode.UNKNOWN_PROVIDER, f"Unknown provider '{name}'")
+        base = spec.base_url
+        path = raw_path
+        if spec.path_params and "{" in base:
+            segments = path.lstrip("/").split("/")
+            if len(segments) < len(spec.path_params) or not all(segments[: len(spec.path_params)]):
+                needed = "/".join("{" + p + "}" for p in spec.path_params)
+                raise GatewayError(ErrorCode.INVALID_PATH, f"Provider '{name}' needs the path {name}/{needed}/…")
+            values = dict(zip(spec.path_params, segments))
+            for key, value in values.items():
+                if not _LABEL.match(value):
+                    raise GatewayError(ErrorCode.INVALID_PATH, f"Invalid {key} '{value}' for provider '{name}'")
+            if values.get("service", "bedrock-runtime") != "bedrock-runtime":
+                raise GatewayError(ErrorCode.INVALID_PATH, f"Provider '{name}' serves only bedrock-runtime")
+            base = base.format_map(_Fill(values, account_id))
+            rest = segments[len(spec.path_params) :]
+            path = "/" + "/".join(rest) if rest else ""
+        elif "{" in base:
+            values = {}
+            if "{region}" in base:
+                region = _vertex_region(path)
+                if region is None:
+                    raise GatewayError(
+                        ErrorCode.INVALID_PATH, f"Provider '{name}' needs a path with locations/{{region}}/"
+                    )
+                values["region"] = region
+            base = base.format_map(_Fill(values, account_id))
+        return ResolvedProvider(spec, base, path)
+
+
+class _Fill(dict):
+    def __init__(self, values: dict[str, str], account_id: str) -> None:
+        super().__init__(values)
+        self["account"] = account_id
+
+    def __missing__(self, key: str) -> str:
+        raise GatewayError(ErrorCode.INVALID_PATH, f"missing {key} in provider path")
+
+
+def _vertex_region(path: str) -> str | None:
+    segments = path.strip("/").split("/")
+    for i, segment in enumerate(segments[:-1]):
+        if segment == "locations":
+            region = segments[i + 1]
+            return region if _LABEL.match(region) else None
+    return None

@@ -1,0 +1,59 @@
+"""Cloudflare Workers AI (``…/ai/run/@cf/{vendor}/{model}``; usage under ``result.usage``)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from proxy_core.providers.base import ModelType, Usage, int_or_none
+from proxy_core.providers.openai import OpenAIFamily
+
+__all__ = ["WorkersAIFamily"]
+
+_EMBEDDING_HINTS = ("bge-", "embedding", "embed")
+_AUDIO_HINTS = ("whisper", "melotts", "tts", "aura", "nova")
+_IMAGE_HINTS = ("stable-diffusion", "flux", "dreamshaper", "image", "resnet", "detr")
+
+
+class WorkersAIFamily:
+    id = "workers-ai"
+    _openai = OpenAIFamily()
+
+    def model_type(self, path: str) -> str:
+        p = path.lower()
+        if "/v1/chat/completions" in p or "/v1/embeddings" in p:
+            return self._openai.model_type(p)
+        if any(h in p for h in _EMBEDDING_HINTS):
+            return ModelType.EMBEDDINGS
+        if any(h in p for h in _AUDIO_HINTS):
+            return ModelType.AUDIO
+        if any(h in p for h in _IMAGE_HINTS):
+            return ModelType.IMAGE
+        return ModelType.TEXT if p.lstrip("/").startswith("@") else ModelType.UNKNOWN
+
+    def request_model(self, path: str, body: Any) -> str | None:
+        p = path.lstrip("/")
+        if p.startswith("@"):
+            return p
+        return self._openai.request_model(path, body)
+
+    def parse_response(self, body: Any, usage: Usage) -> None:
+        if not isinstance(body, dict):
+            return
+        result = body.get("result")
+        container = result if isinstance(result, dict) else body
+        usage_obj = container.get("usage")
+        if isinstance(usage_obj, dict):
+            tokens_in = int_or_none(usage_obj.get("prompt_tokens"))
+            tokens_out = int_or_none(usage_obj.get("completion_tokens"))
+            if tokens_in is not None:
+                usage.tokens_in = tokens_in
+            if tokens_out is not None:
+                usage.tokens_out = tokens_out
+        if isinstance(body.get("model"), str):
+            usage.model = body["model"]
+
+    def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
+        self.parse_response(event, usage)
+
+    def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
+        return None

@@ -1,0 +1,117 @@
+"""Start and stop a gateway: store, app, listener, and (with ``--demo``) the embedded mock provider."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from aiohttp import web
+
+from proxy_core.config import ProviderSettings, Settings
+from proxy_core.events import EventBus, Subscription
+from proxy_core.mock_provider import MockProvider, start_mock
+from proxy_core.server import PIPE, create_app
+from proxy_core.store.engine import Store, open_store
+from proxy_core.store.gateways import ensure_default_gateway
+
+__all__ = ["RunningGateway", "start_gateway", "format_log_line", "print_access_log"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunningGateway:
+    """A started gateway; ``stop()`` closes the listener, flushes the log queue and the store."""
+
+    settings: Settings
+    store: Store
+    bus: EventBus
+    app: web.Application
+    runner: web.AppRunner
+    port: int
+    mock_runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.settings.server.host}:{self.port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"{self.base_url}/v1/{self.settings.server.account_id}/default"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+        if self.mock_runner is not None:
+            await self.mock_runner.cleanup()
+        await self.store.close()
+
+
+def _with_demo_providers(settings: Settings, mock_port: int) -> Settings:
+    base = f"http://127.0.0.1:{mock_port}"
+    demo = {
+        "openai": ProviderSettings(base_url=f"{base}/v1"),
+        "anthropic": ProviderSettings(base_url=base),
+        "google-ai-studio": ProviderSettings(base_url=base),
+    }
+    return dataclasses.replace(settings, providers={**settings.providers, **demo})
+
+
+async def start_gateway(settings: Settings, bus: EventBus | None = None) -> RunningGateway:
+    """Open the store, make sure the ``default`` gateway exists, and start listening."""
+    mock_runner = None
+    if settings.demo:
+        mock_runner, mock_port = await start_mock(MockProvider(latency_ms=120, chunk_delay_ms=40))
+        settings = _with_demo_providers(settings, mock_port)
+    store = await open_store(settings.store_url)
+    async with store.sessions.begin() as session:
+        await ensure_default_gateway(session, settings.server.account_id)
+    bus = bus or EventBus()
+    app = create_app(settings, store, bus)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=1024, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        await store.close()
+        raise OSError(f"cannot listen on {settings.server.host}:{settings.server.port}: {exc.strerror}") from None
+    server = site._server
+    port = server.sockets[0].getsockname()[1] if server is not None and server.sockets else settings.server.port
+    return RunningGateway(settings, store, bus, app, runner, port, mock_runner)
+
+
+def format_log_line(event: dict[str, Any]) -> str:
+    """One compact, secret-free line per request, for ``--headless`` stdout."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(event["created_at"] / 1000))
+    model = event.get("model") or "-"
+    tokens = ""
+    if event.get("tokens_in") is not None or event.get("tokens_out") is not None:
+        tokens = f" in={event.get('tokens_in') or 0} out={event.get('tokens_out') or 0}"
+    cost = f" ${event['cost']:.6f}" if event.get("cost") is not None else ""
+    flags = "".join(
+        (" cached" if event.get("cached") else "", " stream" if event.get("streamed") else "")
+    )
+    error = f" error={event['error']!r}" if event.get("error") else ""
+    return (
+        f"{stamp}Z {event['status_code']} {event['gateway_id']} {event['provider']}/{model} "
+        f"{event['method']} {event['path']} {event['duration']}ms{tokens}{cost}{flags}{error} id={event['id']}"
+    )
+
+
+async def print_access_log(subscription: Subscription, out: TextIO = sys.stdout) -> None:
+    """Print every finished request until cancelled (batched per wake-up)."""
+    while True:
+        await subscription.wait()
+        lines = [format_log_line(event) for event in subscription.drain()]
+        out.write("\n".join(lines) + "\n")
+        out.flush()
+
+
+def pipe_report(gateway: RunningGateway) -> str:
+    stats = gateway.app[PIPE].stats()
+    return f"logs written={stats.written} dropped={stats.dropped} write_failures={stats.write_failures}"

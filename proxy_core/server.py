@@ -1,0 +1,120 @@
+"""The app factory: ``create_app(settings, store, bus)`` wires routes, state and lifetimes.
+
+No globals: everything a handler needs hangs off typed ``AppKey``s, and everything with a
+lifetime (the upstream connection pool, the log writer, the gateway refresher) lives in
+``cleanup_ctx`` so it starts with the app and is flushed and closed with it.
+"""
+
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from proxy_core.config import Settings
+from proxy_core.costs import PricingTable, load_pricing
+from proxy_core.directory import GatewayDirectory
+from proxy_core.errors import ErrorCode, GatewayError, error_response
+from proxy_core.events import EventBus
+from proxy_core.logpipe import LogPipe
+from proxy_core.providers.registry import ProviderRegistry
+from proxy_core.proxy import Proxy
+from proxy_core.store.engine import Store
+from proxy_core.store.logs import insert_logs
+
+__all__ = ["create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "PROXY", "PRICING"]
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Store)
+BUS = web.AppKey("bus", EventBus)
+PIPE = web.AppKey("pipe", LogPipe)
+DIRECTORY = web.AppKey("directory", GatewayDirectory)
+PROXY = web.AppKey("proxy", Proxy)
+PRICING = web.AppKey("pricing", PricingTable)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    stats = request.app[PIPE].stats()
+    body = {
+        "status": "ok",
+        "logs": {
+            "queued": stats.queued,
+            "written": stats.written,
+            "dropped": stats.dropped,
+            "write_failures": stats.write_failures,
+            "last_error": stats.last_error,
+        },
+    }
+    return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+async def _not_found(request: web.Request) -> web.Response:
+    return error_response(GatewayError(ErrorCode.NOT_FOUND, f"No route for {request.method} {request.path}"))
+
+
+async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    connector = aiohttp.TCPConnector(
+        limit=settings.server.upstream_connection_limit,
+        limit_per_host=0,
+        ttl_dns_cache=300,
+        keepalive_timeout=30,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=None, connect=settings.server.upstream_connect_timeout, sock_read=settings.server.upstream_timeout
+    )
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, auto_decompress=True, skip_auto_headers=("User-Agent",)
+    ) as session:
+        app[PROXY].client = session
+        yield
+        app[PROXY].client = None
+
+
+async def _log_writer(app: web.Application) -> AsyncIterator[None]:
+    pipe = app[PIPE]
+    pipe.start()
+    yield
+    await pipe.close()
+
+
+async def _gateway_directory(app: web.Application) -> AsyncIterator[None]:
+    directory = app[DIRECTORY]
+    await directory.refresh()
+    directory.start()
+    yield
+    await directory.close()
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    bus: EventBus | None = None,
+    *,
+    pricing: PricingTable | None = None,
+) -> web.Application:
+    """Build the proxy application on an open, migrated ``store``."""
+    bus = bus or EventBus()
+    pricing = pricing or load_pricing(settings.pricing_file or None)
+    app = web.Application(client_max_size=settings.server.max_body_bytes)
+    pipe = LogPipe(settings.logs, lambda rows, bodies: insert_logs(store, rows, bodies), pricing, bus)
+    directory = GatewayDirectory(store)
+    registry = ProviderRegistry(settings.providers)
+    proxy = Proxy(settings, registry, directory, pipe)
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app[BUS] = bus
+    app[PIPE] = pipe
+    app[DIRECTORY] = directory
+    app[PROXY] = proxy
+    app[PRICING] = pricing
+    # Order matters on the way out (reverse): the upstream pool closes first, then the log
+    # writer flushes, then the directory stops.
+    app.cleanup_ctx.extend([_gateway_directory, _log_writer, _upstream_session])
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:.*}", proxy.handle)
+    app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", proxy.handle)
+    app.router.add_route("*", "/{tail:.*}", _not_found)
+    return app

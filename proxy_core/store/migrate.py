@@ -1,0 +1,24 @@
+"""Alembic, driven programmatically on the store's own connection (no ``alembic.ini`` needed)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+__all__ = ["alembic_config", "upgrade_to_head"]
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("proxy_core.store").joinpath("migrations")))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_to_head(connection: Connection) -> None:
+    """Bring the schema to the newest revision (run through ``AsyncConnection.run_sync``)."""
+    command.upgrade(alembic_config(connection), "head")

@@ -1,0 +1,100 @@
+"""The store's tables, as SQLAlchemy 2.0 typed models (schema changes go through Alembic).
+
+Times are integer Unix milliseconds: compact, indexable and identical on SQLite and PostgreSQL.
+Log rows hold the list columns; bodies and headers live in ``log_bodies`` so paging stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "Gateway", "Log", "LogBody"]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Gateway(Base):
+    __tablename__ = "gateways"
+
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cache_ttl: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cache_invalidate_on_update: Mapped[bool] = mapped_column(Boolean, default=False)
+    collect_logs: Mapped[bool] = mapped_column(Boolean, default=True)
+    rate_limiting_interval: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rate_limiting_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rate_limiting_technique: Mapped[str] = mapped_column(String(16), default="fixed")
+    authentication: Mapped[bool] = mapped_column(Boolean, default=False)
+    log_management: Mapped[int | None] = mapped_column(BigInteger, nullable=True, default=10_000_000)
+    log_management_strategy: Mapped[str] = mapped_column(String(16), default="STOP_INSERTING")
+    logpush: Mapped[bool] = mapped_column(Boolean, default=False)
+    logpush_public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    guardrails: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    modified_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Log(Base):
+    __tablename__ = "logs"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    model_type: Mapped[str] = mapped_column(String(32), default="unknown")
+    path: Mapped[str] = mapped_column(Text)
+    request_type: Mapped[str] = mapped_column(String(16), default="provider")
+    method: Mapped[str] = mapped_column(String(8), default="POST")
+    status_code: Mapped[int] = mapped_column(Integer)
+    success: Mapped[bool] = mapped_column(Boolean)
+    error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    event_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    duration: Mapped[int] = mapped_column(Integer)
+    """Milliseconds from the request's arrival to the last byte sent."""
+    ttfb: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Milliseconds from the request's arrival to the upstream's first byte."""
+    tokens_in: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tokens_out: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    custom_cost: Mapped[bool] = mapped_column(Boolean, default=False)
+    log_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON, nullable=True)
+    feedback: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    guardrails: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    request_content_type: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    response_content_type: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    request_size: Mapped[int] = mapped_column(Integer, default=0)
+    response_size: Mapped[int] = mapped_column(Integer, default=0)
+    body_stored: Mapped[bool] = mapped_column(Boolean, default=True)
+    """False when log collection was off for this request: the row is kept, the bodies are not."""
+    body_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    """True when a body exceeded the stored-body limit and was left out."""
+    streamed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index("ix_logs_gateway_created", "account_id", "gateway_id", "created_at"),
+        Index("ix_logs_gateway_provider_model", "gateway_id", "provider", "model"),
+        Index("ix_logs_event_id", "event_id"),
+    )
+
+
+class LogBody(Base):
+    __tablename__ = "log_bodies"
+
+    log_id: Mapped[str] = mapped_column(String(26), ForeignKey("logs.id", ondelete="CASCADE"), primary_key=True)
+    request_headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    request_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
