@@ -251,7 +251,8 @@ class _Routes:
         body, raw = await self._prelude(request)
         return _json({
             "echo": True, "method": request.method, "path": request.raw_path.split("?", 1)[0],
-            "query": request.query_string, "headers": dict(request.headers), "body_bytes": len(raw),
+            "query": request.query_string, "headers": {str(k): v for k, v in request.headers.items()},
+            "body_bytes": len(raw),
         })  # fmt: skip
 
 

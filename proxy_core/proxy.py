@@ -247,6 +247,10 @@ class Proxy:
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE
                 ex.error = f"provider stream broke after {size} bytes: {type(exc).__name__}"
+                # The status line is gone already; cutting the connection is the only way left to
+                # tell the client its stream is incomplete (a clean end would pass for success).
+                if request.transport is not None:
+                    request.transport.abort()
                 break
             if not chunk:
                 break

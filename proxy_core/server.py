@@ -114,7 +114,7 @@ def create_app(
     # writer flushes, then the directory stops.
     app.cleanup_ctx.extend([_gateway_directory, _log_writer, _upstream_session])
     app.router.add_get("/healthz", _healthz)
-    app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:.*}", proxy.handle)
+    app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", proxy.handle)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", proxy.handle)
-    app.router.add_route("*", "/{tail:.*}", _not_found)
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", _not_found)
     return app

@@ -37,7 +37,9 @@ FAMILIES: dict[str, ProviderFamily] = {
     "generic": GenericFamily(),
 }
 
-_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# A parameter that lands in the path, not the host (an Azure deployment such as "gpt-4.1").
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +111,10 @@ class ProviderRegistry:
             builtin = specs.get(name)
             if builtin is not None:
                 base = conf.base_url or builtin.base_url
-                family = FAMILIES[conf.format] if conf.format in FAMILIES else builtin.family
+                if conf.format and conf.format not in FAMILIES:
+                    known = ", ".join(FAMILIES)
+                    raise ValueError(f"config key [providers.{name}] format: {conf.format!r} is not one of {known}")
+                family = FAMILIES[conf.format] if conf.format else builtin.family
                 specs[name] = ProviderSpec(name, base.rstrip("/"), family, builtin.path_params)
                 continue
             if not conf.base_url:
@@ -134,13 +139,15 @@ class ProviderRegistry:
         base = spec.base_url
         path = raw_path
         if spec.path_params and "{" in base:
-            segments = path.lstrip("/").split("/")
+            segments = path[1:].split("/") if path.startswith("/") else path.split("/")
             if len(segments) < len(spec.path_params) or not all(segments[: len(spec.path_params)]):
                 needed = "/".join("{" + p + "}" for p in spec.path_params)
                 raise GatewayError(ErrorCode.INVALID_PATH, f"Provider '{name}' needs the path {name}/{needed}/…")
             values = dict(zip(spec.path_params, segments))
+            host = base.split("//", 1)[-1].split("/", 1)[0]
             for key, value in values.items():
-                if not _LABEL.match(value):
+                pattern = _LABEL if "{" + key + "}" in host else _SEGMENT
+                if not pattern.fullmatch(value):
                     raise GatewayError(ErrorCode.INVALID_PATH, f"Invalid {key} '{value}' for provider '{name}'")
             if values.get("service", "bedrock-runtime") != "bedrock-runtime":
                 raise GatewayError(ErrorCode.INVALID_PATH, f"Provider '{name}' serves only bedrock-runtime")
@@ -156,7 +163,11 @@ class ProviderRegistry:
                         ErrorCode.INVALID_PATH, f"Provider '{name}' needs a path with locations/{{region}}/"
                     )
                 values["region"] = region
+                if region == "global":  # Vertex's global endpoint has no region in its host
+                    base = base.replace("{region}-", "")
             base = base.format_map(_Fill(values, account_id))
+        if spec.family is FAMILIES["workers-ai"] and path.startswith("/v1/") and base.endswith("/ai/run"):
+            base = base[: -len("/run")]  # OpenAI-compatible endpoints: …/ai/v1/chat/completions
         return ResolvedProvider(spec, base, path)
 
 
@@ -174,5 +185,5 @@ def _vertex_region(path: str) -> str | None:
     for i, segment in enumerate(segments[:-1]):
         if segment == "locations":
             region = segments[i + 1]
-            return region if _LABEL.match(region) else None
+            return region if _LABEL.fullmatch(region) else None
     return None
