@@ -75,11 +75,15 @@ def _usage(ex: Exchange, request_json: Any, response_ct: str) -> Usage:
     body = ex.response_body
     if not body or ex.response_truncated or not (200 <= ex.status_code < 300):
         return usage
-    if ex.streamed or "event-stream" in response_ct or "ndjson" in response_ct or "stream+json" in response_ct:
+    stream_type = "event-stream" in response_ct or "ndjson" in response_ct or "stream+json" in response_ct
+    # A chunked upstream answer is relayed as a stream, but a plain JSON body is still one response
+    # (or Google's JSON array of chunks, which its family reads as a whole).
+    whole = None if stream_type or not ("json" in response_ct or ex.streamed) else _loads(body)
+    if whole is not None:
+        family.parse_response(whole, usage)
+    elif stream_type or ex.streamed:
         for event in iter_stream_events(body, response_ct):
             family.parse_stream_chunk(event, usage)
-    elif "json" in response_ct:
-        family.parse_response(_loads(body), usage)
     return usage
 
 
@@ -91,9 +95,10 @@ def build_rows(
     response_ct = _header(ex.response_headers, "content-type") or ""
     request_json = _loads(ex.request_body) if ex.request_body and request_ct and "json" in request_ct else None
     family = ex.family
-    model_type = family.model_type(ex.path) if family is not None else ModelType.UNKNOWN
+    route = ex.path.split("?", 1)[0]  # families read the path below the base, not the query
+    model_type = family.model_type(route) if family is not None else ModelType.UNKNOWN
     usage = _usage(ex, request_json, response_ct)
-    model = (family.request_model(ex.path, request_json) if family is not None else None) or usage.model
+    model = (family.request_model(route, request_json) if family is not None else None) or usage.model
     cost, custom = compute_cost(
         pricing, ex.provider, model, usage.tokens_in, usage.tokens_out, ex.policy.custom_cost
     )
