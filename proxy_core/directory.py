@@ -51,6 +51,13 @@ class GatewayDirectory:
     def get(self, account_id: str, gateway_id: str) -> GatewayConfig | None:
         return self._gateways.get((account_id, gateway_id))
 
+    def log_limit(self, account_id: str, gateway_id: str) -> tuple[int | None, str] | None:
+        """The gateway's ``(log_management, log_management_strategy)``, for the log writer."""
+        gateway = self._gateways.get((account_id, gateway_id))
+        if gateway is None:
+            return None
+        return gateway.log_management, gateway.log_management_strategy
+
     def accounts(self) -> set[str]:
         return {account for account, _ in self._gateways}
 

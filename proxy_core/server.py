@@ -22,9 +22,9 @@ from proxy_core.logpipe import LogPipe
 from proxy_core.providers.registry import ProviderRegistry
 from proxy_core.proxy import Proxy
 from proxy_core.store.engine import Store
-from proxy_core.store.logs import insert_logs
+from proxy_core.store.logwriter import LogWriter
 
-__all__ = ["create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "PROXY", "PRICING"]
+__all__ = ["create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "PROXY", "PRICING", "WRITER"]
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
@@ -33,6 +33,7 @@ PIPE = web.AppKey("pipe", LogPipe)
 DIRECTORY = web.AppKey("directory", GatewayDirectory)
 PROXY = web.AppKey("proxy", Proxy)
 PRICING = web.AppKey("pricing", PricingTable)
+WRITER = web.AppKey("writer", LogWriter)
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -99,14 +100,16 @@ def create_app(
     bus = bus or EventBus()
     pricing = pricing or load_pricing(settings.pricing_file or None)
     app = web.Application(client_max_size=settings.server.max_body_bytes)
-    pipe = LogPipe(settings.logs, lambda rows, bodies: insert_logs(store, rows, bodies), pricing, bus)
     directory = GatewayDirectory(store)
+    writer = LogWriter(store, directory.log_limit)
+    pipe = LogPipe(settings.logs, writer.write, pricing, bus)
     registry = ProviderRegistry(settings.providers)
     proxy = Proxy(settings, registry, directory, pipe)
     app[SETTINGS] = settings
     app[STORE] = store
     app[BUS] = bus
     app[PIPE] = pipe
+    app[WRITER] = writer
     app[DIRECTORY] = directory
     app[PROXY] = proxy
     app[PRICING] = pricing

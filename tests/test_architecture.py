@@ -34,12 +34,13 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
     from alembic.migration import MigrationContext
     from sqlalchemy import create_engine
 
-    from proxy_core.store.migrate import upgrade_to_head
+    from proxy_core.store.migrate import include_name, upgrade_to_head
     from proxy_core.store.models import Base
 
     engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
     with engine.begin() as conn:
         upgrade_to_head(conn)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []

@@ -1,6 +1,6 @@
 """The store: typed models, engine and migrations, and async functions that take a session."""
 
 from proxy_core.store.engine import Store, open_store
-from proxy_core.store.logs import insert_logs
+from proxy_core.store.logwriter import LogWriter
 
-__all__ = ["Store", "open_store", "insert_logs"]
+__all__ = ["Store", "open_store", "LogWriter"]

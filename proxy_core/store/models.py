@@ -11,7 +11,18 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Gateway", "Log", "LogBody"]
+__all__ = [
+    "Base",
+    "Gateway",
+    "Log",
+    "LogBody",
+    "Dataset",
+    "Evaluation",
+    "EvaluationResult",
+    "GatewayToken",
+    "AuditEntry",
+    "LogRollup",
+]
 
 
 class Base(DeclarativeBase):
@@ -35,6 +46,10 @@ class Gateway(Base):
     logpush: Mapped[bool] = mapped_column(Boolean, default=False)
     logpush_public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     guardrails: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    retry_max_attempts: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    retry_delay: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Milliseconds between retries."""
+    retry_backoff: Mapped[str | None] = mapped_column(String(16), nullable=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[int] = mapped_column(BigInteger)
     modified_at: Mapped[int] = mapped_column(BigInteger)
@@ -98,3 +113,123 @@ class LogBody(Base):
     response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
+
+
+class Dataset(Base):
+    """A named, saved log filter; it is a live query, so new matching logs join it."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(256))
+    enable: Mapped[bool] = mapped_column(Boolean, default=True)
+    filters: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """The filter in Cloudflare's JSON form (``[{key, operator, value: [...]}]``)."""
+    search: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    modified_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_datasets_gateway", "account_id", "gateway_id"),)
+
+
+class Evaluation(Base):
+    """One run of evaluators over datasets, frozen at ``cutoff_ms`` (evaluations do not update)."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(256))
+    dataset_ids: Mapped[list[str]] = mapped_column(JSON)
+    datasets: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """The datasets as they were when the run started."""
+    evaluation_type_ids: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    total_logs: Mapped[int] = mapped_column(Integer, default=0)
+    cutoff_ms: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    modified_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_evaluations_gateway", "account_id", "gateway_id"),)
+
+
+class EvaluationResult(Base):
+    __tablename__ = "evaluation_results"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    evaluation_id: Mapped[str] = mapped_column(String(26), ForeignKey("evaluations.id", ondelete="CASCADE"))
+    evaluation_type_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    logs_used: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    modified_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_evaluation_results_evaluation", "evaluation_id"),)
+
+
+class GatewayToken(Base):
+    """An authentication token of a gateway: only a salted hash is kept."""
+
+    __tablename__ = "gateway_tokens"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(256), default="")
+    salt: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(128))
+    hint: Mapped[str] = mapped_column(String(16))
+    """The last characters of the token, so an operator can tell tokens apart."""
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_gateway_tokens_gateway", "account_id", "gateway_id"),)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    account_id: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(256))
+    interface: Mapped[str] = mapped_column(String(16))
+    """``console``, ``API`` or ``CLI``."""
+    action: Mapped[str] = mapped_column(String(16))
+    """``create``, ``update`` or ``delete``."""
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[str] = mapped_column(String(128))
+    old_value: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    __table_args__ = (Index("ix_audit_log_account_created", "account_id", "created_at"),)
+
+
+class LogRollup(Base):
+    """Per-minute aggregates the log writer maintains, so analytics never scan raw logs."""
+
+    __tablename__ = "log_rollups"
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    """Start of the minute, Unix milliseconds."""
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(256), primary_key=True)
+    status_class: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """``status_code // 100`` (2, 4, 5); 0 when the gateway answered before any upstream."""
+    cached: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    duration_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (Index("ix_log_rollups_gateway_bucket", "account_id", "gateway_id", "bucket"),)

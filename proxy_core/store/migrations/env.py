@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from proxy_core.store.migrate import include_name
 from proxy_core.store.models import Base
 
 connection = context.config.attributes.get("connection")
@@ -12,6 +13,7 @@ context.configure(
     connection=connection,
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()

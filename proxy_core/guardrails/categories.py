@@ -1,0 +1,65 @@
+"""The Llama Guard 3 hazard categories and a gateway's guardrail policy (what to do per category)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+__all__ = ["CATEGORIES", "ACTIONS", "normalize_policy", "default_policy"]
+
+CATEGORIES: dict[str, str] = {
+    "S1": "Violent crimes",
+    "S2": "Non-violent crimes",
+    "S3": "Sex-related crimes",
+    "S4": "Child sexual exploitation",
+    "S5": "Defamation",
+    "S6": "Specialized advice",
+    "S7": "Privacy",
+    "S8": "Intellectual property",
+    "S9": "Indiscriminate weapons",
+    "S10": "Hate",
+    "S11": "Suicide & self-harm",
+    "S12": "Sexual content",
+    "S13": "Elections",
+    "S14": "Code interpreter abuse",
+}
+
+ACTIONS = ("flag", "ignore", "block")
+
+
+def default_policy() -> dict[str, Any]:
+    """Guardrails off; every category on ``flag`` for prompts and responses."""
+    return {
+        "enabled": False,
+        "prompt": {code: "flag" for code in CATEGORIES},
+        "response": {code: "flag" for code in CATEGORIES},
+    }
+
+
+def normalize_policy(value: Any) -> dict[str, Any]:
+    """Validate a policy and fill it out: categories left out mean ``flag``.
+
+    Accepts Cloudflare's upper-case actions (``"BLOCK"``); raises ``ValueError`` naming an
+    unknown field, category or action.
+    """
+    if not isinstance(value, Mapping):
+        raise ValueError("guardrails: expected an object with enabled, prompt and response")
+    unknown = set(value) - {"enabled", "prompt", "response"}
+    if unknown:
+        raise ValueError(f"guardrails: unknown field {sorted(unknown)[0]!r}")
+    enabled = value.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ValueError("guardrails.enabled: expected true or false")
+    policy = default_policy()
+    policy["enabled"] = enabled
+    for side in ("prompt", "response"):
+        actions = value.get(side) or {}
+        if not isinstance(actions, Mapping):
+            raise ValueError(f"guardrails.{side}: expected an object of category → action")
+        for code, action in actions.items():
+            key = str(code).upper()
+            if key not in CATEGORIES:
+                raise ValueError(f"guardrails.{side}: unknown category {code!r} (S1–S14)")
+            if not isinstance(action, str) or action.lower() not in ACTIONS:
+                raise ValueError(f"guardrails.{side}.{key}: unknown action {action!r} (flag, ignore, block)")
+            policy[side][key] = action.lower()
+    return policy

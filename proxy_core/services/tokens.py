@@ -1,0 +1,107 @@
+"""Gateway authentication tokens: created (shown once), listed without secrets, revoked.
+
+A token reads ``aigw_{id}_{secret}``; only a per-token salt and ``sha256(salt + secret)`` are
+stored, and checks compare digests in constant time (:func:`verify_token`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from proxy_core.ids import new_ulid
+from proxy_core.services.audit import record_change
+from proxy_core.services.errors import InvalidInput, NotFound
+from proxy_core.services.types import Actor, Clock, NewToken, TokenInfo
+from proxy_core.store.engine import Store
+from proxy_core.store.models import Gateway, GatewayToken
+
+__all__ = ["TokenService", "digest_secret", "split_token", "verify_token"]
+
+PREFIX = "aigw_"
+
+
+def digest_secret(salt: str, secret: str) -> str:
+    return hashlib.sha256((salt + secret).encode()).hexdigest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    """``(token id, secret)`` of a well-formed token, else ``None``."""
+    if not token.startswith(PREFIX):
+        return None
+    token_id, sep, secret = token[len(PREFIX) :].partition("_")
+    if not sep or len(token_id) != 26 or not secret:
+        return None
+    return token_id.upper(), secret
+
+
+def verify_token(token: str, salt: str, digest: str) -> bool:
+    parts = split_token(token)
+    if parts is None:
+        return False
+    return hmac.compare_digest(digest_secret(salt, parts[1]), digest)
+
+
+def _info(row: GatewayToken) -> TokenInfo:
+    return TokenInfo(row.id, row.gateway_id, row.name, row.hint, row.created_at, row.revoked_at)
+
+
+@dataclass
+class TokenService:
+    store: Store
+    account_id: str
+    clock: Clock
+
+    async def create(self, gateway_id: str, actor: Actor, name: str = "") -> NewToken:
+        if not isinstance(name, str) or len(name) > 256:
+            raise InvalidInput("name: a string of at most 256 characters", "name")
+        now = self.clock()
+        token_id = new_ulid(now)
+        secret = secrets.token_urlsafe(32)
+        salt = secrets.token_hex(16)
+        token = f"{PREFIX}{token_id.lower()}_{secret}"
+        async with self.store.sessions.begin() as session:
+            if await session.get(Gateway, (self.account_id, gateway_id)) is None:
+                raise NotFound(f"gateway '{gateway_id}' not found")
+            row = GatewayToken(
+                id=token_id,
+                account_id=self.account_id,
+                gateway_id=gateway_id,
+                name=name,
+                salt=salt,
+                digest=digest_secret(salt, secret),
+                hint=secret[-4:],
+                created_at=now,
+                revoked_at=None,
+            )
+            session.add(row)
+            await record_change(
+                session, self.clock, actor, self.account_id, "create", "token", token_id, None,
+                {"gateway_id": gateway_id, "name": name, "hint": row.hint},
+            )  # fmt: skip
+        return NewToken(_info(row), token)
+
+    async def list(self, gateway_id: str, *, include_revoked: bool = True) -> list[TokenInfo]:
+        where = [GatewayToken.account_id == self.account_id, GatewayToken.gateway_id == gateway_id]
+        if not include_revoked:
+            where.append(GatewayToken.revoked_at.is_(None))
+        async with self.store.sessions() as session:
+            rows = await session.scalars(select(GatewayToken).where(*where).order_by(GatewayToken.created_at))
+            return [_info(r) for r in rows]
+
+    async def revoke(self, gateway_id: str, token_id: str, actor: Actor) -> TokenInfo:
+        async with self.store.sessions.begin() as session:
+            row = await session.get(GatewayToken, token_id.upper())
+            if row is None or row.account_id != self.account_id or row.gateway_id != gateway_id:
+                raise NotFound(f"token '{token_id}' not found")
+            if row.revoked_at is None:
+                row.revoked_at = self.clock()
+                await record_change(
+                    session, self.clock, actor, self.account_id, "delete", "token", row.id,
+                    {"gateway_id": gateway_id, "name": row.name, "hint": row.hint}, None,
+                )  # fmt: skip
+            return _info(row)
