@@ -53,6 +53,8 @@ async def run_headless(settings: Settings, *, quiet: bool = False) -> None:
     mode = " (demo: embedded mock provider)" if settings.demo else ""
     print(f"aigw-console: gateway listening on {gateway.gateway_url}{mode}", flush=True)
     print(f"aigw-console: store {_safe_url(gateway.settings.store_url)}", flush=True)
+    token_note = f"token in {gateway.admin_token_file}" if gateway.admin_token_file else "token from configuration"
+    print(f"aigw-console: management API {gateway.api_url} ({token_note})", flush=True)
     try:
         await stop.wait()
     finally:

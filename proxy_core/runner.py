@@ -7,10 +7,12 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from aiohttp import web
 
+from proxy_core.api import resolve_admin_token
 from proxy_core.config import ProviderSettings, Settings
 from proxy_core.events import EventBus, Subscription
 from proxy_core.mock_provider import MockProvider, start_mock
@@ -34,10 +36,16 @@ class RunningGateway:
     runner: web.AppRunner
     port: int
     mock_runner: web.AppRunner | None = None
+    admin_token: str = ""
+    admin_token_file: Path | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://{self.settings.server.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/client/v4"
 
     @property
     def gateway_url(self) -> str:
@@ -70,7 +78,8 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None) -> Runn
     async with store.sessions.begin() as session:
         await ensure_default_gateway(session, settings.server.account_id)
     bus = bus or EventBus()
-    app = create_app(settings, store, bus)
+    admin_token, token_file = resolve_admin_token(settings)
+    app = create_app(settings, store, bus, admin_token=admin_token)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=1024, reuse_address=True)
@@ -82,7 +91,7 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None) -> Runn
         raise OSError(f"cannot listen on {settings.server.host}:{settings.server.port}: {exc.strerror}") from None
     server = site._server
     port = server.sockets[0].getsockname()[1] if server is not None and server.sockets else settings.server.port
-    return RunningGateway(settings, store, bus, app, runner, port, mock_runner)
+    return RunningGateway(settings, store, bus, app, runner, port, mock_runner, admin_token, token_file)
 
 
 def format_log_line(event: dict[str, Any]) -> str:

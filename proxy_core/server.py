@@ -13,6 +13,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from proxy_core.api import API_PREFIX, create_api_app
 from proxy_core.config import Settings
 from proxy_core.costs import PricingTable, load_pricing
 from proxy_core.directory import GatewayDirectory
@@ -21,10 +22,11 @@ from proxy_core.events import EventBus
 from proxy_core.logpipe import LogPipe
 from proxy_core.providers.registry import ProviderRegistry
 from proxy_core.proxy import Proxy
+from proxy_core.services import Services
 from proxy_core.store.engine import Store
 from proxy_core.store.logwriter import LogWriter
 
-__all__ = ["create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "PROXY", "PRICING", "WRITER"]
+__all__ = ["create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "PROXY", "PRICING", "WRITER", "SERVICES"]
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
@@ -34,6 +36,7 @@ DIRECTORY = web.AppKey("directory", GatewayDirectory)
 PROXY = web.AppKey("proxy", Proxy)
 PRICING = web.AppKey("pricing", PricingTable)
 WRITER = web.AppKey("writer", LogWriter)
+SERVICES = web.AppKey("services", Services)
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -94,9 +97,10 @@ def create_app(
     store: Store,
     bus: EventBus | None = None,
     *,
+    admin_token: str,
     pricing: PricingTable | None = None,
 ) -> web.Application:
-    """Build the proxy application on an open, migrated ``store``."""
+    """Build the proxy and management API on an open, migrated ``store``."""
     bus = bus or EventBus()
     pricing = pricing or load_pricing(settings.pricing_file or None)
     app = web.Application(client_max_size=settings.server.max_body_bytes)
@@ -105,17 +109,26 @@ def create_app(
     pipe = LogPipe(settings.logs, writer.write, pricing, bus)
     registry = ProviderRegistry(settings.providers)
     proxy = Proxy(settings, registry, directory, pipe)
+    services = Services(
+        store,
+        account_id=settings.server.account_id,
+        directory=directory,
+        bus=bus,
+        on_logs_deleted=writer.forget_counts,
+    )
     app[SETTINGS] = settings
     app[STORE] = store
     app[BUS] = bus
     app[PIPE] = pipe
     app[WRITER] = writer
+    app[SERVICES] = services
     app[DIRECTORY] = directory
     app[PROXY] = proxy
     app[PRICING] = pricing
     # Order matters on the way out (reverse): the upstream pool closes first, then the log
     # writer flushes, then the directory stops.
     app.cleanup_ctx.extend([_gateway_directory, _log_writer, _upstream_session])
+    app.add_subapp(API_PREFIX, create_api_app(services, admin_token))
     app.router.add_get("/healthz", _healthz)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", proxy.handle)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", proxy.handle)

@@ -125,9 +125,8 @@ class Dataset(Base):
     gateway_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(256))
     enable: Mapped[bool] = mapped_column(Boolean, default=True)
-    filters: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    """The filter in Cloudflare's JSON form (``[{key, operator, value: [...]}]``)."""
-    search: Mapped[str | None] = mapped_column(Text, nullable=True)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The filter document: Cloudflare's ``filters`` array plus ``start_ms``/``end_ms``/``search``."""
     created_at: Mapped[int] = mapped_column(BigInteger)
     modified_at: Mapped[int] = mapped_column(BigInteger)
 

@@ -39,7 +39,6 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=256), nullable=False),
     sa.Column('enable', sa.Boolean(), nullable=False),
     sa.Column('filters', sa.JSON(), nullable=False),
-    sa.Column('search', sa.Text(), nullable=True),
     sa.Column('created_at', sa.BigInteger(), nullable=False),
     sa.Column('modified_at', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id')

@@ -1,0 +1,158 @@
+"""The management API's one route table: it registers the routes and generates the OpenAPI document,
+so the two cannot drift apart."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from proxy_core.api import handlers as h
+from proxy_core.api.envelope import ApiCode, ApiError, error_from, fail
+from proxy_core.services import Services
+
+__all__ = ["ROUTES", "Route", "create_api_app", "openapi_document", "API_PREFIX"]
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/client/v4"
+_ACCOUNT = "/accounts/{account_id}/ai-gateway"
+_GATEWAY = _ACCOUNT + "/gateways/{gateway_id}"
+ADMIN_TOKEN = web.AppKey("admin_token", str)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    summary: str
+    tag: str
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", _ACCOUNT + "/gateways", h.list_gateways, "List gateways", "gateways"),
+    Route("POST", _ACCOUNT + "/gateways", h.create_gateway, "Create a gateway", "gateways"),
+    Route("GET", _GATEWAY, h.get_gateway, "Get a gateway", "gateways"),
+    Route("PUT", _GATEWAY, h.update_gateway, "Update a gateway's settings", "gateways"),
+    Route("PATCH", _GATEWAY, h.update_gateway, "Update some of a gateway's settings", "gateways"),
+    Route("DELETE", _GATEWAY, h.delete_gateway, "Delete a gateway with its logs", "gateways"),
+    Route("GET", _GATEWAY + "/logs", h.list_logs, "List logs (filters, paging, ordering)", "logs"),
+    Route("DELETE", _GATEWAY + "/logs", h.delete_logs, "Delete the logs a filter selects", "logs"),
+    Route("GET", _GATEWAY + "/logs/export", h.export_logs, "Export filtered logs as JSON lines", "logs"),
+    Route("GET", _GATEWAY + "/logs/{log_id}", h.get_log, "Get a log", "logs"),
+    Route("PATCH", _GATEWAY + "/logs/{log_id}", h.edit_log, "Set feedback, score or metadata", "logs"),
+    Route("GET", _GATEWAY + "/logs/{log_id}/request", h.log_request, "The stored request body", "logs"),
+    Route("GET", _GATEWAY + "/logs/{log_id}/response", h.log_response, "The stored response body", "logs"),
+    Route("GET", _GATEWAY + "/datasets", h.list_datasets, "List datasets", "datasets"),
+    Route("POST", _GATEWAY + "/datasets", h.create_dataset, "Create a dataset (a saved filter)", "datasets"),
+    Route("GET", _GATEWAY + "/datasets/{dataset_id}", h.get_dataset, "Get a dataset", "datasets"),
+    Route("PUT", _GATEWAY + "/datasets/{dataset_id}", h.update_dataset, "Update a dataset", "datasets"),
+    Route("DELETE", _GATEWAY + "/datasets/{dataset_id}", h.delete_dataset, "Delete a dataset", "datasets"),
+    Route("GET", _GATEWAY + "/datasets/{dataset_id}/logs", h.dataset_logs, "The logs of a dataset", "datasets"),
+    Route("GET", _GATEWAY + "/datasets/{dataset_id}/export", h.export_dataset, "Export a dataset as JSONL", "datasets"),
+    Route("GET", _ACCOUNT + "/evaluation-types", h.list_evaluation_types, "List evaluators", "evaluations"),
+    Route("GET", _GATEWAY + "/evaluations", h.list_evaluations, "List evaluations", "evaluations"),
+    Route("POST", _GATEWAY + "/evaluations", h.create_evaluation, "Run an evaluation", "evaluations"),
+    Route("GET", _GATEWAY + "/evaluations/{evaluation_id}", h.get_evaluation, "Get an evaluation", "evaluations"),
+    Route("DELETE", _GATEWAY + "/evaluations/{evaluation_id}", h.delete_evaluation, "Delete an evaluation", "evaluations"),
+    Route("GET", _GATEWAY + "/tokens", h.list_tokens, "List authentication tokens (no secrets)", "tokens"),
+    Route("POST", _GATEWAY + "/tokens", h.create_token, "Create a token (shown once)", "tokens"),
+    Route("DELETE", _GATEWAY + "/tokens/{token_id}", h.revoke_token, "Revoke a token", "tokens"),
+    Route("GET", _GATEWAY + "/analytics", h.analytics, "Requests, tokens, cost, errors over time", "analytics"),
+    Route("GET", _ACCOUNT + "/audit-logs", h.list_audit_logs, "The audit log, newest first", "audit"),
+)  # fmt: skip
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    return None
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Admin token, account check and error mapping for every API route."""
+    if request.path.endswith("/openapi.json"):
+        return await handler(request)
+    token = _bearer(request)
+    expected = request.app[ADMIN_TOKEN]
+    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        return fail(401, ApiCode.AUTH, "Authentication error: a valid admin bearer token is required")
+    account = request.match_info.get("account_id")
+    services = request.app[h.SERVICES]
+    if account is not None and account != services.account_id:
+        return fail(404, ApiCode.NOT_FOUND, f"account '{account}' not found")
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status == 405:
+            return fail(405, ApiCode.METHOD, f"method {request.method} not allowed on {request.path}")
+        if exc.status == 404:
+            return fail(404, ApiCode.NOT_FOUND, f"no route for {request.method} {request.path}")
+        raise
+    except Exception as exc:  # services raise typed errors; anything else is a bug, logged
+        err = error_from(exc)
+        if err.status >= 500:
+            log.exception("management API error on %s %s", request.method, request.path)
+        return fail(err.status, err.code, err.message)
+
+
+def openapi_document() -> dict:
+    """OpenAPI 3.1 for the management API, generated from :data:`ROUTES`."""
+    paths: dict[str, dict] = {}
+    for route in ROUTES:
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _path_params(route.path)
+        ]
+        paths.setdefault(API_PREFIX + route.path, {})[route.method.lower()] = {
+            "summary": route.summary,
+            "tags": [route.tag],
+            "operationId": route.handler.__name__,
+            "parameters": params,
+            "security": [{"bearer": []}],
+            "responses": {
+                "200": {"description": "Cloudflare envelope: success, result, result_info, errors, messages"},
+                "400": {"description": "invalid input (the message names the problem)"},
+                "401": {"description": "missing or wrong admin token"},
+                "404": {"description": "unknown account or resource"},
+            },
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "aigw-console management API", "version": "1"},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+async def _not_found(request: web.Request) -> web.Response:
+    raise ApiError(404, ApiCode.NOT_FOUND, f"no route for {request.method} {request.path}")
+
+
+def create_api_app(services: Services, admin_token: str) -> web.Application:
+    """The management API as a sub-application, mounted at ``/client/v4``."""
+    app = web.Application(middlewares=[_guard])
+    app[h.SERVICES] = services
+    app[ADMIN_TOKEN] = admin_token
+    app.router.add_get("/openapi.json", _openapi)
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, route.handler)
+    app.router.add_route("*", "/{tail:.*}", _not_found)
+    return app
+
+

@@ -1,0 +1,261 @@
+"""Logs: list and count with the one filter language, read bodies, feedback, delete, export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, AsyncIterator, Callable, Mapping
+
+import orjson
+from sqlalchemy import delete, func, select, update
+
+from proxy_core.events import EventBus
+from proxy_core.policy import MAX_METADATA_ENTRIES
+from proxy_core.services.errors import InvalidInput, NotFound
+from proxy_core.services.types import Page
+from proxy_core.store.engine import Store
+from proxy_core.store.filters import LogFilter, Paging, compile_filter, order_clauses
+from proxy_core.store.models import Log, LogBody
+
+__all__ = ["LogRecord", "LogDetail", "LogService", "UNSET"]
+
+_LOGS = Log.__table__
+_BODIES = LogBody.__table__
+_DELETE_CHUNK = 5_000
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""Marks a feedback field the caller does not change (``None`` clears the score)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One log's list columns."""
+
+    id: str
+    account_id: str
+    gateway_id: str
+    created_at: int
+    provider: str
+    model: str | None
+    model_type: str
+    path: str
+    request_type: str
+    method: str
+    status_code: int
+    success: bool
+    error_code: int | None
+    error: str | None
+    cached: bool
+    step: int
+    event_id: str | None
+    duration: int
+    ttfb: int | None
+    tokens_in: int | None
+    tokens_out: int | None
+    cost: float | None
+    custom_cost: bool
+    metadata: dict[str, Any] | None
+    feedback: int
+    score: int | None
+    guardrails: dict[str, Any] | None
+    request_content_type: str | None
+    response_content_type: str | None
+    request_size: int
+    response_size: int
+    body_stored: bool
+    body_truncated: bool
+    streamed: bool
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "LogRecord":
+        return cls(**{name: row[name] for name in _FIELDS})
+
+
+_FIELDS = tuple(f.name for f in fields(LogRecord))
+
+
+@dataclass(frozen=True, slots=True)
+class LogDetail:
+    """A log with its stored (redacted) headers and bodies; bodies are ``None`` when not stored."""
+
+    log: LogRecord
+    request_headers: dict[str, str] | None
+    response_headers: dict[str, str] | None
+    request_body: bytes | None
+    response_body: bytes | None
+
+
+def _check_feedback(feedback: Any, score: Any, metadata: Any) -> None:
+    if feedback is not UNSET and (isinstance(feedback, bool) or feedback not in (-1, 0, 1)):
+        raise InvalidInput("feedback: expected -1 (thumbs down), 0 (none) or 1 (thumbs up)", "feedback")
+    if score is not UNSET and score is not None:
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 100:
+            raise InvalidInput("score: expected a number from 0 to 100", "score")
+        if isinstance(score, float) and not score.is_integer():
+            raise InvalidInput("score: expected a whole number from 0 to 100", "score")
+    if metadata is not UNSET and metadata is not None:
+        if not isinstance(metadata, Mapping):
+            raise InvalidInput("metadata: expected an object of string, number or boolean values", "metadata")
+        for key, value in metadata.items():
+            if value is not None and (not isinstance(value, (str, int, float, bool))):
+                raise InvalidInput(f"metadata.{key}: expected a string, number, boolean or null", "metadata")
+
+
+@dataclass
+class LogService:
+    store: Store
+    account_id: str
+    bus: EventBus | None = None
+    on_deleted: Callable[[], None] | None = None
+    """Called after logs were deleted (the log writer re-reads its per-gateway counts)."""
+
+    def _scope(self, gateway_id: str | None) -> list[Any]:
+        where = [_LOGS.c.account_id == self.account_id]
+        if gateway_id is not None:
+            where.append(_LOGS.c.gateway_id == gateway_id)
+        return where
+
+    async def list(
+        self, gateway_id: str | None, log_filter: LogFilter, paging: Paging, *, count: bool = True
+    ) -> Page[LogRecord]:
+        """One page of logs, newest first unless ``paging`` says otherwise; never loads all rows."""
+        where = self._scope(gateway_id) + compile_filter(log_filter, _LOGS)
+        query = (
+            select(*(_LOGS.c[name] for name in _FIELDS))
+            .where(*where)
+            .order_by(*order_clauses(paging, _LOGS))
+            .limit(paging.per_page)
+            .offset(paging.offset)
+        )
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+            total = -1
+            if count:
+                total = int(await conn.scalar(select(func.count()).select_from(_LOGS).where(*where)) or 0)
+        return Page([LogRecord.from_row(r) for r in rows], paging.page, paging.per_page, total)
+
+    async def count(self, gateway_id: str | None, log_filter: LogFilter) -> int:
+        where = self._scope(gateway_id) + compile_filter(log_filter, _LOGS)
+        async with self.store.engine.connect() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(_LOGS).where(*where)) or 0)
+
+    async def get(self, gateway_id: str | None, log_id: str) -> LogRecord:
+        async with self.store.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(*(_LOGS.c[name] for name in _FIELDS)).where(*self._scope(gateway_id), _LOGS.c.id == log_id)
+                )
+            ).mappings().first()
+        if row is None:
+            raise NotFound(f"log '{log_id}' not found")
+        return LogRecord.from_row(row)
+
+    async def detail(self, gateway_id: str | None, log_id: str) -> LogDetail:
+        log = await self.get(gateway_id, log_id)
+        async with self.store.engine.connect() as conn:
+            body = (await conn.execute(select(_BODIES).where(_BODIES.c.log_id == log_id))).mappings().first()
+        if body is None:
+            return LogDetail(log, None, None, None, None)
+        return LogDetail(
+            log, body["request_headers"], body["response_headers"], body["request_body"], body["response_body"]
+        )
+
+    async def annotate(
+        self,
+        gateway_id: str | None,
+        log_id: str,
+        *,
+        feedback: Any = UNSET,
+        score: Any = UNSET,
+        metadata: Any = UNSET,
+    ) -> LogRecord:
+        """Set feedback (-1/0/1), score (0–100 or ``None``) and/or patch metadata (``None`` values delete).
+
+        Metadata keeps at most five entries, as at request time.
+        """
+        _check_feedback(feedback, score, metadata)
+        current = await self.get(gateway_id, log_id)
+        values: dict[str, Any] = {}
+        if feedback is not UNSET:
+            values["feedback"] = int(feedback)
+        if score is not UNSET:
+            values["score"] = None if score is None else int(score)
+        if metadata is not UNSET:
+            merged = dict(current.metadata or {})
+            for key, value in (metadata or {}).items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            if len(merged) > MAX_METADATA_ENTRIES:
+                raise InvalidInput(f"metadata: at most {MAX_METADATA_ENTRIES} entries", "metadata")
+            values["metadata"] = merged or None
+        if values:
+            async with self.store.engine.begin() as conn:
+                await conn.execute(update(_LOGS).where(_LOGS.c.id == log_id).values(**values))
+        updated = await self.get(gateway_id, log_id)
+        if self.bus is not None and values:
+            self.bus.publish(
+                {"event": "log_updated", "id": log_id, "feedback": updated.feedback, "score": updated.score,
+                 "metadata": updated.metadata}  # fmt: skip
+            )
+        return updated
+
+    async def delete(self, gateway_id: str | None, log_filter: LogFilter, *, limit: int | None = None) -> int:
+        """Delete the logs a filter selects (with their bodies), in chunks; returns how many."""
+        where = self._scope(gateway_id) + compile_filter(log_filter, _LOGS)
+        deleted = 0
+        while limit is None or deleted < limit:
+            chunk = _DELETE_CHUNK if limit is None else min(_DELETE_CHUNK, limit - deleted)
+            ids = select(_LOGS.c.id).where(*where).order_by(_LOGS.c.created_at, _LOGS.c.id).limit(chunk)
+            async with self.store.engine.begin() as conn:
+                result = await conn.execute(delete(_LOGS).where(_LOGS.c.id.in_(ids)))
+            if not result.rowcount:
+                break
+            deleted += result.rowcount
+            if result.rowcount < chunk:
+                break
+        if deleted and self.on_deleted is not None:
+            self.on_deleted()
+        return deleted
+
+    async def export_jsonl(self, gateway_id: str | None, log_filter: LogFilter) -> AsyncIterator[bytes]:
+        """JSON lines of request/response pairs with feedback, score and metadata, oldest first.
+
+        Streams from the database in chunks, so a million rows never sit in memory.
+        """
+        where = self._scope(gateway_id) + compile_filter(log_filter, _LOGS)
+        query = (
+            select(
+                _LOGS.c.id, _LOGS.c.created_at, _LOGS.c.gateway_id, _LOGS.c.provider, _LOGS.c.model,
+                _LOGS.c.status_code, _LOGS.c.success, _LOGS.c.feedback, _LOGS.c.score, _LOGS.c.metadata,
+                _LOGS.c.tokens_in, _LOGS.c.tokens_out, _LOGS.c.cost, _LOGS.c.duration,
+                _BODIES.c.request_body, _BODIES.c.response_body,
+            )  # fmt: skip
+            .select_from(_LOGS.outerjoin(_BODIES, _BODIES.c.log_id == _LOGS.c.id))
+            .where(*where)
+            .order_by(_LOGS.c.created_at, _LOGS.c.id)
+            .execution_options(yield_per=500)
+        )
+        async with self.store.engine.connect() as conn:
+            result = await conn.stream(query)
+            async for row in result.mappings():
+                record = {k: row[k] for k in row.keys() if k not in ("request_body", "response_body")}
+                record["request"] = _decode_body(row["request_body"])
+                record["response"] = _decode_body(row["response_body"])
+                yield orjson.dumps(record) + b"\n"
+
+
+def _decode_body(body: bytes | None) -> Any:
+    """A stored body as JSON when it is JSON, else as text (``None`` when not stored)."""
+    if body is None:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode("utf-8", errors="replace")
