@@ -185,9 +185,13 @@ def _providers(values: Any) -> dict[str, ProviderSettings]:
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """``AIGW_SERVER_PORT=9000`` → ``{"server": {"port": "9000"}}``; ``AIGW_ADMIN_TOKEN`` and ``AIGW_DB`` are aliases."""
+    """``AIGW_SERVER_PORT=9000`` → ``{"server": {"port": "9000"}}``; ``AIGW_ADMIN_TOKEN``, ``AIGW_DB`` and ``AIGW_DATA_DIR`` are aliases."""
     out: dict[str, dict[str, Any]] = {}
-    aliases = {"AIGW_ADMIN_TOKEN": ("api", "admin_token"), "AIGW_DB": ("store", "url")}
+    aliases = {
+        "AIGW_ADMIN_TOKEN": ("api", "admin_token"),
+        "AIGW_DB": ("store", "url"),
+        "AIGW_DATA_DIR": ("store", "data_dir"),
+    }
     for var, value in env.items():
         if var in aliases:
             section, key = aliases[var]
@@ -229,7 +233,9 @@ def load_settings(
     merged: dict[str, dict[str, Any]] = {}
     for key, value in raw.items():
         if key in _SECTIONS or key == "providers":
-            merged[key] = dict(value) if isinstance(value, Mapping) else value
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"config key [{key}]: expected a table")
+            merged[key] = dict(value)
         elif key in _TOP_LEVEL:
             merged.setdefault("", {})[key] = value
         else:

@@ -26,6 +26,7 @@ SECRET_HEADERS = frozenset(
         "set-cookie",
         "x-amz-security-token",
         "x-auth-token",
+        "x-auth-key",  # Cloudflare's legacy global API key, accepted by Workers AI
     }
 )
 
