@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,8 @@ from proxy_core.services.types import GATEWAY_SETTINGS
 from proxy_core.store.filters import LogFilter, iso_to_ms, parse_json, parse_paging, parse_query
 
 __all__ = ["SERVICES", "API_ACTOR"]
+
+log = logging.getLogger(__name__)
 
 SERVICES = web.AppKey("services", Services)
 API_ACTOR = Actor("admin-token", "API")
@@ -178,13 +181,23 @@ async def _stream_jsonl(request: web.Request, chunks: Any, filename: str) -> web
     )
     await response.prepare(request)
     batch: list[bytes] = []
-    async for line in chunks:
-        batch.append(line)
-        if len(batch) >= 200:
+    try:
+        async for line in chunks:
+            batch.append(line)
+            if len(batch) >= 200:
+                await response.write(b"".join(batch))
+                batch.clear()
+        if batch:
             await response.write(b"".join(batch))
-            batch.clear()
-    if batch:
-        await response.write(b"".join(batch))
+    except ConnectionError:
+        return response  # the client went away
+    except Exception:
+        # The status line is sent: cutting the connection is the only honest way to say the
+        # export is incomplete.
+        log.exception("export failed after it started")
+        if request.transport is not None:
+            request.transport.abort()
+        return response
     await response.write_eof()
     return response
 
@@ -279,8 +292,11 @@ async def export_dataset(request: web.Request) -> web.StreamResponse:
 
 async def list_evaluation_types(request: web.Request) -> web.Response:
     types = _services(request).evaluations.types()
-    return ok([evaluation_type_json(t) for t in types], {"page": 1, "per_page": len(types), "count": len(types),
-                                                        "total_count": len(types)})  # fmt: skip
+    page = _int_param(request, "page", 1, 1, 1_000_000)
+    per_page = _int_param(request, "per_page", 20, 1, 100)
+    items = types[(page - 1) * per_page : page * per_page]
+    info = {"page": page, "per_page": per_page, "count": len(items), "total_count": len(types)}
+    return ok([evaluation_type_json(t) for t in items], info)
 
 
 async def list_evaluations(request: web.Request) -> web.Response:

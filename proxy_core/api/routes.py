@@ -11,7 +11,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from proxy_core.api import handlers as h
-from proxy_core.api.envelope import ApiCode, ApiError, error_from, fail
+from proxy_core.api.envelope import ApiCode, error_from, fail
 from proxy_core.services import Services
 
 __all__ = ["ROUTES", "Route", "create_api_app", "openapi_document", "API_PREFIX"]
@@ -140,10 +140,6 @@ async def _openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document())
 
 
-async def _not_found(request: web.Request) -> web.Response:
-    raise ApiError(404, ApiCode.NOT_FOUND, f"no route for {request.method} {request.path}")
-
-
 def create_api_app(services: Services, admin_token: str) -> web.Application:
     """The management API as a sub-application, mounted at ``/client/v4``."""
     app = web.Application(middlewares=[_guard])
@@ -152,7 +148,6 @@ def create_api_app(services: Services, admin_token: str) -> web.Application:
     app.router.add_get("/openapi.json", _openapi)
     for route in ROUTES:
         app.router.add_route(route.method, route.path, route.handler)
-    app.router.add_route("*", "/{tail:.*}", _not_found)
     return app
 
 

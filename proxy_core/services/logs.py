@@ -230,13 +230,9 @@ class LogService:
         Streams from the database in chunks, so a million rows never sit in memory.
         """
         where = self._scope(gateway_id) + compile_filter(log_filter, _LOGS)
+        columns = [_LOGS.c[name] for name in _EXPORTED]
         query = (
-            select(
-                _LOGS.c.id, _LOGS.c.created_at, _LOGS.c.gateway_id, _LOGS.c.provider, _LOGS.c.model,
-                _LOGS.c.status_code, _LOGS.c.success, _LOGS.c.feedback, _LOGS.c.score, _LOGS.c.metadata,
-                _LOGS.c.tokens_in, _LOGS.c.tokens_out, _LOGS.c.cost, _LOGS.c.duration,
-                _BODIES.c.request_body, _BODIES.c.response_body,
-            )  # fmt: skip
+            select(*columns, _BODIES.c.request_body, _BODIES.c.response_body)
             .select_from(_LOGS.outerjoin(_BODIES, _BODIES.c.log_id == _LOGS.c.id))
             .where(*where)
             .order_by(_LOGS.c.created_at, _LOGS.c.id)
@@ -244,11 +240,17 @@ class LogService:
         )
         async with self.store.engine.connect() as conn:
             result = await conn.stream(query)
-            async for row in result.mappings():
-                record = {k: row[k] for k in row.keys() if k not in ("request_body", "response_body")}
-                record["request"] = _decode_body(row["request_body"])
-                record["response"] = _decode_body(row["response_body"])
+            async for row in result:
+                record = dict(zip(_EXPORTED, row[: len(_EXPORTED)]))
+                record["request"] = _decode_body(row[-2])
+                record["response"] = _decode_body(row[-1])
                 yield orjson.dumps(record) + b"\n"
+
+
+_EXPORTED = (
+    "id", "created_at", "gateway_id", "provider", "model", "status_code", "success", "feedback", "score",
+    "metadata", "tokens_in", "tokens_out", "cost", "duration",
+)  # fmt: skip
 
 
 def _decode_body(body: bytes | None) -> Any:
