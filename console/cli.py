@@ -10,6 +10,7 @@ import signal
 import sys
 from typing import Sequence
 
+from console.commands import add_subcommands, run_subcommand
 from proxy_core.config import ConfigError, Settings, load_settings
 from proxy_core.runner import pipe_report, print_access_log, start_gateway
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--headless", action="store_true", help="run the proxy alone, logging requests to stdout")
     parser.add_argument("--demo", action="store_true", help="wire the embedded mock provider: no API key needed")
     parser.add_argument("--quiet", action="store_true", help="in --headless mode, do not print a line per request")
+    add_subcommands(parser)
     return parser
 
 
@@ -75,13 +77,12 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _run(coro) -> None:  # noqa: ANN001 - a coroutine
+def _run(coro):  # noqa: ANN001, ANN202 - a coroutine and its result
     try:
         import uvloop
     except ImportError:
-        asyncio.run(coro)
-    else:
-        uvloop.run(coro)
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="aigw-console: %(levelname)s %(name)s: %(message)s")
     try:
         settings = settings_from_args(args)
+        if args.command is not None:
+            return _run(run_subcommand(args, settings))
         if not settings.headless:
             # The Textual console is not built yet: until it is, every mode runs the proxy alone.
             print("aigw-console: the operator console is not available yet; running headless", flush=True)
