@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR", help="data directory (default ~/.local/share/aigw-console)")
     parser.add_argument("--headless", action="store_true", help="run the proxy alone, logging requests to stdout")
     parser.add_argument("--demo", action="store_true", help="wire the embedded mock provider: no API key needed")
+    parser.add_argument(
+        "--no-demo-traffic", action="store_true", help="with --demo, do not run the synthetic client"
+    )
     parser.add_argument("--quiet", action="store_true", help="in --headless mode, do not print a line per request")
     add_subcommands(parser)
     return parser
@@ -39,7 +42,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "server": {"host": args.host, "port": args.port},
         "store": {"url": args.db, "data_dir": args.data_dir},
     }
-    return load_settings(args.config, overrides=overrides, demo=args.demo, headless=args.headless)
+    return load_settings(
+        args.config, overrides=overrides, demo=args.demo, demo_traffic=not args.no_demo_traffic, headless=args.headless
+    )
 
 
 async def run_headless(settings: Settings, *, quiet: bool = False) -> None:

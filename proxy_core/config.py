@@ -22,6 +22,7 @@ __all__ = [
     "StoreSettings",
     "ApiSettings",
     "LogSettings",
+    "CacheSettings",
     "ProviderSettings",
     "Settings",
     "load_settings",
@@ -94,6 +95,14 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSettings:
+    share_across_credentials: bool = False
+    """Let requests with different API keys share cache entries (off: keys never share)."""
+    memory_bytes: int = 64 * 1024 * 1024
+    """Size of the in-memory layer in front of the cache table."""
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderSettings:
     base_url: str = ""
     """Upstream base URL; for a built-in provider this overrides the default."""
@@ -107,12 +116,15 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     logs: LogSettings = field(default_factory=LogSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     """Per-provider overrides and custom providers, keyed by the URL path segment."""
     pricing_file: str = ""
     """A TOML pricing table replacing the shipped one; empty means the shipped table."""
     demo: bool = False
-    """Wire the embedded mock provider in place of ``openai`` and ``anthropic``."""
+    """Wire the embedded mock provider in place of ``openai``, ``anthropic`` and ``google-ai-studio``."""
+    demo_traffic: bool = True
+    """With ``demo``, also run the synthetic client that sends varied traffic."""
     headless: bool = False
     """Run the proxy alone, without the console."""
 
@@ -132,6 +144,7 @@ _SECTIONS: dict[str, type] = {
     "store": StoreSettings,
     "api": ApiSettings,
     "logs": LogSettings,
+    "cache": CacheSettings,
 }
 _TOP_LEVEL = {"pricing_file": str}
 
@@ -215,6 +228,7 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     demo: bool = False,
+    demo_traffic: bool = True,
     headless: bool = False,
 ) -> Settings:
     """Build :class:`Settings` from defaults, ``config_file``, ``env`` and flag ``overrides``.
@@ -254,6 +268,7 @@ def load_settings(
         providers=types.MappingProxyType(_providers(merged.get("providers", {}))),
         pricing_file=pricing_file,
         demo=demo,
+        demo_traffic=demo_traffic,
         headless=headless,
     )
     _validate(settings)

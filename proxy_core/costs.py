@@ -6,6 +6,7 @@ million tokens. Custom per-token prices from ``cf-aig-custom-cost`` win and are 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -28,8 +29,15 @@ class Price:
     """USD per million output tokens."""
 
 
+# What may follow a listed name and still be the same model at the same price: a dated snapshot
+# ("-2024-07-18", "-20241022", "-0613"), "-latest", or a Bedrock-style version ("-v1:0"). Anything
+# else ("o3" → "o3-mini", "gpt-4o" → "gpt-4o-audio-preview") is another model: no price, no guess.
+_SNAPSHOT_SUFFIX = re.compile(r"(?:-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{4}|-latest|-v\d+(?::\d+)?)*$")
+
+
 class PricingTable:
-    """Lookup by provider and model: exact name, then the longest listed prefix."""
+    """Lookup by provider and model: the exact name, then the longest listed name that the model
+    extends only by a snapshot suffix (date, ``-latest``, version)."""
 
     def __init__(self, prices: Mapping[str, Mapping[str, Price]], updated: str = "") -> None:
         self._prices = {p: dict(m) for p, m in prices.items()}
@@ -58,7 +66,7 @@ class PricingTable:
             if name in table:
                 return table[name]
             for listed in self._by_length[provider]:
-                if name.startswith(listed):
+                if name.startswith(listed) and _SNAPSHOT_SUFFIX.match(name, len(listed)):
                     return table[listed]
         return None
 

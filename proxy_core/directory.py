@@ -12,8 +12,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from sqlalchemy import select
+
 from proxy_core.store.engine import Store
 from proxy_core.store.gateways import gateway_to_dict, list_gateways
+from proxy_core.store.models import GatewayToken
 
 __all__ = ["GatewayConfig", "GatewayDirectory"]
 
@@ -35,6 +38,10 @@ class GatewayConfig:
     log_management: int | None = None
     log_management_strategy: str = "STOP_INSERTING"
     guardrails: Mapping[str, Any] | None = None
+    retry_max_attempts: int | None = None
+    retry_delay: int | None = None
+    retry_backoff: str | None = None
+    cache_invalidate_on_update: bool = False
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "GatewayConfig":
@@ -46,6 +53,7 @@ class GatewayDirectory:
         self._store = store
         self._interval = refresh_interval
         self._gateways: dict[tuple[str, str], GatewayConfig] = {}
+        self._tokens: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def get(self, account_id: str, gateway_id: str) -> GatewayConfig | None:
@@ -57,6 +65,10 @@ class GatewayDirectory:
         if gateway is None:
             return None
         return gateway.log_management, gateway.log_management_strategy
+
+    def token_digest(self, account_id: str, gateway_id: str, token_id: str) -> tuple[str, str] | None:
+        """``(salt, digest)`` of an active token of the gateway, or ``None``."""
+        return self._tokens.get((account_id, gateway_id), {}).get(token_id)
 
     def accounts(self) -> set[str]:
         return {account for account, _ in self._gateways}
@@ -70,7 +82,15 @@ class GatewayDirectory:
     async def refresh(self) -> None:
         async with self._store.sessions() as session:
             rows = await list_gateways(session)
-            self._gateways = {(g.account_id, g.id): GatewayConfig.from_row(gateway_to_dict(g)) for g in rows}
+            tokens = await session.execute(
+                select(GatewayToken.account_id, GatewayToken.gateway_id, GatewayToken.id, GatewayToken.salt,
+                       GatewayToken.digest).where(GatewayToken.revoked_at.is_(None))
+            )  # fmt: skip
+            by_gateway: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+            for account_id, gateway_id, token_id, salt, digest in tokens:
+                by_gateway.setdefault((account_id, gateway_id), {})[token_id] = (salt, digest)
+        self._gateways = {(g.account_id, g.id): GatewayConfig.from_row(gateway_to_dict(g)) for g in rows}
+        self._tokens = by_gateway
 
     def start(self) -> None:
         if self._task is None:

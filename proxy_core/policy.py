@@ -6,14 +6,14 @@ gateway's own headers are consumed here and never forwarded upstream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import orjson
 
 from proxy_core.errors import ErrorCode, GatewayError
 
-__all__ = ["RequestPolicy", "CustomCost", "parse_policy", "MAX_METADATA_ENTRIES"]
+__all__ = ["RequestPolicy", "CustomCost", "parse_policy", "MAX_METADATA_ENTRIES", "DEFAULT_POLICY", "BACKOFFS"]
 
 MAX_METADATA_ENTRIES = 5
 _TRUE = {"true", "1", "yes"}
@@ -30,7 +30,10 @@ class CustomCost:
 
 @dataclass(frozen=True, slots=True)
 class RequestPolicy:
-    """What one request asks of the gateway, on top of the gateway's own settings."""
+    """What one request asks of the gateway, on top of the gateway's own settings.
+
+    ``None`` means "not said here": the next level down (request, then gateway) decides.
+    """
 
     metadata: Mapping[str, str | int | float | bool] | None = None
     """Up to five ``cf-aig-metadata`` entries (later ones dropped)."""
@@ -40,6 +43,25 @@ class RequestPolicy:
     """``cf-aig-event-id``: the client's id for this event, echoed and filterable."""
     custom_cost: CustomCost | None = None
     """``cf-aig-custom-cost``: prices overriding the pricing table for this request."""
+    cache_ttl: int | None = None
+    """``cf-aig-cache-ttl`` (legacy ``cf-cache-ttl``) in seconds; 0 = do not cache."""
+    skip_cache: bool | None = None
+    """``cf-aig-skip-cache`` (legacy ``cf-skip-cache``): neither read nor write the cache."""
+    cache_key: str | None = None
+    """``cf-aig-cache-key``: a custom key; cached even when gateway caching is off (5 min default)."""
+    request_timeout_ms: int | None = None
+    """``cf-aig-request-timeout``: milliseconds to the first byte of the answer."""
+    max_attempts: int | None = None
+    """``cf-aig-max-attempts`` (1–5)."""
+    retry_delay_ms: int | None = None
+    """``cf-aig-retry-delay`` (0–5000 ms)."""
+    backoff: str | None = None
+    """``cf-aig-backoff``: constant, linear or exponential."""
+
+    def overlay(self, top: "RequestPolicy") -> "RequestPolicy":
+        """This policy with every field that ``top`` sets taken from ``top`` (step > request)."""
+        changes = {name: getattr(top, name) for name in self.__slots__ if getattr(top, name) is not None}
+        return replace(self, **changes) if changes else self
 
 
 DEFAULT_POLICY = RequestPolicy()
@@ -92,19 +114,68 @@ def _custom_cost(raw: str) -> CustomCost:
     return CustomCost(prices["per_token_in"], prices["per_token_out"])
 
 
+MAX_CACHE_TTL = 30 * 24 * 3600
+BACKOFFS = ("constant", "linear", "exponential")
+
+
+def _int_in(header: str, raw: str, low: int, high: int) -> int:
+    text = raw.strip()
+    if not text.isdigit():
+        raise _bad(header, f"expected a whole number from {low} to {high}")
+    value = int(text)
+    if not low <= value <= high:
+        raise _bad(header, f"{value} is out of range ({low}–{high})")
+    return value
+
+
+def _cache_ttl(header: str, raw: str) -> int:
+    value = _int_in(header, raw, 0, MAX_CACHE_TTL)
+    if 0 < value < 60:
+        raise _bad(header, "the minimum TTL is 60 seconds (0 disables caching)")
+    return value
+
+
 def parse_policy(headers: Mapping[str, str]) -> RequestPolicy:
-    """Read the ``cf-aig-*`` headers of one request (case-insensitive ``headers``)."""
-    metadata_raw = headers.get("cf-aig-metadata")
-    collect_raw = headers.get("cf-aig-collect-log")
-    event_id = headers.get("cf-aig-event-id")
-    cost_raw = headers.get("cf-aig-custom-cost")
-    if metadata_raw is None and collect_raw is None and event_id is None and cost_raw is None:
+    """Read the ``cf-aig-*`` (and legacy ``cf-*-cache``) headers of one request.
+
+    ``headers`` may be any mapping (a request's CIMultiDict, a universal step's ``headers``);
+    names are matched case-insensitively. A bad value raises ``GatewayError`` naming the header.
+    """
+    found: dict[str, str] = {}
+    for name, value in headers.items():
+        if name[:3].lower() == "cf-":
+            found[name.lower()] = value if isinstance(value, str) else str(value)
+    if not found:
         return DEFAULT_POLICY
-    if event_id is not None and (len(event_id) > 256 or not event_id.isprintable()):
-        raise _bad("cf-aig-event-id", "must be printable and at most 256 characters")
-    return RequestPolicy(
-        metadata=_metadata(metadata_raw) if metadata_raw is not None else None,
-        collect_log=_boolean("cf-aig-collect-log", collect_raw) if collect_raw is not None else None,
-        event_id=event_id or None,
-        custom_cost=_custom_cost(cost_raw) if cost_raw is not None else None,
-    )
+    fields: dict[str, Any] = {}
+    for name, raw in found.items():
+        if name == "cf-aig-metadata":
+            fields["metadata"] = _metadata(raw)
+        elif name == "cf-aig-collect-log":
+            fields["collect_log"] = _boolean(name, raw)
+        elif name == "cf-aig-event-id":
+            if len(raw) > 256 or not raw.isprintable():
+                raise _bad(name, "must be printable and at most 256 characters")
+            fields["event_id"] = raw or None
+        elif name == "cf-aig-custom-cost":
+            fields["custom_cost"] = _custom_cost(raw)
+        elif name in ("cf-aig-cache-ttl", "cf-cache-ttl"):
+            fields["cache_ttl"] = _cache_ttl(name, raw)
+        elif name in ("cf-aig-skip-cache", "cf-skip-cache"):
+            fields["skip_cache"] = _boolean(name, raw)
+        elif name == "cf-aig-cache-key":
+            if not raw or len(raw) > 1024 or not raw.isprintable():
+                raise _bad(name, "must be 1 to 1024 printable characters")
+            fields["cache_key"] = raw
+        elif name == "cf-aig-request-timeout":
+            fields["request_timeout_ms"] = _int_in(name, raw, 1, 3_600_000)
+        elif name == "cf-aig-max-attempts":
+            fields["max_attempts"] = _int_in(name, raw, 1, 5)
+        elif name == "cf-aig-retry-delay":
+            fields["retry_delay_ms"] = _int_in(name, raw, 0, 5000)
+        elif name == "cf-aig-backoff":
+            backoff = raw.strip().lower()
+            if backoff not in BACKOFFS:
+                raise _bad(name, "expected constant, linear or exponential")
+            fields["backoff"] = backoff
+    return RequestPolicy(**fields) if fields else DEFAULT_POLICY

@@ -1,61 +1,56 @@
-"""Provider passthrough: ``/v1/{account}/{gateway}/{provider}/{path}`` → provider base + path.
+"""The request path: provider passthrough and the universal endpoint.
 
-The request path does the least it can: look the gateway up in memory, parse the ``cf-aig-*``
-headers, validate the path, forward the body as bytes, and copy the answer back (streams chunk by
-chunk as they arrive). Everything else (usage, cost, redaction, the database) happens in the log
-pipeline after the client has its answer.
+``/v1/{account}/{gateway}/{provider}/{path}`` is one *step*; the universal endpoint
+(``POST /v1/{account}/{gateway}``) is a list of steps tried in order. Each step runs its attempts
+(retries with backoff, a first-byte timeout) and answers from the cache when it can. The path
+does the least it can: gateways, tokens and limits are in memory, bodies are forwarded as bytes,
+and usage, cost, redaction and the database happen in the log pipeline after the client has its
+answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
 
 import aiohttp
+import orjson
 from aiohttp import web
 from yarl import URL
 
+from proxy_core.cache import MAX_CACHEABLE_BYTES, CacheBackend, CachedResponse, cache_key, custom_cache_key
 from proxy_core.config import Settings
 from proxy_core.directory import GatewayConfig, GatewayDirectory
-from proxy_core.errors import ErrorCode, GatewayError, error_body
+from proxy_core.errors import ErrorCode, GatewayError, error_response
 from proxy_core.exchange import Exchange
 from proxy_core.ids import new_ulid
 from proxy_core.logpipe import LogPipe
-from proxy_core.policy import RequestPolicy, parse_policy
-from proxy_core.providers.registry import ProviderRegistry
+from proxy_core.policy import DEFAULT_POLICY, RequestPolicy, parse_policy
+from proxy_core.providers.registry import ProviderRegistry, ResolvedProvider
+from proxy_core.ratelimit import RateLimiter
 from proxy_core.redact import redact_query
+from proxy_core.relay import HOP_BY_HOP, relay_cached, relay_error, relay_upstream
+from proxy_core.retry import is_retryable_status, plan_for
 from proxy_core.safepath import check_path
+from proxy_core.services.tokens import split_token, verify_token
 
-__all__ = ["Proxy", "HOP_BY_HOP"]
+__all__ = ["Proxy", "Step"]
 
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 _STRIP_REQUEST = HOP_BY_HOP | {"host", "content-length", "accept-encoding", "expect", "cf-cache-ttl", "cf-skip-cache"}
-_STRIP_RESPONSE = HOP_BY_HOP | {"content-length", "content-encoding"}
-_BUFFER_LIMIT = 1024 * 1024
-"""Responses with a known length up to this size are read whole and sent in one write."""
-_STREAM_TYPES = ("text/event-stream", "ndjson", "stream+json")
+_CUSTOM_KEY_TTL = 300
+"""Seconds a ``cf-aig-cache-key`` entry lives when neither the request nor the gateway sets a TTL."""
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _forward_headers(request: web.Request) -> dict[str, str]:
+def _forward_headers(headers: Any) -> dict[str, str]:
     out: dict[str, str] = {}
-    for name, value in request.headers.items():
+    for name, value in headers.items():
         lower = name.lower()
         if lower in _STRIP_REQUEST or lower.startswith("cf-aig-"):
             continue
@@ -63,12 +58,50 @@ def _forward_headers(request: web.Request) -> dict[str, str]:
     return out
 
 
-def _response_headers(upstream: aiohttp.ClientResponse) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in upstream.headers.items() if k.lower() not in _STRIP_RESPONSE]
+@dataclass(slots=True)
+class _Request:
+    """What every step of one client request shares."""
+
+    request: web.Request
+    gateway: GatewayConfig
+    policy: RequestPolicy
+    started: float
+    started_ms: int
+    request_type: str
+    raw_headers: list[tuple[str, str]]
+
+
+@dataclass(slots=True)
+class Step:
+    """One upstream target: a provider, its resolved base and path, the body and headers to send."""
+
+    index: int
+    provider: str
+    resolved: ResolvedProvider
+    query: str
+    method: str
+    body: bytes
+    headers: dict[str, str]
+    policy: RequestPolicy
+
+    @property
+    def url(self) -> str:
+        return self.resolved.upstream_base + self.resolved.path + ("?" + self.query if self.query else "")
+
+    @property
+    def logged_path(self) -> str:
+        return self.resolved.path + ("?" + redact_query(self.query) if self.query else "")
+
+
+class _Failed:
+    """A step that did not answer (every attempt logged); the next step is tried."""
+
+
+_FAILED = _Failed()
 
 
 class Proxy:
-    """The passthrough handler and the state it needs (no globals: built by the app factory)."""
+    """The request handlers and the state they need (no globals: built by the app factory)."""
 
     def __init__(
         self,
@@ -76,17 +109,28 @@ class Proxy:
         registry: ProviderRegistry,
         directory: GatewayDirectory,
         pipe: LogPipe,
+        *,
+        cache: CacheBackend | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.directory = directory
         self.pipe = pipe
+        self.cache = cache
+        self.limiter = limiter or RateLimiter()
         self.client: aiohttp.ClientSession | None = None
+        self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+        """Waits between retries (tests replace it to record the backoff schedule)."""
+        self.now_ms: Callable[[], int] = _now_ms
+        """The clock of cache expiry (tests replace it to step over a TTL)."""
+        self.share_cache_across_credentials = False
         self._max_body = settings.server.max_body_bytes
         self._body_timeout = settings.server.body_read_timeout
         self._max_captured = settings.logs.max_stored_body_bytes
+        self._background: set[asyncio.Task[Any]] = set()
 
-    # -- routing ---------------------------------------------------------------------------------
+    # -- the common prelude ----------------------------------------------------------------------
 
     def gateway_for(self, account_id: str, gateway_id: str) -> GatewayConfig:
         gateway = self.directory.get(account_id, gateway_id)
@@ -95,6 +139,35 @@ class Proxy:
                 raise GatewayError(ErrorCode.UNKNOWN_ACCOUNT, f"Unknown account '{account_id}'")
             raise GatewayError(ErrorCode.UNKNOWN_GATEWAY, f"Unknown gateway '{gateway_id}'")
         return gateway
+
+    def authenticate(self, request: web.Request, gateway: GatewayConfig) -> None:
+        """Authenticated gateways need ``cf-aig-authorization: Bearer <token>`` with a live token."""
+        if not gateway.authentication:
+            return
+        raw = request.headers.get("cf-aig-authorization")
+        if not raw:
+            raise GatewayError(ErrorCode.UNAUTHORIZED, "Unauthorized: this gateway requires cf-aig-authorization")
+        scheme, _, token = raw.partition(" ")
+        parts = split_token(token.strip()) if scheme.lower() == "bearer" else None
+        stored = parts and self.directory.token_digest(gateway.account_id, gateway.id, parts[0])
+        if not stored or not verify_token(token.strip(), *stored):
+            raise GatewayError(ErrorCode.UNAUTHORIZED, "Unauthorized: invalid or revoked gateway token")
+
+    def rate_limit(self, gateway: GatewayConfig) -> None:
+        wait = self.limiter.check(
+            (gateway.account_id, gateway.id),
+            gateway.rate_limiting_limit,
+            gateway.rate_limiting_interval,
+            gateway.rate_limiting_technique,
+        )
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            raise GatewayError(
+                ErrorCode.RATE_LIMITED,
+                f"Rate limited: more than {gateway.rate_limiting_limit} requests per "
+                f"{gateway.rate_limiting_interval}s ({gateway.rate_limiting_technique} window)",
+                headers={"Retry-After": str(seconds)},
+            )
 
     async def read_body(self, request: web.Request) -> bytes:
         """The request body, refusing oversize bodies before reading and slow ones after a deadline."""
@@ -113,169 +186,245 @@ class Proxy:
                 ErrorCode.CLIENT_TIMEOUT, f"Request body not received within {self._body_timeout:g}s"
             ) from None
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        started = time.perf_counter()
-        started_ms = _now_ms()
-        log_id = new_ulid(started_ms)
+    async def _prelude(self, request: web.Request, request_type: str) -> tuple[_Request | None, web.Response | None]:
+        """Gateway, token, rate limit and headers; an error here is answered at once."""
+        started, started_ms = time.perf_counter(), _now_ms()
         match = request.match_info
-        account_id, gateway_id, provider = match["account"], match["gateway"], match["provider"]
+        gateway: GatewayConfig | None = None
+        policy = DEFAULT_POLICY
+        try:
+            gateway = self.gateway_for(match["account"], match["gateway"])
+            self.authenticate(request, gateway)
+            policy = parse_policy(request.headers)
+            self.rate_limit(gateway)
+        except GatewayError as err:
+            log_id = new_ulid(started_ms)
+            # Unauthenticated requests are not logged: authentication exists to keep them out.
+            if gateway is not None and err.code != ErrorCode.UNAUTHORIZED:
+                self._log_early(request, err, log_id, started, started_ms, gateway, policy, request_type)
+            headers = {"cf-aig-log-id": log_id}
+            if policy.event_id:
+                headers["cf-aig-event-id"] = policy.event_id
+            return None, error_response(err, headers)
+        ctx = _Request(request, gateway, policy, started, started_ms, request_type, list(request.headers.items()))
+        return ctx, None
+
+    # -- handlers --------------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Provider passthrough."""
+        ctx, error = await self._prelude(request, "provider")
+        if ctx is None:
+            assert error is not None
+            return error
+        provider = request.match_info["provider"]
         raw_path = request.raw_path
         query_at = raw_path.find("?")
         raw_tail = raw_path if query_at < 0 else raw_path[:query_at]
         query = "" if query_at < 0 else raw_path[query_at + 1 :]
-        prefix = f"/v1/{account_id}/{gateway_id}/{provider}"
-        raw_tail = raw_tail[len(prefix) :] if raw_tail.startswith(prefix) else "/" + match.get("tail", "")
-        policy: RequestPolicy | None = None
-        gateway: GatewayConfig | None = None
+        prefix = f"/v1/{ctx.gateway.account_id}/{ctx.gateway.id}/{provider}"
+        raw_tail = raw_tail[len(prefix) :] if raw_tail.startswith(prefix) else "/" + request.match_info.get("tail", "")
         try:
-            gateway = self.gateway_for(account_id, gateway_id)
-            policy = parse_policy(request.headers)
             check_path(raw_tail)
-            resolved = self.registry.resolve(provider, raw_tail, account_id=account_id)
+            resolved = self.registry.resolve(provider, raw_tail, account_id=ctx.gateway.account_id)
         except GatewayError as err:
-            return self._early_error(request, err, log_id, started, started_ms, gateway, policy, provider, raw_tail, query)
-        collect = gateway.collect_logs if policy.collect_log is None else policy.collect_log
-        ex = Exchange(
-            id=log_id,
-            account_id=account_id,
-            gateway_id=gateway_id,
+            return self._answer_early(ctx, err, provider, raw_tail, query)
+        try:
+            body = await self.read_body(request)
+        except GatewayError as err:
+            return self._answer_early(ctx, err, provider, resolved.path, query)
+        step = Step(0, provider, resolved, query, request.method, body, _forward_headers(request.headers), ctx.policy)
+        return await self._run(ctx, [step])
+
+    async def handle_universal(self, request: web.Request) -> web.StreamResponse:
+        """``POST /v1/{account}/{gateway}``: one request object or an array of fallbacks."""
+        ctx, error = await self._prelude(request, "universal")
+        if ctx is None:
+            assert error is not None
+            return error
+        try:
+            body = await self.read_body(request)
+            steps = self._universal_steps(ctx, body)
+        except GatewayError as err:
+            return self._answer_early(ctx, err, "universal", "/", "")
+        return await self._run(ctx, steps)
+
+    def _universal_steps(self, ctx: _Request, body: bytes) -> list[Step]:
+        try:
+            payload = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError as exc:
+            raise GatewayError(ErrorCode.MALFORMED_JSON, f"Universal request body is not valid JSON: {exc}") from None
+        items = payload if isinstance(payload, list) else [payload]
+        if not items or not all(isinstance(item, dict) for item in items):
+            raise GatewayError(ErrorCode.BAD_REQUEST, "Universal request: expected an object or a non-empty array of objects")
+        if len(items) > 16:
+            raise GatewayError(ErrorCode.BAD_REQUEST, "Universal request: at most 16 steps")
+        return [self._universal_step(ctx, index, item) for index, item in enumerate(items)]
+
+    def _universal_step(self, ctx: _Request, index: int, item: dict[str, Any]) -> Step:
+        where = f"step {index}"
+        provider, endpoint = item.get("provider"), item.get("endpoint")
+        if not isinstance(provider, str) or not provider:
+            raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: 'provider' must be a provider name")
+        if not isinstance(endpoint, str):
+            raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: 'endpoint' must be the provider's path")
+        headers = item.get("headers") or {}
+        if not isinstance(headers, dict) or not all(isinstance(v, (str, int, float)) for v in headers.values()):
+            raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: 'headers' must be an object of strings")
+        headers = {str(k): str(v) for k, v in headers.items()}
+        if isinstance(item.get("authorization"), str) and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = item["authorization"]
+        step_policy = parse_policy(headers).overlay(_config_policy(item.get("config"), where))
+        path, _, query = endpoint.lstrip("/").partition("?")
+        raw_path = "/" + path
+        check_path(raw_path)
+        resolved = self.registry.resolve(provider, raw_path, account_id=ctx.gateway.account_id)
+        payload = item.get("query")
+        body = b"" if payload is None else orjson.dumps(payload)
+        forward = _forward_headers(headers)
+        if body and not any(k.lower() == "content-type" for k in forward):
+            forward["Content-Type"] = "application/json"
+        return Step(index, provider, resolved, query, "POST", body, forward, ctx.policy.overlay(step_policy))
+
+    # -- steps and attempts ----------------------------------------------------------------------
+
+    async def _run(self, ctx: _Request, steps: list[Step]) -> web.StreamResponse:
+        for step in steps:
+            outcome = await self._try_step(ctx, step, last_step=step.index == len(steps) - 1)
+            if not isinstance(outcome, _Failed):
+                return outcome
+        raise AssertionError("the last step always answers")  # pragma: no cover
+
+    def _exchange(self, ctx: _Request, step: Step, started_ms: int) -> Exchange:
+        policy = step.policy
+        collect = ctx.gateway.collect_logs if policy.collect_log is None else policy.collect_log
+        return Exchange(
+            id=new_ulid(started_ms),
+            account_id=ctx.gateway.account_id,
+            gateway_id=ctx.gateway.id,
             started_ms=started_ms,
-            provider=provider,
-            family=resolved.spec.family,
-            path=resolved.path + ("?" + redact_query(query) if query else ""),
-            method=request.method,
-            request_type="provider",
+            provider=step.provider,
+            family=step.resolved.spec.family,
+            path=step.logged_path,
+            method=step.method,
+            request_type=ctx.request_type,
             policy=policy,
             collect_bodies=collect,
-            request_headers=list(request.headers.items()),
+            request_headers=ctx.raw_headers if ctx.request_type == "provider" else list(step.headers.items()),
+            request_body=step.body,
+            step=step.index,
         )
-        reply_headers = {"cf-aig-log-id": log_id, "cf-aig-cache-status": "MISS"}
-        if policy.event_id:
-            reply_headers["cf-aig-event-id"] = policy.event_id
-        try:
-            ex.request_body = await self.read_body(request)
-        except GatewayError as err:
-            return await self._fail(request, ex, err, reply_headers, started)
-        url = resolved.upstream_base + resolved.path + ("?" + query if query else "")
-        return await self.forward(request, ex, url, reply_headers, started)
 
-    # -- the upstream call -----------------------------------------------------------------------
+    def _reply_headers(self, ex: Exchange, step: Step, cache_status: str) -> dict[str, str]:
+        headers = {"cf-aig-log-id": ex.id, "cf-aig-cache-status": cache_status}
+        if step.policy.event_id:
+            headers["cf-aig-event-id"] = step.policy.event_id
+        if ex.request_type == "universal":
+            headers["cf-aig-step"] = str(step.index)
+        return headers
 
-    async def forward(
-        self,
-        request: web.Request,
-        ex: Exchange,
-        url: str,
-        reply_headers: dict[str, str],
-        started: float,
-    ) -> web.StreamResponse:
+    async def _try_step(self, ctx: _Request, step: Step, *, last_step: bool) -> web.StreamResponse | _Failed:
+        request = ctx.request
+        key, ttl = self._cache_plan(ctx, step)
+        if key is not None and self.cache is not None:
+            cached = await self._cache_get(key)
+            if cached is not None:
+                ex = self._exchange(ctx, step, _now_ms())
+                response = await relay_cached(
+                    request, ex, cached.status, cached.headers, cached.body, cached.streamed,
+                    self._reply_headers(ex, step, "HIT"),
+                )  # fmt: skip
+                self._finish(ex, ctx.started)
+                return response
+        plan = plan_for(step.policy, ctx.gateway)
         assert self.client is not None, "the upstream session is opened by the app's cleanup context"
-        try:
-            upstream = await self.client.request(
-                request.method,
-                URL(url, encoded=True),
-                headers=_forward_headers(request),
-                data=ex.request_body or None,
-                allow_redirects=False,
-            )
-        except asyncio.TimeoutError:
-            err = GatewayError(ErrorCode.UPSTREAM_TIMEOUT, f"Provider '{ex.provider}' did not answer in time")
-            return await self._fail(request, ex, err, reply_headers, started)
-        except aiohttp.ClientError as exc:
-            err = GatewayError(
-                ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{ex.provider}' is unreachable: {type(exc).__name__}"
-            )
-            return await self._fail(request, ex, err, reply_headers, started)
-        ex.ttfb_ms = int((time.perf_counter() - started) * 1000)
-        ex.status_code = upstream.status
-        ex.response_headers = _response_headers(upstream)
-        if not 200 <= upstream.status < 300:
-            ex.error = f"upstream answered {upstream.status}"
-        content_type = upstream.headers.get("content-type", "")
-        length = upstream.content_length
-        try:
-            if length is not None and length <= _BUFFER_LIMIT and not any(t in content_type for t in _STREAM_TYPES):
-                return await self._relay_whole(request, ex, upstream, reply_headers, started)
-            return await self._relay_stream(request, ex, upstream, reply_headers, started)
-        finally:
-            upstream.release()
+        for attempt in range(1, plan.max_attempts + 1):
+            attempt_started = time.perf_counter()
+            ex = self._exchange(ctx, step, _now_ms())
+            final = attempt == plan.max_attempts
+            try:
+                async with asyncio.timeout(plan.timeout_for(attempt, last_step=last_step)):
+                    upstream = await self.client.request(
+                        step.method, URL(step.url, encoded=True), headers=step.headers,
+                        data=step.body or None, allow_redirects=False,
+                    )  # fmt: skip
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                err = _upstream_error(step.provider, exc)
+                if final and last_step:
+                    response = await relay_error(request, ex, err, self._reply_headers(ex, step, "MISS"))
+                    self._finish(ex, ctx.started)
+                    return response
+                self._log_failed_attempt(ex, err.status, err.code, err.message, attempt_started)
+                if not final:
+                    await self.sleep(plan.delay_before(attempt))
+                    continue
+                return _FAILED
+            ex.ttfb_ms = int((time.perf_counter() - ctx.started) * 1000)
+            try:
+                status = upstream.status
+                if 200 <= status < 300 or (last_step and (final or not is_retryable_status(status))):
+                    response = await relay_upstream(
+                        request, ex, upstream, self._reply_headers(ex, step, "MISS"), self._max_captured
+                    )
+                    self._finish(ex, ctx.started)
+                    if key is not None and ttl and 200 <= status < 300 and ex.error_code is None:
+                        self._cache_put(ctx, key, ttl, ex)
+                    return response
+                body = await _read_quietly(upstream)
+            finally:
+                upstream.release()
+            ex.response_headers = [(k, v) for k, v in upstream.headers.items()]
+            ex.response_body = body
+            self._log_failed_attempt(ex, status, None, f"upstream answered {status}", attempt_started)
+            if not final and is_retryable_status(status):
+                await self.sleep(plan.delay_before(attempt))
+                continue
+            return _FAILED
+        return _FAILED  # pragma: no cover - the loop always returns
 
-    async def _relay_whole(
-        self,
-        request: web.Request,
-        ex: Exchange,
-        upstream: aiohttp.ClientResponse,
-        reply_headers: dict[str, str],
-        started: float,
-    ) -> web.StreamResponse:
-        try:
-            body = await upstream.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            err = GatewayError(
-                ErrorCode.UPSTREAM_UNREACHABLE,
-                f"Provider '{ex.provider}' closed the connection mid-response: {type(exc).__name__}",
-            )
-            return await self._fail(request, ex, err, reply_headers, started)
-        response = web.Response(status=upstream.status, body=body, headers=ex.response_headers)
-        response.headers.update(reply_headers)
-        ex.response_body = body
-        ex.response_size = len(body)
-        await response.prepare(request)
-        await response.write_eof()
-        self._finish(ex, started)
-        return response
+    # -- cache -----------------------------------------------------------------------------------
 
-    async def _relay_stream(
-        self,
-        request: web.Request,
-        ex: Exchange,
-        upstream: aiohttp.ClientResponse,
-        reply_headers: dict[str, str],
-        started: float,
-    ) -> web.StreamResponse:
-        ex.streamed = True
-        response = web.StreamResponse(status=upstream.status, headers=ex.response_headers)
-        response.headers.update(reply_headers)
-        captured = bytearray()
-        limit = self._max_captured
-        size = 0
-        await response.prepare(request)
-        reader = upstream.content
-        while True:
-            try:
-                chunk = await reader.readany()
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE
-                ex.error = f"provider stream broke after {size} bytes: {type(exc).__name__}"
-                # The status line is gone already; cutting the connection is the only way left to
-                # tell the client its stream is incomplete (a clean end would pass for success).
-                if request.transport is not None:
-                    request.transport.abort()
-                break
-            if not chunk:
-                break
-            size += len(chunk)
-            if not ex.response_truncated:
-                if len(captured) + len(chunk) <= limit:
-                    captured += chunk
-                else:
-                    ex.response_truncated = True
-                    captured.clear()
-            try:
-                await response.write(chunk)
-            except ConnectionError as exc:
-                ex.error_code = ErrorCode.CLIENT_DISCONNECTED
-                ex.error = f"client disconnected after {size} bytes: {type(exc).__name__}"
-                break
-        if ex.error_code is None:
-            try:
-                await response.write_eof()
-            except ConnectionError:
-                pass
-        ex.response_body = None if ex.response_truncated else bytes(captured)
-        ex.response_size = size
-        self._finish(ex, started)
-        return response
+    def _cache_plan(self, ctx: _Request, step: Step) -> tuple[str | None, int]:
+        """``(key, ttl seconds)`` when this step may be answered from / stored in the cache."""
+        policy = step.policy
+        if self.cache is None or policy.skip_cache or len(step.body) > MAX_CACHEABLE_BYTES:
+            return None, 0
+        gateway = ctx.gateway
+        if policy.cache_key is not None:
+            ttl = policy.cache_ttl if policy.cache_ttl is not None else (gateway.cache_ttl or _CUSTOM_KEY_TTL)
+            return (custom_cache_key(gateway.account_id, gateway.id, policy.cache_key), ttl) if ttl else (None, 0)
+        ttl = policy.cache_ttl if policy.cache_ttl is not None else (gateway.cache_ttl or 0)
+        if not ttl:
+            return None, 0
+        path_and_query = step.resolved.upstream_base + step.resolved.path + ("?" + step.query if step.query else "")
+        key = cache_key(
+            step.provider, step.method, path_and_query, step.body, step.headers,
+            share_across_credentials=self.share_cache_across_credentials,
+        )  # fmt: skip
+        return f"{gateway.account_id}/{gateway.id}/{key}", ttl
+
+    async def _cache_get(self, key: str) -> CachedResponse | None:
+        assert self.cache is not None
+        try:
+            return await self.cache.get(key, self.now_ms())
+        except Exception:  # a broken cache must not break the request: answer from upstream
+            return None
+
+    def _cache_put(self, ctx: _Request, key: str, ttl: int, ex: Exchange) -> None:
+        if self.cache is None or ex.response_body is None or len(ex.response_body) > MAX_CACHEABLE_BYTES:
+            return
+        now = self.now_ms()
+        entry = CachedResponse(ex.status_code, ex.response_headers, ex.response_body, ex.streamed, now, now + ttl * 1000)
+        task = asyncio.get_running_loop().create_task(
+            self.cache.put(key, ctx.gateway.account_id, ctx.gateway.id, entry)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain_background(self) -> None:
+        """Wait for pending cache writes (at shutdown, and in tests)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     # -- endings ---------------------------------------------------------------------------------
 
@@ -283,66 +432,91 @@ class Proxy:
         ex.duration_ms = int((time.perf_counter() - started) * 1000)
         self.pipe.submit(ex)
 
-    async def _fail(
-        self,
-        request: web.Request,
-        ex: Exchange,
-        err: GatewayError,
-        reply_headers: dict[str, str],
-        started: float,
-    ) -> web.StreamResponse:
-        body = error_body(err.code, err.message)
-        headers = {**err.headers, **reply_headers}
-        response = web.Response(status=err.status, body=body, content_type="application/json", headers=headers)
-        ex.status_code = err.status
-        ex.error_code = err.code
-        ex.error = err.message
-        ex.response_headers = [("content-type", "application/json")]
-        ex.response_body = body
-        ex.response_size = len(body)
-        await response.prepare(request)
-        await response.write_eof()
+    def _log_failed_attempt(self, ex: Exchange, status: int, code: int | None, message: str, started: float) -> None:
+        ex.status_code = status
+        ex.error_code = code
+        ex.error = message
         self._finish(ex, started)
-        return response
 
-    def _early_error(
+    def _answer_early(self, ctx: _Request, err: GatewayError, provider: str, path: str, query: str) -> web.Response:
+        log_id = new_ulid(ctx.started_ms)
+        self._log_early(ctx.request, err, log_id, ctx.started, ctx.started_ms, ctx.gateway, ctx.policy,
+                        ctx.request_type, provider=provider, path=path, query=query)  # fmt: skip
+        headers = {"cf-aig-log-id": log_id}
+        if ctx.policy.event_id:
+            headers["cf-aig-event-id"] = ctx.policy.event_id
+        return error_response(err, headers)
+
+    def _log_early(
         self,
         request: web.Request,
         err: GatewayError,
         log_id: str,
         started: float,
         started_ms: int,
-        gateway: GatewayConfig | None,
-        policy: RequestPolicy | None,
-        provider: str,
-        raw_tail: str,
-        query: str,
-    ) -> web.Response:
-        """Errors before the request could be attributed fully; logged when the gateway is known."""
-        headers = {**err.headers, "cf-aig-log-id": log_id}
-        response = web.Response(
-            status=err.status,
-            body=error_body(err.code, err.message),
-            content_type="application/json",
-            headers=headers,
+        gateway: GatewayConfig,
+        policy: RequestPolicy,
+        request_type: str,
+        *,
+        provider: str | None = None,
+        path: str | None = None,
+        query: str = "",
+    ) -> None:
+        """Errors before any upstream call: logged (without bodies) so they show in the console."""
+        if provider is None:
+            provider = request.match_info.get("provider", request_type)
+        if path is None:
+            path = "/" + request.match_info.get("tail", "")
+        ex = Exchange(
+            id=log_id,
+            account_id=gateway.account_id,
+            gateway_id=gateway.id,
+            started_ms=started_ms,
+            provider=provider,
+            family=None,
+            path=path + ("?" + redact_query(query) if query else ""),
+            method=request.method,
+            request_type=request_type,
+            policy=policy,
+            collect_bodies=False,
+            request_headers=list(request.headers.items()),
+            status_code=err.status,
+            error_code=err.code,
+            error=err.message,
         )
-        if gateway is not None:
-            ex = Exchange(
-                id=log_id,
-                account_id=gateway.account_id,
-                gateway_id=gateway.id,
-                started_ms=started_ms,
-                provider=provider,
-                family=None,
-                path=raw_tail + ("?" + redact_query(query) if query else ""),
-                method=request.method,
-                request_type="provider",
-                policy=policy or RequestPolicy(),
-                collect_bodies=False,
-                request_headers=list(request.headers.items()),
-                status_code=err.status,
-                error_code=err.code,
-                error=err.message,
-            )
-            self._finish(ex, started)
-        return response
+        self._finish(ex, started)
+
+
+def _upstream_error(provider: str, exc: BaseException) -> GatewayError:
+    if isinstance(exc, TimeoutError):
+        return GatewayError(ErrorCode.UPSTREAM_TIMEOUT, f"Provider '{provider}' did not answer in time")
+    return GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{provider}' is unreachable: {type(exc).__name__}")
+
+
+async def _read_quietly(upstream: aiohttp.ClientResponse) -> bytes:
+    try:
+        return await upstream.read()
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return b""
+
+
+def _config_policy(config: Any, where: str) -> RequestPolicy:
+    """A universal step's ``config`` (``requestTimeout``, ``maxAttempts``, ``retryDelay``, ``backoff``)."""
+    if config is None:
+        return DEFAULT_POLICY
+    if not isinstance(config, dict):
+        raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: 'config' must be an object")
+    headers = {}
+    names = {"requestTimeout": "cf-aig-request-timeout", "maxAttempts": "cf-aig-max-attempts",
+             "retryDelay": "cf-aig-retry-delay", "backoff": "cf-aig-backoff"}  # fmt: skip
+    for key, value in config.items():
+        if key not in names:
+            raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: unknown config key '{key}' ({', '.join(names)})")
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: config.{key} must be a number or string")
+        headers[names[key]] = str(value)
+    try:
+        return parse_policy(headers)
+    except GatewayError as err:
+        raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: config: {err.message}") from None
+

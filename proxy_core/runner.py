@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
 import sys
@@ -14,6 +16,7 @@ from aiohttp import web
 
 from proxy_core.api import resolve_admin_token
 from proxy_core.config import ProviderSettings, Settings
+from proxy_core.demo_traffic import run_demo_traffic
 from proxy_core.events import EventBus, Subscription
 from proxy_core.mock_provider import MockProvider, start_mock
 from proxy_core.server import PIPE, create_app
@@ -38,6 +41,7 @@ class RunningGateway:
     mock_runner: web.AppRunner | None = None
     admin_token: str = ""
     admin_token_file: Path | None = None
+    demo_traffic: asyncio.Task[None] | None = None
 
     @property
     def base_url(self) -> str:
@@ -52,6 +56,10 @@ class RunningGateway:
         return f"{self.base_url}/v1/{self.settings.server.account_id}/default"
 
     async def stop(self) -> None:
+        if self.demo_traffic is not None:
+            self.demo_traffic.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.demo_traffic
         await self.runner.cleanup()
         if self.mock_runner is not None:
             await self.mock_runner.cleanup()
@@ -91,7 +99,12 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None) -> Runn
         raise OSError(f"cannot listen on {settings.server.host}:{settings.server.port}: {exc.strerror}") from None
     server = site._server
     port = server.sockets[0].getsockname()[1] if server is not None and server.sockets else settings.server.port
-    return RunningGateway(settings, store, bus, app, runner, port, mock_runner, admin_token, token_file)
+    gateway = RunningGateway(settings, store, bus, app, runner, port, mock_runner, admin_token, token_file)
+    if settings.demo and settings.demo_traffic:
+        gateway.demo_traffic = asyncio.get_running_loop().create_task(
+            run_demo_traffic(gateway.gateway_url), name="aigw-demo-traffic"
+        )
+    return gateway
 
 
 def format_log_line(event: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ lifetime (the upstream connection pool, the log writer, the gateway refresher) l
 
 from __future__ import annotations
 
+import time
 from typing import AsyncIterator
 
 import aiohttp
@@ -14,6 +15,7 @@ import orjson
 from aiohttp import web
 
 from proxy_core.api import API_PREFIX, create_api_app
+from proxy_core.cache import CacheJanitor, SqlCacheBackend
 from proxy_core.config import Settings
 from proxy_core.costs import PricingTable, load_pricing
 from proxy_core.directory import GatewayDirectory
@@ -22,11 +24,12 @@ from proxy_core.events import EventBus
 from proxy_core.logpipe import LogPipe
 from proxy_core.providers.registry import ProviderRegistry
 from proxy_core.proxy import Proxy
+from proxy_core.ratelimit import RateLimiter
 from proxy_core.services import Services
 from proxy_core.store.engine import Store
 from proxy_core.store.logwriter import LogWriter
 
-__all__ = ["create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "PROXY", "PRICING", "WRITER", "SERVICES"]
+__all__ = ["create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "PROXY", "PRICING", "WRITER", "SERVICES", "CACHE"]
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
@@ -37,6 +40,7 @@ PROXY = web.AppKey("proxy", Proxy)
 PRICING = web.AppKey("pricing", PricingTable)
 WRITER = web.AppKey("writer", LogWriter)
 SERVICES = web.AppKey("services", Services)
+CACHE = web.AppKey("cache", SqlCacheBackend)
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -81,7 +85,15 @@ async def _log_writer(app: web.Application) -> AsyncIterator[None]:
     pipe = app[PIPE]
     pipe.start()
     yield
+    await app[PROXY].drain_background()
     await pipe.close()
+
+
+async def _cache_janitor(app: web.Application) -> AsyncIterator[None]:
+    janitor = CacheJanitor(app[CACHE], lambda: int(time.time() * 1000))
+    janitor.start()
+    yield
+    await janitor.close()
 
 
 async def _gateway_directory(app: web.Application) -> AsyncIterator[None]:
@@ -108,13 +120,16 @@ def create_app(
     writer = LogWriter(store, directory.log_limit)
     pipe = LogPipe(settings.logs, writer.write, pricing, bus)
     registry = ProviderRegistry(settings.providers)
-    proxy = Proxy(settings, registry, directory, pipe)
+    cache = SqlCacheBackend(store, memory_bytes=settings.cache.memory_bytes)
+    proxy = Proxy(settings, registry, directory, pipe, cache=cache, limiter=RateLimiter())
+    proxy.share_cache_across_credentials = settings.cache.share_across_credentials
     services = Services(
         store,
         account_id=settings.server.account_id,
         directory=directory,
         bus=bus,
         on_logs_deleted=writer.forget_counts,
+        cache=cache,
     )
     app[SETTINGS] = settings
     app[STORE] = store
@@ -122,15 +137,18 @@ def create_app(
     app[PIPE] = pipe
     app[WRITER] = writer
     app[SERVICES] = services
+    app[CACHE] = cache
     app[DIRECTORY] = directory
     app[PROXY] = proxy
     app[PRICING] = pricing
     # Order matters on the way out (reverse): the upstream pool closes first, then the log
     # writer flushes, then the directory stops.
-    app.cleanup_ctx.extend([_gateway_directory, _log_writer, _upstream_session])
+    app.cleanup_ctx.extend([_gateway_directory, _log_writer, _cache_janitor, _upstream_session])
     app.add_subapp(API_PREFIX, create_api_app(services, admin_token))
     app.router.add_get("/healthz", _healthz)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", proxy.handle)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", proxy.handle)
+    app.router.add_post("/v1/{account}/{gateway}", proxy.handle_universal)
+    app.router.add_post("/v1/{account}/{gateway}/", proxy.handle_universal)
     app.router.add_route("*", "/{tail:[\\s\\S]*}", _not_found)
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from proxy_core.cache import CacheBackend
 from proxy_core.directory import GatewayDirectory
 from proxy_core.events import EventBus
 from proxy_core.services.analytics import AnalyticsPoint, AnalyticsService
@@ -66,14 +67,15 @@ class Services:
         bus: EventBus | None = None,
         clock: Clock = system_clock,
         on_logs_deleted: Callable[[], None] | None = None,
+        cache: CacheBackend | None = None,
     ) -> None:
         self.store = store
         self.account_id = account_id
         self.clock = clock
-        self.gateways = GatewayService(store, account_id, clock, directory)
+        self.gateways = GatewayService(store, account_id, clock, directory, cache)
         self.logs = LogService(store, account_id, bus, on_logs_deleted)
         self.datasets = DatasetService(store, account_id, clock)
         self.evaluations = EvaluationService(store, account_id, clock, self.datasets)
-        self.tokens = TokenService(store, account_id, clock)
+        self.tokens = TokenService(store, account_id, clock, directory)
         self.audit = AuditService(store, account_id)
         self.analytics = AnalyticsService(store, account_id)

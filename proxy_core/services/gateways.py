@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 from sqlalchemy import delete, func, select
 
+from proxy_core.cache import CacheBackend
 from proxy_core.directory import GatewayConfig, GatewayDirectory
 from proxy_core.guardrails.categories import normalize_policy
 from proxy_core.services.audit import record_change
@@ -100,6 +101,8 @@ class GatewayService:
     account_id: str
     clock: Clock
     directory: GatewayDirectory | None = None
+    cache: CacheBackend | None = None
+    """Cleared for a gateway whose settings change while ``cache_invalidate_on_update`` is on."""
 
     def _publish(self, info: GatewayInfo) -> None:
         if self.directory is not None:
@@ -175,6 +178,8 @@ class GatewayService:
                 session, self.clock, actor, self.account_id, "update", "gateway", gateway_id, old, info.settings()
             )
         self._publish(info)
+        if self.cache is not None and info.cache_invalidate_on_update and any(old[k] != merged[k] for k in values):
+            await self.cache.clear(self.account_id, gateway_id)
         return info
 
     async def delete(self, gateway_id: str, actor: Actor) -> GatewayInfo:

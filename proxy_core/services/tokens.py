@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from proxy_core.directory import GatewayDirectory
 from proxy_core.ids import new_ulid
 from proxy_core.services.audit import record_change
 from proxy_core.services.errors import InvalidInput, NotFound
@@ -55,6 +56,12 @@ class TokenService:
     store: Store
     account_id: str
     clock: Clock
+    directory: GatewayDirectory | None = None
+    """Re-read after each change, so a new or revoked token counts from the next request."""
+
+    async def _apply(self) -> None:
+        if self.directory is not None:
+            await self.directory.refresh()
 
     async def create(self, gateway_id: str, actor: Actor, name: str = "") -> NewToken:
         if not isinstance(name, str) or len(name) > 256:
@@ -83,6 +90,7 @@ class TokenService:
                 session, self.clock, actor, self.account_id, "create", "token", token_id, None,
                 {"gateway_id": gateway_id, "name": name, "hint": row.hint},
             )  # fmt: skip
+        await self._apply()
         return NewToken(_info(row), token)
 
     async def list(self, gateway_id: str, *, include_revoked: bool = True) -> list[TokenInfo]:
@@ -104,4 +112,6 @@ class TokenService:
                     session, self.clock, actor, self.account_id, "delete", "token", row.id,
                     {"gateway_id": gateway_id, "name": row.name, "hint": row.hint}, None,
                 )  # fmt: skip
-            return _info(row)
+            info = _info(row)
+        await self._apply()
+        return info

@@ -22,6 +22,7 @@ __all__ = [
     "GatewayToken",
     "AuditEntry",
     "LogRollup",
+    "CacheEntry",
 ]
 
 
@@ -232,3 +233,28 @@ class LogRollup(Base):
     duration_sum: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (Index("ix_log_rollups_gateway_bucket", "account_id", "gateway_id", "bucket"),)
+
+
+class CacheEntry(Base):
+    """One cached upstream answer; the cache janitor deletes rows once ``expires_at`` has passed."""
+
+    __tablename__ = "cache_entries"
+
+    key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    """The caller's key: a SHA-256 of the request (never the credentials), perhaps prefixed by the gateway."""
+    account_id: Mapped[str] = mapped_column(String(64))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[list[list[str]]] = mapped_column(JSON)
+    """Response headers to replay, as ``[name, value]`` pairs."""
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    streamed: Mapped[bool] = mapped_column(Boolean, default=False)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    """Body bytes, so the cache's size can be summed without reading bodies."""
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_cache_entries_expires", "expires_at"),
+        Index("ix_cache_entries_gateway", "account_id", "gateway_id"),
+    )

@@ -26,7 +26,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 async def test_sigterm_flushes_every_log_and_exits_cleanly(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
-        *CLI, "--headless", "--demo", "--port", "0",
+        *CLI, "--headless", "--demo", "--no-demo-traffic", "--port", "0",
         cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     assert proc.stdout is not None

@@ -110,7 +110,7 @@ async def test_anthropic_messages(gateway: RunningGateway) -> None:
 async def test_anthropic_stream_usage_from_message_start_and_delta(gateway: RunningGateway) -> None:
     client = anthropic_client(gateway)
     async with client.messages.stream(
-        model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "stream please"}]
+        model="claude-haiku-4-5-20251001", max_tokens=64, messages=[{"role": "user", "content": "stream please"}]
     ) as stream:
         text = "".join([piece async for piece in stream.text_stream])
         final = await stream.get_final_message()
@@ -119,7 +119,7 @@ async def test_anthropic_stream_usage_from_message_start_and_delta(gateway: Runn
     assert log["streamed"]
     assert log["tokens_in"] == final.usage.input_tokens
     assert log["tokens_out"] == final.usage.output_tokens
-    assert log["cost"] == pytest.approx((final.usage.input_tokens * 3 + final.usage.output_tokens * 15) / 1e6)
+    assert log["cost"] == pytest.approx((final.usage.input_tokens * 1 + final.usage.output_tokens * 5) / 1e6)
 
 
 async def test_secrets_never_reach_the_database_file(gateway: RunningGateway) -> None:

@@ -1,0 +1,130 @@
+"""The default cache backend: the ``cache_entries`` table, behind a bounded in-memory LRU.
+
+Repeated hits are answered from memory and never touch the database. The table keeps entries
+across restarts and beyond the memory budget; a miss in memory costs one primary-key read.
+The cache is best effort: a database error on ``get`` is a miss and on ``put`` leaves the entry
+in memory only (both are logged), so a broken store never breaks a request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Delete, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from proxy_core.cache.backend import CachedResponse
+from proxy_core.cache.keys import MAX_CACHEABLE_BYTES
+from proxy_core.cache.memory import MemoryLru
+from proxy_core.store.engine import Store
+from proxy_core.store.models import CacheEntry
+
+__all__ = ["SqlCacheBackend"]
+
+log = logging.getLogger(__name__)
+
+_E = CacheEntry
+_COLUMNS = (_E.account_id, _E.gateway_id, _E.status, _E.headers, _E.body, _E.streamed, _E.created_at, _E.expires_at)
+_UPSERTS = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+
+
+class SqlCacheBackend:
+    """A :class:`~proxy_core.cache.CacheBackend` on the store, with ``memory_bytes`` of LRU in front.
+
+    ``put`` writes memory at once and the table before it returns. Entries whose body exceeds
+    :data:`~proxy_core.cache.MAX_CACHEABLE_BYTES` are not stored at all.
+    """
+
+    def __init__(self, store: Store, *, memory_bytes: int = 64 * 1024 * 1024) -> None:
+        self._store = store
+        self._dialect = store.engine.dialect.name
+        self.memory = MemoryLru(memory_bytes)
+        """The in-memory layer (exposed for tests and the console's cache statistics)."""
+
+    async def get(self, key: str, now_ms: int) -> CachedResponse | None:
+        """The entry under ``key`` if fresh at ``now_ms``: from memory, else from the table."""
+        held = self.memory.get(key)
+        if held is not None:
+            if held.is_fresh(now_ms):
+                return held
+            self.memory.discard(key)  # the row is just as stale; the janitor deletes it
+            return None
+        try:
+            loaded = await self._load(key, now_ms)
+        except SQLAlchemyError as exc:
+            log.warning("cache read failed, answering as a miss: %s", exc)
+            return None
+        return loaded
+
+    async def put(self, key: str, account_id: str, gateway_id: str, response: CachedResponse) -> None:
+        """Store ``response`` in memory and in the table (replacing any entry under ``key``)."""
+        if len(response.body) > MAX_CACHEABLE_BYTES:
+            return
+        self.memory.put(key, account_id, gateway_id, response)
+        try:
+            async with self._store.sessions.begin() as session:
+                await _upsert(session, self._dialect, _row(key, account_id, gateway_id, response))
+        except SQLAlchemyError as exc:
+            log.warning("cache write failed, entry kept in memory only: %s", exc)
+
+    async def purge_expired(self, now_ms: int) -> int:
+        """Delete entries expired at ``now_ms`` from memory and table; the rows deleted."""
+        self.memory.purge_expired(now_ms)
+        return await self._delete(delete(_E).where(_E.expires_at <= now_ms))
+
+    async def clear(self, account_id: str, gateway_id: str) -> int:
+        """Delete every entry of one gateway from memory and table; the rows deleted."""
+        self.memory.clear(account_id, gateway_id)
+        return await self._delete(delete(_E).where(_E.account_id == account_id, _E.gateway_id == gateway_id))
+
+    async def _load(self, key: str, now_ms: int) -> CachedResponse | None:
+        async with self._store.sessions() as session:
+            row = (await session.execute(select(*_COLUMNS).where(_E.key == key))).first()
+        if row is None or row.expires_at <= now_ms:
+            return None
+        response = CachedResponse(
+            status=row.status,
+            headers=[(name, value) for name, value in row.headers],
+            body=bytes(row.body),
+            streamed=bool(row.streamed),
+            created_ms=row.created_at,
+            expires_ms=row.expires_at,
+        )
+        self.memory.put(key, row.account_id, row.gateway_id, response)
+        return response
+
+    async def _delete(self, statement: Delete) -> int:
+        async with self._store.sessions.begin() as session:
+            result = await session.execute(statement)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined] - a CursorResult
+
+
+def _row(key: str, account_id: str, gateway_id: str, response: CachedResponse) -> dict[str, Any]:
+    return {
+        "key": key,
+        "account_id": account_id,
+        "gateway_id": gateway_id,
+        "status": response.status,
+        "headers": [[name, value] for name, value in response.headers],
+        "body": response.body,
+        "streamed": response.streamed,
+        "size": len(response.body),
+        "created_at": response.created_ms,
+        "expires_at": response.expires_ms,
+    }
+
+
+async def _upsert(session: AsyncSession, dialect: str, row: dict[str, Any]) -> None:
+    """Insert or replace one row: a native upsert on SQLite and PostgreSQL, else delete + insert."""
+    insert = _UPSERTS.get(dialect)
+    if insert is None:
+        await session.execute(delete(_E).where(_E.key == row["key"]))
+        await session.execute(_E.__table__.insert().values(row))
+        return
+    statement = insert(_E).values(row)
+    updates = {name: statement.excluded[name] for name in row if name != "key"}
+    await session.execute(statement.on_conflict_do_update(index_elements=[_E.key], set_=updates))

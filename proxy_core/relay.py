@@ -1,0 +1,185 @@
+"""Sending an answer to the client: an upstream response (whole or streamed), a cached one, or an error.
+
+Every function here fills the :class:`Exchange` with what the client got (status, headers, body as
+captured for the log) and leaves submitting it to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from aiohttp import web
+
+from proxy_core.errors import ErrorCode, GatewayError, error_body
+from proxy_core.exchange import Exchange
+
+__all__ = ["HOP_BY_HOP", "upstream_headers", "relay_upstream", "relay_cached", "relay_error"]
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_STRIP_RESPONSE = HOP_BY_HOP | {"content-length", "content-encoding"}
+_BUFFER_LIMIT = 1024 * 1024
+"""Responses with a known length up to this size are read whole and sent in one write."""
+_STREAM_TYPES = ("text/event-stream", "ndjson", "stream+json")
+
+
+def upstream_headers(upstream: aiohttp.ClientResponse) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in upstream.headers.items() if k.lower() not in _STRIP_RESPONSE]
+
+
+def is_streamed(upstream: aiohttp.ClientResponse) -> bool:
+    content_type = upstream.headers.get("content-type", "")
+    length = upstream.content_length
+    return length is None or length > _BUFFER_LIMIT or any(t in content_type for t in _STREAM_TYPES)
+
+
+async def relay_upstream(
+    request: web.Request,
+    ex: Exchange,
+    upstream: aiohttp.ClientResponse,
+    reply_headers: dict[str, str],
+    capture_limit: int,
+) -> web.StreamResponse:
+    """Copy ``upstream`` to the client: small bodies in one write, everything else chunk by chunk."""
+    ex.status_code = upstream.status
+    ex.response_headers = upstream_headers(upstream)
+    if not 200 <= upstream.status < 300:
+        ex.error = f"upstream answered {upstream.status}"
+    if not is_streamed(upstream):
+        try:
+            body = await upstream.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            err = GatewayError(
+                ErrorCode.UPSTREAM_UNREACHABLE,
+                f"Provider '{ex.provider}' closed the connection mid-response: {type(exc).__name__}",
+            )
+            return await relay_error(request, ex, err, reply_headers)
+        response = web.Response(status=upstream.status, body=body, headers=ex.response_headers)
+        response.headers.update(reply_headers)
+        ex.response_body = body
+        ex.response_size = len(body)
+        await response.prepare(request)
+        await response.write_eof()
+        return response
+    return await _relay_stream(request, ex, upstream, reply_headers, capture_limit)
+
+
+async def _relay_stream(
+    request: web.Request,
+    ex: Exchange,
+    upstream: aiohttp.ClientResponse,
+    reply_headers: dict[str, str],
+    capture_limit: int,
+) -> web.StreamResponse:
+    ex.streamed = True
+    response = web.StreamResponse(status=upstream.status, headers=ex.response_headers)
+    response.headers.update(reply_headers)
+    captured = bytearray()
+    size = 0
+    await response.prepare(request)
+    reader = upstream.content
+    while True:
+        try:
+            chunk = await reader.readany()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE
+            ex.error = f"provider stream broke after {size} bytes: {type(exc).__name__}"
+            # The status line is gone already; cutting the connection is the only way left to
+            # tell the client its stream is incomplete (a clean end would pass for success).
+            if request.transport is not None:
+                request.transport.abort()
+            break
+        if not chunk:
+            break
+        size += len(chunk)
+        if not ex.response_truncated:
+            if len(captured) + len(chunk) <= capture_limit:
+                captured += chunk
+            else:
+                ex.response_truncated = True
+                captured.clear()
+        try:
+            await response.write(chunk)
+        except ConnectionError as exc:
+            ex.error_code = ErrorCode.CLIENT_DISCONNECTED
+            ex.error = f"client disconnected after {size} bytes: {type(exc).__name__}"
+            break
+    if ex.error_code is None:
+        try:
+            await response.write_eof()
+        except ConnectionError:
+            pass
+    ex.response_body = None if ex.response_truncated else bytes(captured)
+    ex.response_size = size
+    return response
+
+
+async def relay_cached(
+    request: web.Request,
+    ex: Exchange,
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    streamed: bool,
+    reply_headers: dict[str, str],
+) -> web.StreamResponse:
+    """Answer from the cache; a cached stream is replayed as a stream, event by event."""
+    ex.cached = True
+    ex.status_code = status
+    ex.response_headers = list(headers)
+    ex.response_body = body
+    ex.response_size = len(body)
+    ex.streamed = streamed
+    if not streamed:
+        response = web.Response(status=status, body=body, headers=headers)
+        response.headers.update(reply_headers)
+        await response.prepare(request)
+        await response.write_eof()
+        return response
+    response = web.StreamResponse(status=status, headers=headers)
+    response.headers.update(reply_headers)
+    await response.prepare(request)
+    try:
+        start = 0
+        while start < len(body):
+            end = body.find(b"\n\n", start)
+            end = len(body) if end < 0 else end + 2
+            await response.write(body[start:end])
+            start = end
+        await response.write_eof()
+    except ConnectionError:
+        ex.error_code = ErrorCode.CLIENT_DISCONNECTED
+        ex.error = "client disconnected during a cached stream"
+    return response
+
+
+async def relay_error(
+    request: web.Request, ex: Exchange, err: GatewayError, reply_headers: dict[str, str]
+) -> web.StreamResponse:
+    """A gateway-made JSON error, recorded on the exchange."""
+    body = error_body(err.code, err.message)
+    response = web.Response(
+        status=err.status, body=body, content_type="application/json", headers={**err.headers, **reply_headers}
+    )
+    ex.status_code = err.status
+    ex.error_code = err.code
+    ex.error = err.message
+    ex.response_headers = [("content-type", "application/json")]
+    ex.response_body = body
+    ex.response_size = len(body)
+    await response.prepare(request)
+    await response.write_eof()
+    return response
