@@ -92,6 +92,8 @@ class LogSettings:
     """Bodies larger than this are not stored; the log row is, flagged ``body_truncated``."""
     retry_delay: float = 0.5
     """Seconds to wait before retrying a batch the store refused (doubles up to 10 s)."""
+    linger: float = 0.05
+    """Seconds the writer waits for a batch to fill before writing a partial one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,9 +30,10 @@ class Price:
 
 
 # What may follow a listed name and still be the same model at the same price: a dated snapshot
-# ("-2024-07-18", "-20241022", "-0613"), "-latest", or a Bedrock-style version ("-v1:0"). Anything
+# ("-2024-07-18", "-20241022", "-0613", Google's "-001"), "-latest", or a Bedrock-style version
+# ("-v1:0"). Anything
 # else ("o3" → "o3-mini", "gpt-4o" → "gpt-4o-audio-preview") is another model: no price, no guess.
-_SNAPSHOT_SUFFIX = re.compile(r"(?:-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{4}|-latest|-v\d+(?::\d+)?)*$")
+_SNAPSHOT_SUFFIX = re.compile(r"(?:-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{3,4}|-latest|-v\d+(?::\d+)?)*$")
 
 
 class PricingTable:

@@ -50,8 +50,10 @@ class LogPipe:
         write: RowWriter,
         pricing: PricingTable,
         bus: EventBus | None = None,
+        idle_work: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._settings = settings
+        self._idle_work = idle_work
         self._write = write
         self._pricing = pricing
         self._bus = bus
@@ -153,6 +155,18 @@ class LogPipe:
         for row in rows:
             bus.publish({key: row[key] for key in LOG_EVENT_FIELDS})
 
+    async def _do_idle_work(self) -> bool:
+        """Background upkeep (the search index) while nothing waits; True if it did some."""
+        if self._idle_work is None:
+            return False
+        try:
+            return await self._idle_work() > 0
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # upkeep must never stop the writer
+            log.warning("log store upkeep failed: %s", exc)
+            return False
+
     async def _run(self) -> None:
         delay = self._settings.retry_delay
         while True:
@@ -160,9 +174,15 @@ class LogPipe:
                 self._idle.set()
                 if self._closing:
                     return
+                # Clear before any await: a submit() or close() during the upkeep must not be lost.
                 self._wakeup.clear()
+                if await self._do_idle_work() or self._queue or self._closing:
+                    continue
                 await self._wakeup.wait()
                 continue
+            if len(self._queue) < self._settings.batch_size and not self._closing and self._settings.linger > 0:
+                # Let a batch fill: one transaction per request costs several times more per row.
+                await asyncio.sleep(self._settings.linger)
             batch = self._take_batch()
             rows, bodies = self._build(batch)
             self._publish(rows)

@@ -177,6 +177,8 @@ class Proxy:
         if not request.body_exists:
             return b""
         try:
+            if request.content.is_eof():  # already received with the headers: no deadline to arm
+                return await request.read()
             async with asyncio.timeout(self._body_timeout):
                 return await request.read()
         except web.HTTPRequestEntityTooLarge:

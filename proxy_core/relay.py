@@ -14,7 +14,7 @@ from aiohttp import web
 from proxy_core.errors import ErrorCode, GatewayError, error_body
 from proxy_core.exchange import Exchange
 
-__all__ = ["HOP_BY_HOP", "upstream_headers", "relay_upstream", "relay_cached", "relay_error"]
+__all__ = ["HOP_BY_HOP", "upstream_headers", "relay_upstream", "relay_cached", "relay_error", "send_whole"]
 
 HOP_BY_HOP = frozenset(
     {
@@ -71,10 +71,19 @@ async def relay_upstream(
         response.headers.update(reply_headers)
         ex.response_body = body
         ex.response_size = len(body)
-        await response.prepare(request)
-        await response.write_eof()
+        await send_whole(request, response, ex)
         return response
     return await _relay_stream(request, ex, upstream, reply_headers, capture_limit)
+
+
+async def send_whole(request: web.Request, response: web.Response, ex: Exchange) -> None:
+    """Send a complete response; a client that hung up is recorded, not raised (its log is kept)."""
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError as exc:
+        ex.error_code = ErrorCode.CLIENT_DISCONNECTED
+        ex.error = f"client disconnected before the answer was sent: {type(exc).__name__}"
 
 
 async def _relay_stream(
@@ -89,7 +98,12 @@ async def _relay_stream(
     response.headers.update(reply_headers)
     captured = bytearray()
     size = 0
-    await response.prepare(request)
+    try:
+        await response.prepare(request)
+    except ConnectionError as exc:
+        ex.error_code = ErrorCode.CLIENT_DISCONNECTED
+        ex.error = f"client disconnected before the answer was sent: {type(exc).__name__}"
+        return response
     reader = upstream.content
     while True:
         try:
@@ -146,13 +160,12 @@ async def relay_cached(
     if not streamed:
         response = web.Response(status=status, body=body, headers=headers)
         response.headers.update(reply_headers)
-        await response.prepare(request)
-        await response.write_eof()
+        await send_whole(request, response, ex)
         return response
     response = web.StreamResponse(status=status, headers=headers)
     response.headers.update(reply_headers)
-    await response.prepare(request)
     try:
+        await response.prepare(request)
         start = 0
         while start < len(body):
             end = body.find(b"\n\n", start)
@@ -180,6 +193,5 @@ async def relay_error(
     ex.response_headers = [("content-type", "application/json")]
     ex.response_body = body
     ex.response_size = len(body)
-    await response.prepare(request)
-    await response.write_eof()
+    await send_whole(request, response, ex)
     return response

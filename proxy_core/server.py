@@ -118,7 +118,7 @@ def create_app(
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     directory = GatewayDirectory(store)
     writer = LogWriter(store, directory.log_limit)
-    pipe = LogPipe(settings.logs, writer.write, pricing, bus)
+    pipe = LogPipe(settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending)
     registry = ProviderRegistry(settings.providers)
     cache = SqlCacheBackend(store, memory_bytes=settings.cache.memory_bytes)
     proxy = Proxy(settings, registry, directory, pipe, cache=cache, limiter=RateLimiter())

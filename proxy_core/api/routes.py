@@ -3,6 +3,7 @@ so the two cannot drift apart."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 from dataclasses import dataclass
@@ -75,32 +76,42 @@ def _bearer(request: web.Request) -> str | None:
     return None
 
 
-@web.middleware
-async def _guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    """Admin token, account check and error mapping for every API route."""
-    if request.path.endswith("/openapi.json"):
-        return await handler(request)
-    token = _bearer(request)
-    expected = request.app[ADMIN_TOKEN]
-    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
-        return fail(401, ApiCode.AUTH, "Authentication error: a valid admin bearer token is required")
-    account = request.match_info.get("account_id")
-    services = request.app[h.SERVICES]
-    if account is not None and account != services.account_id:
-        return fail(404, ApiCode.NOT_FOUND, f"account '{account}' not found")
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status == 405:
-            return fail(405, ApiCode.METHOD, f"method {request.method} not allowed on {request.path}")
-        if exc.status == 404:
-            return fail(404, ApiCode.NOT_FOUND, f"no route for {request.method} {request.path}")
-        raise
-    except Exception as exc:  # services raise typed errors; anything else is a bug, logged
-        err = error_from(exc)
-        if err.status >= 500:
-            log.exception("management API error on %s %s", request.method, request.path)
-        return fail(err.status, err.code, err.message)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _guarded(handler: Handler) -> Handler:
+    """Admin token, account check and error mapping around one API handler.
+
+    A wrapper per route rather than a middleware: a middleware on the sub-app would make aiohttp
+    wrap every proxied request too.
+    """
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        token = _bearer(request)
+        expected = request.app[ADMIN_TOKEN]
+        if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+            return fail(401, ApiCode.AUTH, "Authentication error: a valid admin bearer token is required")
+        account = request.match_info.get("account_id")
+        if account is not None and account != request.app[h.SERVICES].account_id:
+            return fail(404, ApiCode.NOT_FOUND, f"account '{account}' not found")
+        try:
+            return await handler(request)
+        except Exception as exc:  # services raise typed errors; anything else is a bug, logged
+            err = error_from(exc)
+            if err.status >= 500:
+                log.exception("management API error on %s %s", request.method, request.path)
+            return fail(err.status, err.code, err.message)
+
+    return guarded
+
+
+async def _method_not_allowed(request: web.Request) -> web.Response:
+    return fail(405, ApiCode.METHOD, f"method {request.method} not allowed on {request.path}")
+
+
+async def _no_route(request: web.Request) -> web.Response:
+    return fail(404, ApiCode.NOT_FOUND, f"no route for {request.method} {request.path}")
 
 
 def openapi_document() -> dict:
@@ -142,12 +153,15 @@ async def _openapi(request: web.Request) -> web.Response:
 
 def create_api_app(services: Services, admin_token: str) -> web.Application:
     """The management API as a sub-application, mounted at ``/client/v4``."""
-    app = web.Application(middlewares=[_guard])
+    app = web.Application()
     app[h.SERVICES] = services
     app[ADMIN_TOKEN] = admin_token
     app.router.add_get("/openapi.json", _openapi)
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, route.handler)
+        app.router.add_route(route.method, route.path, _guarded(route.handler))
+    for path in dict.fromkeys(route.path for route in ROUTES):
+        app.router.add_route("*", path, _guarded(_method_not_allowed))
+    app.router.add_route("*", "/{tail:.*}", _guarded(_no_route))
     return app
 
 

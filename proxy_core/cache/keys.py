@@ -167,6 +167,8 @@ def _split_credentials(path_and_query: str) -> tuple[str, list[tuple[str, str]]]
             found.append(("?" + unquote_plus(name).lower(), value))
         else:
             kept.append(part)
+    if not kept and found:  # "…?key=k" and "…" are the same request once the key is set aside
+        return path, found
     return path + "?" + "&".join(kept), found
 
 
@@ -185,7 +187,7 @@ def _classify_headers(headers: Mapping[str, str]) -> tuple[list[tuple[str, str]]
 
 
 def _fingerprint(credentials: list[tuple[str, str]]) -> bytes:
-    """HMAC-SHA256 of the credentials (empty for an anonymous request), order-independent."""
+    """HMAC-SHA256 of the credentials (a fixed marker for an anonymous request), order-independent."""
     if not credentials:
         return b"none"
     mac = hmac.new(_CREDENTIAL_SALT, digestmod="sha256")

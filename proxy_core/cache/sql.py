@@ -8,6 +8,7 @@ in memory only (both are logged), so a broken store never breaks a request.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from proxy_core.cache.backend import CachedResponse
 from proxy_core.cache.keys import MAX_CACHEABLE_BYTES
 from proxy_core.cache.memory import MemoryLru
+from proxy_core.redact import is_secret_header
 from proxy_core.store.engine import Store
 from proxy_core.store.models import CacheEntry
 
@@ -36,7 +38,9 @@ class SqlCacheBackend:
     """A :class:`~proxy_core.cache.CacheBackend` on the store, with ``memory_bytes`` of LRU in front.
 
     ``put`` writes memory at once and the table before it returns. Entries whose body exceeds
-    :data:`~proxy_core.cache.MAX_CACHEABLE_BYTES` are not stored at all.
+    :data:`~proxy_core.cache.MAX_CACHEABLE_BYTES` are not stored at all, and secret response
+    headers (``set-cookie`` and the rest of :data:`proxy_core.redact.SECRET_HEADERS`) are
+    dropped: they never reach the store, nor another client through a replay.
     """
 
     def __init__(self, store: Store, *, memory_bytes: int = 64 * 1024 * 1024) -> None:
@@ -64,6 +68,7 @@ class SqlCacheBackend:
         """Store ``response`` in memory and in the table (replacing any entry under ``key``)."""
         if len(response.body) > MAX_CACHEABLE_BYTES:
             return
+        response = _without_secrets(response)
         self.memory.put(key, account_id, gateway_id, response)
         try:
             async with self._store.sessions.begin() as session:
@@ -101,6 +106,13 @@ class SqlCacheBackend:
         async with self._store.sessions.begin() as session:
             result = await session.execute(statement)
         return int(result.rowcount or 0)  # type: ignore[attr-defined] - a CursorResult
+
+
+def _without_secrets(response: CachedResponse) -> CachedResponse:
+    if not any(is_secret_header(name) for name, _ in response.headers):
+        return response
+    kept = [(name, value) for name, value in response.headers if not is_secret_header(name)]
+    return dataclasses.replace(response, headers=kept)
 
 
 def _row(key: str, account_id: str, gateway_id: str, response: CachedResponse) -> dict[str, Any]:

@@ -48,6 +48,7 @@ import json
 import math
 import operator
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -74,6 +75,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import column as sql_column
+from sqlalchemy.sql import table as sql_table
 from sqlalchemy.sql.elements import ColumnElement
 
 from proxy_core.store.models import Log, LogBody
@@ -104,6 +107,7 @@ __all__ = [
     "parse_query",
     "parse_text",
     "search_clause",
+    "search_tokens",
     "to_json",
     "to_text",
 ]
@@ -124,6 +128,8 @@ MAX_VALUES = 100
 MAX_CONDITIONS = 64
 MAX_TEXT = 1024
 MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+_TOKEN = re.compile(r"[^\W_]+")
+"""Words as FTS5's unicode61 tokenizer sees them: letters and digits, '_' separates."""
 GUARDRAIL_ACTIONS = ("blocked", "flagged", "passed")
 GUARDRAIL_CATEGORIES = tuple(f"S{i}" for i in range(1, 15))
 
@@ -690,9 +696,16 @@ def _body_bytes(value: object) -> bytes:
 
 
 def _search_match(search: str, row: Mapping[str, Any]) -> bool:
-    needle = search.encode().lower()  # bytes.lower() folds ASCII only, like SQLite
-    if any(needle in _body_bytes(row.get(name)).lower() for name in ("request_body", "response_body")):
-        return True
+    tokens = search_tokens(search)
+    bodies = [_body_bytes(row.get(name)) for name in ("request_body", "response_body")]
+    if tokens:
+        words = {w for body in bodies for w in search_tokens(body.decode("utf-8", errors="replace"))}
+        if all(any(word.startswith(token) for word in words) for token in tokens):
+            return True
+    else:
+        needle = search.encode().lower()  # bytes.lower() folds ASCII only, like SQLite
+        if any(needle in body.lower() for body in bodies):
+            return True
     meta = row.get("metadata")
     return isinstance(meta, dict) and any(_has_text((search,), entry) for entry in meta.values())
 
@@ -902,17 +915,42 @@ def _pg_body_contains(body: Any, text: str) -> ColumnElement[bool]:
     return and_(body.is_not(None), case((has_nul, exact), else_=folded.like(pattern, escape="/")))
 
 
+_FTS = sql_table("logs_fts", sql_column("rowid"))
+_BODY_ROWID = literal_column("log_bodies.rowid")
+
+
+def search_tokens(text: str) -> list[str]:
+    """The words of a text as the FTS5 ``unicode61`` tokenizer sees them: lower-cased, accents
+    removed, split on anything but letters and digits."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return _TOKEN.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
+
+
+def _fts_query(tokens: list[str]) -> str:
+    """Every word must start a word of the bodies: ``"hel"* "wor"*`` (implicit AND)."""
+    return " ".join(f'"{token}"*' for token in tokens)
+
+
 def search_clause(text: str, logs: Any = Log) -> ColumnElement[bool]:
-    """The free-text search: a case-insensitive substring of either stored body or of a string
-    metadata value. One replaceable function: a full-text index (FTS5) can take its place."""
+    """The free-text search over prompts and responses, and string metadata values.
+
+    On SQLite it reads the FTS5 index kept by triggers on ``log_bodies`` (words, each matched
+    as a prefix, all required; ``hel wor`` finds "hello world"), so it stays fast on a million
+    logs. A search with no words (punctuation only) and PostgreSQL use a case-insensitive
+    substring scan. A string metadata value containing the whole search also matches.
+    """
     table, bodies = _table(logs), LogBody.__table__
     columns = (bodies.c.request_body, bodies.c.response_body)
+    tokens = search_tokens(text)
 
     def in_bodies(pg: bool) -> ColumnElement[bool]:
         if pg:
             hits = [_pg_body_contains(col, text) for col in columns]
-        else:
-            hits = [func.lower(cast(col, Text())).like(_pattern(_fold(text)), escape="/") for col in columns]
+            return select(literal(1)).where(bodies.c.log_id == table.c.id, or_(*hits)).exists()
+        if tokens:
+            indexed = select(_FTS.c.rowid).where(literal_column("logs_fts").op("MATCH")(_fts_query(tokens)))
+            return table.c.id.in_(select(bodies.c.log_id).where(_BODY_ROWID.in_(indexed)))
+        hits = [func.lower(cast(col, Text())).like(_pattern(_fold(text)), escape="/") for col in columns]
         return select(literal(1)).where(bodies.c.log_id == table.c.id, or_(*hits)).exists()
 
     in_metadata = _metadata_clause(Condition("metadata.value", "contains", (text,)), table)

@@ -12,14 +12,14 @@ import logging
 from collections import defaultdict
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from proxy_core.store.engine import Store
 from proxy_core.store.models import Log, LogBody, LogRollup
 
-__all__ = ["LogWriter", "LimitLookup", "rollup_rows"]
+__all__ = ["LogWriter", "LimitLookup", "rollup_rows", "index_search_backlog"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,15 @@ _BODIES = LogBody.__table__
 _ROLLUPS = LogRollup.__table__
 _MINUTE = 60_000
 _DELETE_CHUNK = 5_000
+_BODY_TEXT = "substr(CAST(coalesce({0}, '') AS TEXT), 1, 65536)"
+_INDEX_PENDING = text(
+    "INSERT INTO logs_fts(rowid, request, response) SELECT b.rowid, "
+    + _BODY_TEXT.format("b.request_body") + ", " + _BODY_TEXT.format("b.response_body")
+    + " FROM log_bodies b WHERE b.rowid IN (SELECT body_rowid FROM fts_pending ORDER BY body_rowid LIMIT :n)"
+)
+_DEQUEUE_PENDING = text(
+    "DELETE FROM fts_pending WHERE body_rowid IN (SELECT body_rowid FROM fts_pending ORDER BY body_rowid LIMIT :n)"
+)
 _SUMMED = ("requests", "errors", "tokens_in", "tokens_out", "cost", "duration_sum")
 
 
@@ -61,6 +70,14 @@ def rollup_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         agg["cost"] += row["cost"] or 0.0
         agg["duration_sum"] += row["duration"] or 0
     return list(buckets.values())
+
+
+async def index_search_backlog(conn: AsyncConnection, limit: int) -> int:
+    """Index up to ``limit`` queued bodies in the caller's transaction (SQLite only)."""
+    result = await conn.execute(_INDEX_PENDING, {"n": limit})
+    if result.rowcount:
+        await conn.execute(_DEQUEUE_PENDING, {"n": limit})
+    return max(result.rowcount, 0)
 
 
 class LogWriter:
@@ -128,6 +145,13 @@ class LogWriter:
             counts[key] = current + 1
             keep.append(row)
         return keep, trims, refused
+
+    async def index_pending(self, limit: int = 2_000) -> int:
+        """Add up to ``limit`` queued bodies to the search index (SQLite); returns how many."""
+        if not self._store.is_sqlite:
+            return 0
+        async with self._store.engine.begin() as conn:
+            return await index_search_backlog(conn, limit)
 
     async def _trim(self, conn: AsyncConnection, account_id: str, gateway_id: str, excess: int) -> int:
         """Delete the ``excess`` oldest logs of a gateway (in chunks, so no statement runs long)."""

@@ -26,4 +26,4 @@ def upgrade_to_head(connection: Connection) -> None:
 
 def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
     """Autogenerate ignores the search index: FTS5 tables are made by hand in the migrations."""
-    return not (type_ == "table" and name is not None and name.startswith("logs_fts"))
+    return not (type_ == "table" and name is not None and (name.startswith("logs_fts") or name == "fts_pending"))

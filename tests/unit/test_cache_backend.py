@@ -111,6 +111,17 @@ async def test_put_writes_the_table_before_returning(store: Store, backend: SqlC
     assert row is not None and row.size == len(BINARY) and row.expires_at == T0 + 60_000
 
 
+async def test_secret_response_headers_are_never_stored_or_replayed(store: Store, backend: SqlCacheBackend) -> None:
+    headers = [("content-type", "application/json"), ("Set-Cookie", "__cf_bm=SECRET; path=/"), ("x-request-id", "r")]
+    await backend.put("k", "local", "default", CachedResponse(200, headers, b"{}", False, T0, T0 + 60_000))
+    expected = [("content-type", "application/json"), ("x-request-id", "r")]
+    assert (await backend.get("k", T0)).headers == expected
+    assert (await SqlCacheBackend(store).get("k", T0)).headers == expected
+    async with store.engine.connect() as conn:
+        raw = await conn.scalar(text("SELECT headers FROM cache_entries"))
+    assert "SECRET" not in raw
+
+
 async def test_oversize_bodies_are_not_cached(store: Store, backend: SqlCacheBackend) -> None:
     await backend.put("big", "local", "default", response(b"x" * (MAX_CACHEABLE_BYTES + 1)))
     assert await backend.get("big", T0) is None

@@ -170,6 +170,13 @@ def test_query_credentials_are_hashed_not_keyed_on(param: str) -> None:
     assert shared_one == shared_two == key(upstream_path_and_query=f"{url}?alt=sse", headers={}, share=True)
 
 
+def test_a_lone_query_key_shares_with_no_query_when_sharing() -> None:
+    url = "https://generativelanguage.googleapis.com/v1beta/models/g:generateContent"
+    assert key(upstream_path_and_query=f"{url}?key=k", headers={}, share=True) == key(
+        upstream_path_and_query=url, headers={"x-goog-api-key": "other"}, share=True
+    )
+
+
 def test_a_query_key_and_a_header_key_with_the_same_value_differ() -> None:
     url = "https://generativelanguage.googleapis.com/v1beta/models/g:generateContent"
     assert key(upstream_path_and_query=f"{url}?key=k", headers={}) != key(

@@ -36,7 +36,8 @@ def test_shipped_table_loads_with_its_date() -> None:
         ("anthropic", "claude-3-5-haiku-20241022", Price(0.80, 4.00)),
         ("anthropic", "claude-sonnet-4-20250514", Price(3.00, 15.00)),
         ("google-ai-studio", "gemini-2.5-flash-lite", Price(0.10, 0.40)),
-        ("google-ai-studio", "gemini-2.5-flash-preview-05-20", Price(0.30, 2.50)),
+        ("google-ai-studio", "gemini-2.5-flash-preview-05-20", None),  # a preview is another model: no guess
+        ("google-ai-studio", "gemini-2.5-flash-lite-001", Price(0.10, 0.40)),
         ("google-ai-studio", "models/gemini-2.0-flash", Price(0.10, 0.40)),
         ("google-vertex-ai", "gemini-2.0-flash-001", Price(0.10, 0.40)),  # alias of google-ai-studio
         ("cerebras-ai", "llama3.1-8b", Price(0.10, 0.10)),  # alias of cerebras
@@ -57,21 +58,29 @@ def test_lookup(provider: str, model: str | None, expected: Price | None) -> Non
 
 def test_lookup_is_stable_when_memoised() -> None:
     table = PricingTable({"p": {"m": Price(1, 2)}})
-    assert table.price("p", "m-1") == table.price("p", "m-1") == Price(1, 2)
+    assert table.price("p", "m-0613") == table.price("p", "m-0613") == Price(1, 2)
     assert table.price("p", "x") is None and table.price("p", "x") is None
 
 
 def test_longest_prefix_does_not_depend_on_file_order(tmp_path: Path) -> None:
     table = load_pricing(write(tmp_path, '[p]\n"a" = {input = 1, output = 1}\n"a-b-c" = {input = 3, output = 3}\n"a-b" = {input = 2, output = 2}\n'))
-    assert table.price("p", "a-b-c-d") == Price(3, 3)
-    assert table.price("p", "a-b-x") == Price(2, 2)
-    assert table.price("p", "a-x") == Price(1, 1)
+    assert table.price("p", "a-b-c-2025-01-01") == Price(3, 3)
+    assert table.price("p", "a-b-latest") == Price(2, 2)
+    assert table.price("p", "a-20240101") == Price(1, 1)
+
+
+def test_a_longer_name_is_another_model_not_a_snapshot() -> None:
+    table = PricingTable({"p": {"o3": Price(2, 8), "gpt-4o": Price(2.5, 10)}})
+    assert table.price("p", "o3-mini") is None
+    assert table.price("p", "gpt-4o-audio-preview") is None
+    assert table.price("p", "o3-2025-04-16") == Price(2, 8)
 
 
 def test_custom_pricing_file_replaces_the_shipped_table(tmp_path: Path) -> None:
     table = load_pricing(write(tmp_path, '[meta]\nupdated = "2030-01-01"\n\n[ollama]\n"llama3.2" = { input = 0, output = 0.5 }\n'))
     assert table.updated == "2030-01-01"
-    assert table.price("ollama", "llama3.2:3b") == Price(0.0, 0.5)
+    assert table.price("ollama", "llama3.2") == Price(0.0, 0.5)
+    assert table.price("ollama", "llama3.2:3b") is None  # another size is another price
     assert table.price("openai", "gpt-4o") is None
 
 

@@ -29,6 +29,8 @@ from proxy_core.store.filters import (
     to_json,
     to_text,
 )
+from proxy_core.store.logwriter import index_search_backlog
+from proxy_core.store.migrate import upgrade_to_head
 from proxy_core.store.models import Base, Log, LogBody
 
 # --- helpers shared with test_filters_property ------------------------------------------------
@@ -62,7 +64,7 @@ async def open_db(path: Path) -> AsyncEngine:
     engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
     event.listen(engine.sync_engine, "connect", _fast_pragmas)
     async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+        await conn.run_sync(upgrade_to_head)  # the real schema, search index included
     return engine
 
 
@@ -80,6 +82,7 @@ async def replace_rows(engine: AsyncEngine, rows: Iterable[dict[str, Any]]) -> N
             await conn.execute(insert(Log.__table__), logs)
         if bodies:
             await conn.execute(insert(LogBody.__table__), bodies)
+        await index_search_backlog(conn, len(bodies) + 1)  # what the log writer does when idle
 
 
 async def select_ids(engine: AsyncEngine, f: LogFilter) -> set[str]:
@@ -606,7 +609,9 @@ def test_postgresql_rendering() -> None:
 
 def test_search_clause_is_one_replaceable_clause() -> None:
     sql = str(select(Log.id).where(search_clause("hi")).compile(dialect=sqlite.dialect()))
-    assert "log_bodies" in sql and "CAST(log_bodies.request_body AS TEXT)" in sql
+    assert "logs_fts MATCH" in sql and "log_bodies.rowid" in sql
+    no_words = str(select(Log.id).where(search_clause("%%")).compile(dialect=sqlite.dialect()))
+    assert "CAST(log_bodies.request_body AS TEXT)" in no_words
 
 
 async def test_compile_against_a_table_alias_and_an_aliased_class(engine: AsyncEngine) -> None:

@@ -123,3 +123,9 @@ def test_ulids_of_the_same_millisecond_differ_only_in_randomness() -> None:
     ulids = {new_ulid(1_700_000_000_000) for _ in range(1000)}
     assert len(ulids) == 1000
     assert len({u[:10] for u in ulids}) == 1
+
+
+def test_ulids_of_one_millisecond_sort_in_creation_order() -> None:
+    ids = [new_ulid(1_800_000_000_123) for _ in range(50)]
+    assert ids == sorted(ids) and len(set(ids)) == 50
+    assert {ulid_time_ms(i) for i in ids} == {1_800_000_000_123}

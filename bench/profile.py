@@ -1,0 +1,194 @@
+"""Profile ours under load: ``python -m bench.profile [--seconds 20] [--gil] [--header K:V]``.
+
+Starts the mock and ``aigw-console --headless`` pinned as in the benchmark, drives it with wrk
+(c=64, 0 ms upstream) and records it with py-spy (``pip install py-spy``; non-blocking sampling,
+so the target is not paused): a raw collapsed-stack file for the summary below and a speedscope
+file for https://www.speedscope.app, both in ``bench/results/``. The summary prints the share of
+samples per bucket (the SQLite writer thread, the log pipeline, the request path and its parts,
+aiohttp's server and client plumbing, the native event loop), the top functions by self and by
+inclusive samples, and the throughput/CPU measured meanwhile. ``--gil`` samples only the thread
+holding the GIL (on-CPU Python), which separates real work from time spent waiting for the GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench import procstat
+from bench.load import ensure_wrk, run_wrk
+from bench.targets import BENCH_DIR, Mock, OursTarget
+
+# bucket name → frame substring that puts a sample in it (first match wins, in this order)
+BUCKETS: list[tuple[str, str]] = [
+    ("SQLite writer thread (aiosqlite: sqlite3 executemany)", "_connection_worker_thread"),
+    ("log pipeline on the event loop (LogPipe._run: build rows, SQLAlchemy compile)", "LogPipe._run"),
+    ("SQLAlchemy Core execute, stack truncated by py-spy (bind processors per row)", "sqlalchemy/"),
+    ("request path: new_ulid", "new_ulid ("),
+    ("request path: parse_policy", "parse_policy ("),
+    ("request path: _forward_headers", "_forward_headers ("),
+    ("request path: read_body", "Proxy.read_body"),
+    ("request path: upstream call (aiohttp ClientSession._request)", "ClientSession._request"),
+    ("request path: relay whole response (read + write)", "Proxy._relay_whole"),
+    ("request path: relay stream", "Proxy._relay_stream"),
+    ("request path: other Proxy.handle code", "Proxy.handle"),
+    ("aiohttp server: routing (UrlDispatcher.resolve)", "UrlDispatcher.resolve"),
+    ("aiohttp server: protocol, parsing, request objects", "RequestHandler."),
+    ("aiohttp client: protocol / response parsing", "ResponseHandler."),
+    ("aiohttp: response writing, stack truncated (StreamResponse/StreamWriter)", "http_writer.py"),
+    ("native event loop (uvloop, I/O syscalls)", "Runner.run (asyncio/runners.py"),
+]
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds per thread (TID) of ``pid``; the main thread's TID is ``pid``."""
+    out: dict[int, float] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / procstat.CLK_TCK
+    return out
+
+
+def summarize(raw: Path, top: int = 25) -> str:
+    self_c: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    buckets: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, n_s = line.rpartition(" ")
+        if not stack or not n_s.isdigit():
+            continue
+        n = int(n_s)
+        total += n
+        frames = stack.split(";")
+        self_c[frames[-1]] += n
+        seen = set()
+        for f in frames:
+            key = f.rsplit(":", 1)[0] + ")" if " (" in f else f
+            if key not in seen:
+                seen.add(key)
+                incl[key] += n
+        for name, needle in BUCKETS:
+            if any(needle in f for f in frames):
+                buckets[name] += n
+                break
+        else:
+            buckets["other"] += n
+    if not total:
+        return "no samples"
+    out = [f"{total} samples\n", "| bucket | share of samples |", "|---|---|"]
+    for name, _ in [*BUCKETS, ("other", "")]:
+        if buckets[name]:
+            out.append(f"| {name} | {buckets[name] / total * 100:.1f}% |")
+    out += ["", f"Top {top} by self samples:", "", "| self | frame |", "|---|---|"]
+    out += [f"| {n / total * 100:.1f}% | `{f}` |" for f, n in self_c.most_common(top)]
+    out += ["", f"Top {top} by inclusive samples (proxy_core and aiohttp frames):", "", "| incl. | function |", "|---|---|"]
+    shown = 0
+    for f, n in incl.most_common():
+        if ("proxy_core/" in f or "aiohttp/" in f or "sqlalchemy/" in f) and shown < top:
+            out.append(f"| {n / total * 100:.1f}% | `{f}` |")
+            shown += 1
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n")[0])
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--gil", action="store_true", help="only sample the thread holding the GIL")
+    p.add_argument("--header", action="append", default=[], metavar="K:V", help="extra request header, e.g. cf-aig-collect-log:false")
+    p.add_argument("--out", type=Path, default=BENCH_DIR / "results")
+    p.add_argument("--launcher", help="command replacing aigw-console (A/B experiments: a script that patches, then runs the CLI)")
+    p.add_argument("--tag", help="suffix of the output files (default: all or gil)")
+    args = p.parse_args(argv)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists() and not shutil.which("py-spy"):
+        print("bench.profile: py-spy not found: `.venv/bin/pip install py-spy`", file=sys.stderr)
+        return 2
+    ensure_wrk()
+    cpus = sorted(os.sched_getaffinity(0))
+    target_cpu, load_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    if load_cpu is not None:
+        os.sched_setaffinity(0, {load_cpu})
+    args.out.mkdir(parents=True, exist_ok=True)
+    tag = args.tag or ("gil" if args.gil else "all")
+    raw = args.out / f"profile-ours-{tag}.raw"
+    speedscope = args.out / f"profile-ours-{tag}.speedscope.json"
+    extra = dict(h.split(":", 1) for h in args.header)
+    with tempfile.TemporaryDirectory(prefix="aigw-profile-") as tmp:
+        workdir = Path(tmp)
+        mock = Mock(workdir, load_cpu)
+        target = OursTarget(name="ours", label="ours", workdir=workdir, cpu=target_cpu, latencies=(0,))
+        if args.launcher:
+            import shlex
+
+            target.launcher = shlex.split(args.launcher)
+        try:
+            target.start(mock)
+            target.wait_ready(60)
+            url, body, headers = target.url(0), target.body(0), {**target.headers(0), **extra}
+            run_wrk(url, body, headers, connections=args.connections, duration=2, cpu=load_cpu)
+            cpu0 = procstat.tree_cpu_seconds(target.pid)
+            threads0 = thread_cpu(target.pid)
+            import threading
+
+            box: dict = {}
+            load = threading.Thread(
+                target=lambda: box.setdefault(
+                    "wrk", run_wrk(url, body, headers, connections=args.connections, duration=args.seconds + 2, cpu=load_cpu)
+                )
+            )
+            load.start()
+            time.sleep(1)
+            common = [spy, "record", "--pid", str(target.pid), "--duration", str(int(args.seconds)), "--rate", str(args.rate), "--nonblocking"]
+            if args.gil:
+                common.append("--gil")
+            procs = [
+                subprocess.Popen([*common, "--format", "raw", "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE),
+                subprocess.Popen([*common, "--format", "speedscope", "-o", str(speedscope)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE),
+            ]
+            for proc in procs:
+                proc.wait()
+            load.join()
+            cpu = procstat.tree_cpu_seconds(target.pid) - cpu0
+            threads = {t: c - threads0.get(t, 0.0) for t, c in thread_cpu(target.pid).items()}
+        finally:
+            facts = target.stop()
+            mock.stop()
+    w = box.get("wrk")
+    head = f"# ours under load, py-spy ({'GIL holder only' if args.gil else 'all active threads'}), c={args.connections}, 0 ms upstream\n"
+    if w:
+        head += f"\nwrk: {w.rps:,.0f} req/s, p50 {w.p50_ms:.2f} ms, p99 {w.p99_ms:.2f} ms; CPU {cpu / w.requests * 1e6:,.0f} µs/req (incl. py-spy's own pauses: none, non-blocking)\n"
+        main_cpu = threads.get(target.pid, 0.0)
+        others = sorted(((c, t) for t, c in threads.items() if t != target.pid and c > 0.05), reverse=True)
+        head += (
+            f"\nCPU by thread during the load: event loop (main) {main_cpu / w.requests * 1e6:,.0f} µs/req ({main_cpu / cpu * 100:.0f}%)"
+            + "".join(f"; thread {t} {c / w.requests * 1e6:,.0f} µs/req ({c / cpu * 100:.0f}%)" for c, t in others)
+            + " — the non-main thread is aiosqlite's SQLite worker; it shares the pinned core with the event loop.\n"
+        )
+    head += f"\nheaders: {extra or 'none'}; logs stored {facts.get('rows')}\n\n"
+    md = head + summarize(raw)
+    (args.out / f"profile-ours-{tag}.md").write_text(md)
+    print(md)
+    print(f"\nbench.profile: wrote {raw}, {speedscope} and profile-ours-{tag}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""The measurement plan: one mock, each target in turn, the same points for all.
+
+For every target: start it pinned to the *target core*, wait until a real request answers 200,
+warm up, then for each upstream latency and concurrency run ``wrk`` (pinned, with the mock, to
+the *load core*) and record req/s, latency percentiles, the target's CPU seconds (its process tree
+from ``/proc``), the busy fraction of each core and the machine's *noise* (busy CPU not explained
+by the target, the mock, wrk or this process: someone else using the machine). Then stream
+TTFB with the Python client, read the peak RSS, stop it and collect what it reports at shutdown.
+
+:func:`run_suite` returns plain data (:class:`TargetResult` list) for :mod:`bench.report`;
+:func:`run_soak` is the long-running memory check.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import procstat
+from bench.load import TtfbResult, WrkResult, run_wrk, stream_ttfb
+from bench.targets import Mock, OursTarget, Target
+
+__all__ = ["Plan", "Point", "TargetResult", "measure_target", "run_soak", "SoakResult", "preflight_noise"]
+
+
+@dataclass
+class Plan:
+    duration: float = 5.0
+    """Seconds per load point."""
+    warmup: float = 2.0
+    latencies: tuple[int, ...] = (0, 50)
+    concurrencies: tuple[int, ...] = (1, 16, 64)
+    ttfb_requests: int = 200
+    target_cpu: int | None = 0
+    load_cpu: int | None = 1
+    ready_timeout: float = 120.0
+
+
+@dataclass
+class Point:
+    latency_ms: int
+    connections: int
+    wrk: WrkResult
+    target_cpu_s: float
+    cpu_us_per_req: float
+    core_busy: dict[int, float]
+    noise_cores: float
+    """Busy CPU (in cores) during the point not used by the target, the mock, wrk or the bench."""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["wrk"] = self.wrk.to_dict()
+        return d
+
+
+@dataclass
+class TargetResult:
+    name: str
+    label: str
+    status: str = "ok"  # ok | skipped | failed
+    reason: str = ""
+    version: str = ""
+    start_s: float | None = None
+    points: list[Point] = field(default_factory=list)
+    ttfb: TtfbResult | None = None
+    peak_rss_bytes: int | None = None
+    logs: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def point(self, latency_ms: int, connections: int) -> Point | None:
+        for p in self.points:
+            if p.latency_ms == latency_ms and p.connections == connections:
+                return p
+        return None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["points"] = [p.to_dict() for p in self.points]
+        d["ttfb"] = self.ttfb.to_dict() if self.ttfb else None
+        return d
+
+
+def preflight_noise(seconds: float = 1.0) -> dict[int, float]:
+    """Per-core busy fraction while nothing of ours runs: other load on the machine."""
+    before = procstat.read_cores()
+    time.sleep(seconds)
+    return procstat.core_busy(before, procstat.read_cores())
+
+
+def _self_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _point(target: Target, mock: Mock, plan: Plan, latency: int, conns: int) -> Point:
+    mock_pid = mock.proc.pid
+    is_mock = target.pid == mock_pid
+    cpu0 = procstat.tree_cpu_seconds(target.pid)
+    mock0 = 0.0 if is_mock else procstat.proc_cpu_seconds(mock_pid)
+    self0 = _self_cpu()
+    cores0 = procstat.read_cores()
+    result = run_wrk(
+        target.url(latency), target.body(latency), target.headers(latency), connections=conns, duration=plan.duration, cpu=plan.load_cpu
+    )
+    cores1 = procstat.read_cores()
+    cpu = procstat.tree_cpu_seconds(target.pid) - cpu0
+    mock_cpu = 0.0 if is_mock else procstat.proc_cpu_seconds(mock_pid) - mock0
+    own = _self_cpu() - self0
+    busy = procstat.busy_seconds(cores0, cores1)
+    span = max(result.duration_s, 0.001)
+    noise = max(0.0, busy - cpu - mock_cpu - result.wrk_cpu_s - own) / span
+    per_req = cpu / result.requests * 1e6 if result.requests else float("nan")
+    return Point(
+        latency_ms=latency,
+        connections=conns,
+        wrk=result,
+        target_cpu_s=round(cpu, 3),
+        cpu_us_per_req=round(per_req, 1),
+        core_busy={k: round(v, 3) for k, v in procstat.core_busy(cores0, cores1).items()},
+        noise_cores=round(noise, 3),
+    )
+
+
+def measure_target(target: Target, mock: Mock, plan: Plan, *, log: Any = print) -> TargetResult:
+    """Start, measure and stop one target; failures become a ``failed``/``skipped`` result."""
+    res = TargetResult(target.name, target.label)
+    if target.skip_reason:
+        res.status, res.reason = "skipped", target.skip_reason
+        log(f"bench: {target.label}: skipped: {target.skip_reason}")
+        return res
+    upstream0 = mock.requests()
+    client_requests = 0
+    started = time.monotonic()
+    try:
+        log(f"bench: {target.label}: starting…")
+        target.start(mock)
+        target.wait_ready(plan.ready_timeout)
+        client_requests += 1
+        res.start_s = round(time.monotonic() - started, 2)
+        res.version = target.version
+        log(f"bench: {target.label}: ready in {res.start_s:.1f}s ({target.version}); warming up {plan.warmup:g}s")
+        for lat in plan.latencies:
+            warm = run_wrk(
+                target.url(lat), target.body(lat), target.headers(lat), connections=16, duration=plan.warmup, cpu=plan.load_cpu
+            )
+            client_requests += warm.requests
+        for lat in plan.latencies:
+            for conns in plan.concurrencies:
+                p = _point(target, mock, plan, lat, conns)
+                client_requests += p.wrk.requests
+                res.points.append(p)
+                err = f" errors={p.wrk.errors} {p.wrk.error_detail}" if p.wrk.errors else ""
+                noisy = f" noise={p.noise_cores:.2f} cores" if p.noise_cores > 0.1 else ""
+                log(
+                    f"bench: {target.label}: {lat:>2} ms c={conns:<2} {p.wrk.rps:9.1f} req/s  p50 {p.wrk.p50_ms:7.2f} ms"
+                    f"  p99 {p.wrk.p99_ms:7.2f} ms  cpu {p.cpu_us_per_req:6.0f} µs/req{err}{noisy}"
+                )
+        res.ttfb = stream_ttfb(target.url(0), target.body(0, stream=True), target.headers(0), n=plan.ttfb_requests)
+        client_requests += plan.ttfb_requests + 5
+        t = res.ttfb
+        extra = f" errors: {t.errors}" if t.errors else ""
+        log(f"bench: {target.label}: stream TTFB p50 {t.ttfb_p50_ms:.2f} ms p99 {t.ttfb_p99_ms:.2f} ms ({t.ok}/{t.requests} ok){extra}")
+        res.peak_rss_bytes = procstat.tree_peak_rss(target.pid)
+        if isinstance(target, OursTarget):
+            res.logs["healthz_before_stop"] = target.healthz().get("logs", {})
+    except Exception as exc:  # noqa: BLE001 - one broken target must not sink the run
+        res.status = "failed" if res.start_s is not None else "skipped"
+        res.reason = f"{type(exc).__name__}: {exc}"[:400]
+        log(f"bench: {target.label}: {res.status}: {res.reason}")
+        res.version = res.version or target.version
+    finally:
+        try:
+            facts = target.stop()
+        except Exception as exc:  # noqa: BLE001
+            facts = {"stop_error": f"{type(exc).__name__}: {exc}"}
+        res.notes.extend(target.notes)
+    if isinstance(target, OursTarget) and res.start_s is not None:
+        res.logs.update(facts)
+        res.logs["client_requests"] = client_requests
+        res.logs["upstream_requests"] = mock.requests() - upstream0
+        rows = facts.get("rows")
+        if rows is not None:
+            res.logs["lost"] = max(0, res.logs["upstream_requests"] - rows)
+        log(
+            f"bench: {target.label}: logs: {rows} rows stored, {res.logs['upstream_requests']} requests forwarded upstream, "
+            f"{client_requests} answered to clients, reported dropped={facts.get('reported_dropped')}"
+        )
+    return res
+
+
+# -- soak ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SoakResult:
+    requested: int
+    sent: int = 0
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    """One per segment: cumulative requests, elapsed s, segment req/s, RSS MB, queued logs."""
+    rss_start_mb: float = 0.0
+    rss_middle_mb: float = 0.0
+    rss_end_mb: float = 0.0
+    rss_after_drain_mb: float = 0.0
+    growth_pct: float = 0.0
+    peak_rss_mb: float = 0.0
+    errors: int = 0
+    logs: dict[str, Any] = field(default_factory=dict)
+    version: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_soak(target: OursTarget, mock: Mock, plan: Plan, n: int, *, connections: int = 64, log: Any = print) -> SoakResult:
+    """Send about ``n`` requests at c=``connections`` (0 ms upstream) in segments, sampling RSS.
+
+    The first ~5% (at least 2,000 requests) is the warm-up: growth is measured from the RSS after
+    it to the RSS at the end. *Middle* is the sample nearest n/2.
+    """
+    res = SoakResult(requested=n)
+    upstream0 = mock.requests()
+    target.start(mock)
+    target.wait_ready(plan.ready_timeout)
+    res.version = target.version
+    url, body, headers = target.url(0), target.body(0), target.headers(0)
+    try:
+        warm_n = max(2000, n // 20)
+        probe = run_wrk(url, body, headers, connections=connections, duration=2, cpu=plan.load_cpu)
+        rate = max(probe.rps, 50.0)
+        sent = probe.requests
+        if sent < warm_n:
+            w = run_wrk(url, body, headers, connections=connections, duration=max(1.0, (warm_n - sent) / rate), cpu=plan.load_cpu)
+            sent += w.requests
+        rss0 = procstat.tree_rss(target.pid)
+        res.samples.append({"requests": sent, "elapsed_s": 0.0, "rps": round(rate, 1), "rss_mb": rss0 / 2**20, "queued": _queued(target)})
+        log(f"bench: soak: warm-up done at {sent} requests, RSS {rss0 / 2**20:.1f} MB; sending {n} more at c={connections}")
+        seg = min(10.0, max(1.0, n / rate / 20))
+        t0 = time.monotonic()
+        done = 0
+        while done < n:
+            cores0, cpu0 = procstat.read_cores(), procstat.tree_cpu_seconds(target.pid)
+            mock0, self0 = procstat.proc_cpu_seconds(mock.proc.pid), _self_cpu()
+            r = run_wrk(url, body, headers, connections=connections, duration=min(seg, max(1.0, (n - done) / rate)), cpu=plan.load_cpu)
+            busy = procstat.busy_seconds(cores0, procstat.read_cores())
+            ours_cpu = procstat.tree_cpu_seconds(target.pid) - cpu0
+            mock_cpu = procstat.proc_cpu_seconds(mock.proc.pid) - mock0
+            noise = max(0.0, busy - ours_cpu - mock_cpu - r.wrk_cpu_s - (_self_cpu() - self0)) / max(r.duration_s, 0.001)
+            done += r.requests
+            res.errors += r.errors
+            rate = max(r.rps, 50.0)
+            rss = procstat.tree_rss(target.pid)
+            res.samples.append(
+                {
+                    "requests": done,
+                    "elapsed_s": round(time.monotonic() - t0, 1),
+                    "rps": round(r.rps, 1),
+                    "rss_mb": round(rss / 2**20, 2),
+                    "queued": _queued(target),
+                    "noise_cores": round(noise, 2),
+                }
+            )
+            log(f"bench: soak: {done:>8} requests  {r.rps:8.1f} req/s  RSS {rss / 2**20:6.1f} MB  log queue {res.samples[-1]['queued']}")
+        res.sent = done
+        res.rss_start_mb = round(rss0 / 2**20, 2)
+        res.rss_end_mb = res.samples[-1]["rss_mb"]
+        middle = min(res.samples[1:], key=lambda s: abs(s["requests"] - n / 2))
+        res.rss_middle_mb = middle["rss_mb"]
+        res.growth_pct = round((res.rss_end_mb - res.rss_start_mb) / res.rss_start_mb * 100, 2)
+        deadline = time.monotonic() + 60
+        while _queued(target) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        res.rss_after_drain_mb = round(procstat.tree_rss(target.pid) / 2**20, 2)
+        res.peak_rss_mb = round(procstat.tree_peak_rss(target.pid) / 2**20, 2)
+    finally:
+        facts = target.stop()
+    res.logs = {**facts, "upstream_requests": mock.requests() - upstream0}
+    if "rows" in facts:
+        res.logs["lost"] = max(0, res.logs["upstream_requests"] - facts["rows"])
+    return res
+
+
+def _queued(target: OursTarget) -> int | None:
+    try:
+        return target.healthz().get("logs", {}).get("queued")
+    except OSError:
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def machine_facts() -> dict[str, Any]:
+    return {"nproc": os.cpu_count(), "cpu_model": cpu_model(), "kernel": os.uname().release}
+
+
+def write_json(path: Path, data: Any) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, default=str))
