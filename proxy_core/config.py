@@ -23,6 +23,7 @@ __all__ = [
     "ApiSettings",
     "LogSettings",
     "CacheSettings",
+    "GuardrailSettings",
     "ProviderSettings",
     "Settings",
     "load_settings",
@@ -105,6 +106,18 @@ class CacheSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardrailSettings:
+    evaluator: str = "builtin"
+    """Which evaluator judges content: ``builtin``, ``llama-guard`` or ``openai-moderation``."""
+    timeout: float = 10.0
+    """Seconds one evaluator call may take before it counts as unreachable."""
+    cache_seconds: float = 60.0
+    """How long a verdict is reused for identical content."""
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per-evaluator options from ``[guardrails.NAME]`` tables (base_url, model, api_key, …)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderSettings:
     base_url: str = ""
     """Upstream base URL; for a built-in provider this overrides the default."""
@@ -119,6 +132,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     logs: LogSettings = field(default_factory=LogSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    guardrails: GuardrailSettings = field(default_factory=GuardrailSettings)
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     """Per-provider overrides and custom providers, keyed by the URL path segment."""
     pricing_file: str = ""
@@ -248,7 +262,7 @@ def load_settings(
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     merged: dict[str, dict[str, Any]] = {}
     for key, value in raw.items():
-        if key in _SECTIONS or key == "providers":
+        if key in _SECTIONS or key in ("providers", "guardrails"):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"config key [{key}]: expected a table")
             merged[key] = dict(value)
@@ -262,11 +276,17 @@ def load_settings(
             for key, value in values.items():
                 if value is not None:
                     target[key] = value
+    guardrail_values = dict(merged.get("guardrails", {}) or {}) if isinstance(merged.get("guardrails", {}), Mapping) else {}
+    options = {k: dict(v) for k, v in guardrail_values.items() if isinstance(v, Mapping)}
+    guardrails = _section("guardrails", GuardrailSettings,
+                          {k: v for k, v in guardrail_values.items() if not isinstance(v, Mapping) and k != "options"})
+    guardrails = dataclasses.replace(guardrails, options=types.MappingProxyType(options))
     sections = {name: _section(name, cls, merged.get(name, {})) for name, cls in _SECTIONS.items()}
     top = merged.get("", {})
     pricing_file = _coerce("pricing_file", top["pricing_file"], str) if "pricing_file" in top else ""
     settings = Settings(
         **sections,
+        guardrails=guardrails,
         providers=types.MappingProxyType(_providers(merged.get("providers", {}))),
         pricing_file=pricing_file,
         demo=demo,

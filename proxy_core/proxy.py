@@ -26,13 +26,14 @@ from proxy_core.config import Settings
 from proxy_core.directory import GatewayConfig, GatewayDirectory
 from proxy_core.errors import ErrorCode, GatewayError, error_response
 from proxy_core.exchange import Exchange
+from proxy_core.guarding import Guard, ResponseMode, merged_log
 from proxy_core.ids import new_ulid
 from proxy_core.logpipe import LogPipe
 from proxy_core.policy import DEFAULT_POLICY, RequestPolicy, parse_policy
 from proxy_core.providers.registry import ProviderRegistry, ResolvedProvider
 from proxy_core.ratelimit import RateLimiter
 from proxy_core.redact import redact_query
-from proxy_core.relay import HOP_BY_HOP, relay_cached, relay_error, relay_upstream
+from proxy_core.relay import HOP_BY_HOP, is_streamed, relay_body, relay_error, relay_upstream, upstream_headers
 from proxy_core.retry import is_retryable_status, plan_for
 from proxy_core.safepath import check_path
 from proxy_core.services.tokens import split_token, verify_token
@@ -112,6 +113,7 @@ class Proxy:
         *,
         cache: CacheBackend | None = None,
         limiter: RateLimiter | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -119,6 +121,7 @@ class Proxy:
         self.pipe = pipe
         self.cache = cache
         self.limiter = limiter or RateLimiter()
+        self.guard = guard
         self.client: aiohttp.ClientSession | None = None
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         """Waits between retries (tests replace it to record the backoff schedule)."""
@@ -327,14 +330,29 @@ class Proxy:
 
     async def _try_step(self, ctx: _Request, step: Step, *, last_step: bool) -> web.StreamResponse | _Failed:
         request = ctx.request
+        guard_policy = Guard.policy(ctx.gateway) if self.guard is not None else None
+        prompt_outcome = None
+        if guard_policy is not None:
+            assert self.guard is not None
+            prompt_outcome = await self.guard.check_prompt(
+                guard_policy, step.resolved.spec.family, step.resolved.path, step.body
+            )
+            if prompt_outcome is not None and prompt_outcome.action == "blocked":
+                ex = self._exchange(ctx, step, _now_ms())
+                ex.guardrails = prompt_outcome.to_log()
+                err = GatewayError(ErrorCode.PROMPT_BLOCKED, "Prompt blocked due to security configurations")
+                response = await relay_error(request, ex, err, self._reply_headers(ex, step, "MISS"))
+                self._finish(ex, ctx.started)
+                return response
         key, ttl = self._cache_plan(ctx, step)
         if key is not None and self.cache is not None:
             cached = await self._cache_get(key)
             if cached is not None:
                 ex = self._exchange(ctx, step, _now_ms())
-                response = await relay_cached(
+                ex.guardrails = merged_log(prompt_outcome, None)
+                response = await relay_body(
                     request, ex, cached.status, cached.headers, cached.body, cached.streamed,
-                    self._reply_headers(ex, step, "HIT"),
+                    self._reply_headers(ex, step, "HIT"), cached=True,
                 )  # fmt: skip
                 self._finish(ex, ctx.started)
                 return response
@@ -343,6 +361,7 @@ class Proxy:
         for attempt in range(1, plan.max_attempts + 1):
             attempt_started = time.perf_counter()
             ex = self._exchange(ctx, step, _now_ms())
+            ex.guardrails = merged_log(prompt_outcome, None)
             final = attempt == plan.max_attempts
             try:
                 async with asyncio.timeout(plan.timeout_for(attempt, last_step=last_step)):
@@ -365,11 +384,21 @@ class Proxy:
             try:
                 status = upstream.status
                 if 200 <= status < 300 or (last_step and (final or not is_retryable_status(status))):
-                    response = await relay_upstream(
-                        request, ex, upstream, self._reply_headers(ex, step, "MISS"), self._max_captured
-                    )
+                    reply = self._reply_headers(ex, step, "MISS")
+                    mode = ResponseMode.NONE
+                    if guard_policy is not None and 200 <= status < 300:
+                        assert self.guard is not None
+                        mode = self.guard.response_mode(
+                            guard_policy, step.resolved.spec.family, step.resolved.path, is_streamed(upstream)
+                        )
+                    if mode == ResponseMode.BUFFER:
+                        response = await self._relay_judged(ctx, step, ex, upstream, guard_policy, prompt_outcome, reply)
+                    else:
+                        response = await relay_upstream(request, ex, upstream, reply, self._max_captured)
+                        if mode == ResponseMode.AFTER and ex.response_body is not None and ex.error_code is None:
+                            await self._judge_after(step, ex, guard_policy, prompt_outcome)
                     self._finish(ex, ctx.started)
-                    if key is not None and ttl and 200 <= status < 300 and ex.error_code is None:
+                    if key is not None and ttl and 200 <= ex.status_code < 300 and ex.error_code is None:
                         self._cache_put(ctx, key, ttl, ex)
                     return response
                 body = await _read_quietly(upstream)
@@ -383,6 +412,48 @@ class Proxy:
                 continue
             return _FAILED
         return _FAILED  # pragma: no cover - the loop always returns
+
+    async def _relay_judged(
+        self,
+        ctx: _Request,
+        step: Step,
+        ex: Exchange,
+        upstream: aiohttp.ClientResponse,
+        policy: Any,
+        prompt_outcome: Any,
+        reply: dict[str, str],
+    ) -> web.StreamResponse:
+        """Buffer the whole answer, judge it, then send it or refuse it with 2017."""
+        assert self.guard is not None
+        streamed = is_streamed(upstream)
+        headers = upstream_headers(upstream)
+        try:
+            body = await upstream.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            err = _upstream_error(step.provider, exc)
+            return await relay_error(ctx.request, ex, err, reply)
+        ex.status_code, ex.response_headers = upstream.status, headers
+        content_type = upstream.headers.get("content-type", "")
+        outcome = await self.guard.check_response(
+            policy, step.resolved.spec.family, step.resolved.path, body, streamed, content_type
+        )
+        ex.guardrails = merged_log(prompt_outcome, outcome)
+        if outcome.action == "blocked":
+            ex.response_body = body  # the log keeps what the provider said; the client does not get it
+            err = GatewayError(ErrorCode.RESPONSE_BLOCKED, "Response blocked due to security configurations")
+            response = await relay_error(ctx.request, ex, err, reply)
+            ex.response_body, ex.response_size = body, len(body)
+            return response
+        return await relay_body(ctx.request, ex, upstream.status, headers, body, streamed, reply)
+
+    async def _judge_after(self, step: Step, ex: Exchange, policy: Any, prompt_outcome: Any) -> None:
+        """Flag-only responses of a stream: judged once the client has the whole stream."""
+        assert self.guard is not None and ex.response_body is not None
+        content_type = next((v for k, v in ex.response_headers if k.lower() == "content-type"), "")
+        outcome = await self.guard.check_response(
+            policy, step.resolved.spec.family, step.resolved.path, ex.response_body, True, content_type
+        )
+        ex.guardrails = merged_log(prompt_outcome, outcome)
 
     # -- cache -----------------------------------------------------------------------------------
 

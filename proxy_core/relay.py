@@ -14,7 +14,7 @@ from aiohttp import web
 from proxy_core.errors import ErrorCode, GatewayError, error_body
 from proxy_core.exchange import Exchange
 
-__all__ = ["HOP_BY_HOP", "upstream_headers", "relay_upstream", "relay_cached", "relay_error", "send_whole"]
+__all__ = ["HOP_BY_HOP", "upstream_headers", "relay_upstream", "relay_body", "relay_error", "send_whole"]
 
 HOP_BY_HOP = frozenset(
     {
@@ -141,7 +141,7 @@ async def _relay_stream(
     return response
 
 
-async def relay_cached(
+async def relay_body(
     request: web.Request,
     ex: Exchange,
     status: int,
@@ -149,9 +149,12 @@ async def relay_cached(
     body: bytes,
     streamed: bool,
     reply_headers: dict[str, str],
+    *,
+    cached: bool = False,
 ) -> web.StreamResponse:
-    """Answer from the cache; a cached stream is replayed as a stream, event by event."""
-    ex.cached = True
+    """Answer with a complete body held in memory (from the cache, or buffered for a response
+    guardrail); a stream is replayed as a stream, event by event."""
+    ex.cached = cached
     ex.status_code = status
     ex.response_headers = list(headers)
     ex.response_body = body

@@ -16,13 +16,15 @@ from aiohttp import web
 
 from proxy_core.api import API_PREFIX, create_api_app
 from proxy_core.cache import CacheJanitor, SqlCacheBackend
-from proxy_core.config import Settings
+from proxy_core.config import ConfigError, Settings
 from proxy_core.costs import PricingTable, load_pricing
 from proxy_core.directory import GatewayDirectory
 from proxy_core.errors import ErrorCode, GatewayError, error_response
 from proxy_core.events import EventBus
 from proxy_core.logpipe import LogPipe
 from proxy_core.providers.registry import ProviderRegistry
+from proxy_core.guarding import Guard
+from proxy_core.guardrails import GuardrailEngine, build_evaluator
 from proxy_core.proxy import Proxy
 from proxy_core.ratelimit import RateLimiter
 from proxy_core.services import Services
@@ -121,7 +123,18 @@ def create_app(
     pipe = LogPipe(settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending)
     registry = ProviderRegistry(settings.providers)
     cache = SqlCacheBackend(store, memory_bytes=settings.cache.memory_bytes)
-    proxy = Proxy(settings, registry, directory, pipe, cache=cache, limiter=RateLimiter())
+    try:
+        evaluator = build_evaluator(
+            settings.guardrails.evaluator,
+            settings.guardrails.options.get(settings.guardrails.evaluator, {}),
+            session_factory=lambda: app[PROXY].client,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"config key [guardrails] evaluator: {exc}") from None
+    engine = GuardrailEngine(
+        evaluator, cache_seconds=settings.guardrails.cache_seconds, timeout=settings.guardrails.timeout
+    )
+    proxy = Proxy(settings, registry, directory, pipe, cache=cache, limiter=RateLimiter(), guard=Guard(engine))
     proxy.share_cache_across_credentials = settings.cache.share_across_credentials
     services = Services(
         store,
