@@ -22,6 +22,8 @@ from aiohttp import web
 from yarl import URL
 
 from proxy_core.cache import MAX_CACHEABLE_BYTES, CacheBackend, CachedResponse, cache_key, custom_cache_key
+from proxy_core.compat import CompatError
+from proxy_core.compat_endpoint import CompatReply, build_compat_request
 from proxy_core.config import Settings
 from proxy_core.directory import GatewayConfig, GatewayDirectory
 from proxy_core.errors import ErrorCode, GatewayError, error_response
@@ -84,6 +86,8 @@ class Step:
     body: bytes
     headers: dict[str, str]
     policy: RequestPolicy
+    reply: CompatReply | None = None
+    """Set for the OpenAI-compatible endpoint: answers are translated back to OpenAI's format."""
 
     @property
     def url(self) -> str:
@@ -223,6 +227,8 @@ class Proxy:
             assert error is not None
             return error
         provider = request.match_info["provider"]
+        if provider == "compat":
+            return await self._handle_compat(ctx)
         raw_path = request.raw_path
         query_at = raw_path.find("?")
         raw_tail = raw_path if query_at < 0 else raw_path[:query_at]
@@ -239,6 +245,31 @@ class Proxy:
         except GatewayError as err:
             return self._answer_early(ctx, err, provider, resolved.path, query)
         step = Step(0, provider, resolved, query, request.method, body, _forward_headers(request.headers), ctx.policy)
+        return await self._run(ctx, [step])
+
+    async def _handle_compat(self, ctx: _Request) -> web.StreamResponse:
+        """``/compat/chat/completions``: ``model`` is ``{provider}/{model}``; answers come back in
+        OpenAI's format whatever the provider."""
+        request = ctx.request
+        ctx.request_type = "compat"
+        if request.match_info.get("tail", "").strip("/") != "chat/completions" or request.method != "POST":
+            err = GatewayError(ErrorCode.NOT_FOUND, "The OpenAI-compatible endpoint is POST /compat/chat/completions")
+            return self._answer_early(ctx, err, "compat", "/" + request.match_info.get("tail", ""), "")
+        try:
+            body = await self.read_body(request)
+            compat = build_compat_request(self.registry, ctx.gateway.account_id, body, dict(request.headers))
+        except GatewayError as err:
+            return self._answer_early(ctx, err, "compat", "/chat/completions", "")
+        except CompatError as exc:
+            log_id = new_ulid(ctx.started_ms)
+            err = GatewayError(ErrorCode.BAD_REQUEST, exc.message)
+            self._log_early(request, err, log_id, ctx.started, ctx.started_ms, ctx.gateway, ctx.policy, "compat",
+                            provider="compat", path="/chat/completions")  # fmt: skip
+            return web.Response(status=exc.status, body=orjson.dumps(exc.body()), content_type="application/json",
+                                headers={"cf-aig-log-id": log_id})  # fmt: skip
+        forward = _forward_headers(compat.headers)
+        step = Step(0, compat.provider, compat.resolved, compat.query, "POST", compat.body, forward, ctx.policy,
+                    reply=compat.reply)  # fmt: skip
         return await self._run(ctx, [step])
 
     async def handle_universal(self, request: web.Request) -> web.StreamResponse:
@@ -352,7 +383,7 @@ class Proxy:
                 ex.guardrails = merged_log(prompt_outcome, None)
                 response = await relay_body(
                     request, ex, cached.status, cached.headers, cached.body, cached.streamed,
-                    self._reply_headers(ex, step, "HIT"), cached=True,
+                    self._reply_headers(ex, step, "HIT"), cached=True, rewrite=step.reply,
                 )  # fmt: skip
                 self._finish(ex, ctx.started)
                 return response
@@ -394,7 +425,9 @@ class Proxy:
                     if mode == ResponseMode.BUFFER:
                         response = await self._relay_judged(ctx, step, ex, upstream, guard_policy, prompt_outcome, reply)
                     else:
-                        response = await relay_upstream(request, ex, upstream, reply, self._max_captured)
+                        response = await relay_upstream(
+                            request, ex, upstream, reply, self._max_captured, rewrite=step.reply
+                        )
                         if mode == ResponseMode.AFTER and ex.response_body is not None and ex.error_code is None:
                             await self._judge_after(step, ex, guard_policy, prompt_outcome)
                     self._finish(ex, ctx.started)
@@ -444,7 +477,7 @@ class Proxy:
             response = await relay_error(ctx.request, ex, err, reply)
             ex.response_body, ex.response_size = body, len(body)
             return response
-        return await relay_body(ctx.request, ex, upstream.status, headers, body, streamed, reply)
+        return await relay_body(ctx.request, ex, upstream.status, headers, body, streamed, reply, rewrite=step.reply)
 
     async def _judge_after(self, step: Step, ex: Exchange, policy: Any, prompt_outcome: Any) -> None:
         """Flag-only responses of a stream: judged once the client has the whole stream."""

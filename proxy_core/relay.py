@@ -7,6 +7,7 @@ captured for the log) and leaves submitting it to the caller.
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -14,7 +15,7 @@ from aiohttp import web
 from proxy_core.errors import ErrorCode, GatewayError, error_body
 from proxy_core.exchange import Exchange
 
-__all__ = ["HOP_BY_HOP", "upstream_headers", "relay_upstream", "relay_body", "relay_error", "send_whole"]
+__all__ = ["HOP_BY_HOP", "upstream_headers", "relay_upstream", "relay_body", "relay_error", "send_whole", "Rewrite"]
 
 HOP_BY_HOP = frozenset(
     {
@@ -46,12 +47,29 @@ def is_streamed(upstream: aiohttp.ClientResponse) -> bool:
     return length is None or length > _BUFFER_LIMIT or any(t in content_type for t in _STREAM_TYPES)
 
 
+class Rewrite(Protocol):
+    """Rewrites an answer on its way to the client (the OpenAI-compatible endpoint's translation);
+    the exchange, and so the log, keeps what the provider sent."""
+
+    def whole(self, status: int, body: bytes) -> bytes: ...
+
+    def stream(self) -> Any: ...
+
+
+def _client_headers(headers: list[tuple[str, str]], rewrite: Rewrite | None, streamed: bool) -> list[tuple[str, str]]:
+    if rewrite is None:
+        return headers
+    kept = [(k, v) for k, v in headers if k.lower() != "content-type"]
+    return kept + [("Content-Type", "text/event-stream" if streamed else "application/json")]
+
+
 async def relay_upstream(
     request: web.Request,
     ex: Exchange,
     upstream: aiohttp.ClientResponse,
     reply_headers: dict[str, str],
     capture_limit: int,
+    rewrite: Rewrite | None = None,
 ) -> web.StreamResponse:
     """Copy ``upstream`` to the client: small bodies in one write, everything else chunk by chunk."""
     ex.status_code = upstream.status
@@ -67,13 +85,16 @@ async def relay_upstream(
                 f"Provider '{ex.provider}' closed the connection mid-response: {type(exc).__name__}",
             )
             return await relay_error(request, ex, err, reply_headers)
-        response = web.Response(status=upstream.status, body=body, headers=ex.response_headers)
+        sent = rewrite.whole(upstream.status, body) if rewrite is not None else body
+        response = web.Response(
+            status=upstream.status, body=sent, headers=_client_headers(ex.response_headers, rewrite, False)
+        )
         response.headers.update(reply_headers)
         ex.response_body = body
         ex.response_size = len(body)
         await send_whole(request, response, ex)
         return response
-    return await _relay_stream(request, ex, upstream, reply_headers, capture_limit)
+    return await _relay_stream(request, ex, upstream, reply_headers, capture_limit, rewrite)
 
 
 async def send_whole(request: web.Request, response: web.Response, ex: Exchange) -> None:
@@ -92,9 +113,13 @@ async def _relay_stream(
     upstream: aiohttp.ClientResponse,
     reply_headers: dict[str, str],
     capture_limit: int,
+    rewrite: Rewrite | None,
 ) -> web.StreamResponse:
     ex.streamed = True
-    response = web.StreamResponse(status=upstream.status, headers=ex.response_headers)
+    state = rewrite.stream() if rewrite is not None else None
+    response = web.StreamResponse(
+        status=upstream.status, headers=_client_headers(ex.response_headers, rewrite, True)
+    )
     response.headers.update(reply_headers)
     captured = bytearray()
     size = 0
@@ -126,13 +151,17 @@ async def _relay_stream(
                 ex.response_truncated = True
                 captured.clear()
         try:
-            await response.write(chunk)
+            out = state.feed(chunk) if state is not None else chunk
+            if out:
+                await response.write(out)
         except ConnectionError as exc:
             ex.error_code = ErrorCode.CLIENT_DISCONNECTED
             ex.error = f"client disconnected after {size} bytes: {type(exc).__name__}"
             break
     if ex.error_code is None:
         try:
+            if state is not None:
+                await response.write(state.finish())
             await response.write_eof()
         except ConnectionError:
             pass
@@ -151,6 +180,7 @@ async def relay_body(
     reply_headers: dict[str, str],
     *,
     cached: bool = False,
+    rewrite: Rewrite | None = None,
 ) -> web.StreamResponse:
     """Answer with a complete body held in memory (from the cache, or buffered for a response
     guardrail); a stream is replayed as a stream, event by event."""
@@ -161,11 +191,15 @@ async def relay_body(
     ex.response_size = len(body)
     ex.streamed = streamed
     if not streamed:
-        response = web.Response(status=status, body=body, headers=headers)
+        sent = rewrite.whole(status, body) if rewrite is not None else body
+        response = web.Response(status=status, body=sent, headers=_client_headers(headers, rewrite, False))
         response.headers.update(reply_headers)
         await send_whole(request, response, ex)
         return response
-    response = web.StreamResponse(status=status, headers=headers)
+    if rewrite is not None:
+        state = rewrite.stream()
+        body = state.feed(body) + state.finish()
+    response = web.StreamResponse(status=status, headers=_client_headers(headers, rewrite, True))
     response.headers.update(reply_headers)
     try:
         await response.prepare(request)

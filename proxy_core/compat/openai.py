@@ -1,0 +1,121 @@
+"""The OpenAI family: pass-through for every provider that already speaks chat completions.
+
+OpenAI, Azure OpenAI, Groq, Mistral, DeepSeek, Grok, Cerebras, OpenRouter, Perplexity and custom
+OpenAI-format providers get the client's body with only ``model`` replaced by the native id; their
+answers and streams go back byte for byte. What differs between them is configuration: where the
+chat endpoint sits below each provider's base URL, and which header carries the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from proxy_core.compat.base import CompatError, NativeRequest, bearer_token, error_body, json_or_none
+
+__all__ = [
+    "OPENAI_ROUTES",
+    "OpenAIRoute",
+    "OpenAITranslator",
+    "PassThroughStream",
+    "fallback_message",
+    "openai_style_error",
+]
+
+AZURE_API_VERSION = "2024-10-21"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIRoute:
+    """Where a provider's chat endpoint is below its base URL, and how it takes the key."""
+
+    path: str = "/chat/completions"
+    key_header: str | None = None
+    """``None``: forward ``Authorization`` as is; else send the bare key in this header."""
+
+
+OPENAI_ROUTES: dict[str, OpenAIRoute] = {
+    "openai": OpenAIRoute(),  # base …/v1
+    "groq": OpenAIRoute(),  # base …/openai/v1
+    "cerebras": OpenAIRoute(),
+    "cerebras-ai": OpenAIRoute(),
+    "deepseek": OpenAIRoute(),
+    "perplexity-ai": OpenAIRoute(),
+    "mistral": OpenAIRoute("/v1/chat/completions"),
+    "grok": OpenAIRoute("/v1/chat/completions"),
+    "openrouter": OpenAIRoute("/v1/chat/completions"),
+    "azure-openai": OpenAIRoute(f"/chat/completions?api-version={AZURE_API_VERSION}", "api-key"),
+}
+"""Built-in OpenAI-format providers; custom ones (base URL ending in ``/v1``) use the default route."""
+
+
+class PassThroughStream:
+    """A provider stream that already is OpenAI's: every byte goes through unchanged."""
+
+    def feed(self, chunk: bytes) -> bytes:
+        return chunk
+
+    def finish(self) -> bytes:
+        return b""
+
+
+class OpenAITranslator:
+    """Pass-through translator for one OpenAI-format provider (see :data:`OPENAI_ROUTES`)."""
+
+    family = "openai"
+
+    def __init__(self, route: OpenAIRoute | None = None) -> None:
+        self.route = route or OpenAIRoute()
+
+    def build_request(self, body: dict[str, Any], model: str) -> NativeRequest:
+        if not isinstance(body, dict):
+            raise CompatError("the request body must be a JSON object")
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            raise CompatError("'messages' must be a non-empty array", param="messages")
+        native = dict(body)
+        native["model"] = model
+        return NativeRequest(
+            self.route.path, orjson.dumps(native), {"content-type": "application/json"}, body.get("stream") is True
+        )
+
+    def auth_headers(self, authorization: str | None) -> dict[str, str]:
+        if not authorization:
+            return {}
+        if self.route.key_header is None:
+            return {"authorization": authorization}
+        token = bearer_token(authorization)
+        return {self.route.key_header: token} if token else {}
+
+    def parse_response(self, native: dict[str, Any], model: str) -> dict[str, Any]:
+        return native
+
+    def new_stream(self, model: str, include_usage: bool) -> PassThroughStream:
+        return PassThroughStream()
+
+    def parse_error(self, status: int, native_body: bytes) -> dict[str, Any]:
+        return openai_style_error(status, native_body)
+
+
+def openai_style_error(status: int, native_body: bytes) -> dict[str, Any]:
+    """An OpenAI-style error body from whatever an OpenAI-format provider answered."""
+    data = json_or_none(native_body)
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            param = err.get("param")
+            return error_body(err["message"], status, type=err.get("type") or None,
+                              param=param if isinstance(param, str) else None, code=err.get("code"))
+        for key in ("error", "message", "detail"):
+            if isinstance(data.get(key), str):
+                return error_body(data[key], status)
+    return error_body(fallback_message(status, native_body), status)
+
+
+def fallback_message(status: int, native_body: bytes) -> str:
+    """A message for an error body that is not JSON: its text (shortened), or the status."""
+    text = native_body.decode("utf-8", errors="replace").strip()
+    if text and not text.startswith("<"):
+        return text[:500]
+    return f"the provider answered HTTP {status}"
