@@ -57,6 +57,8 @@ class ServerSettings:
     """Largest request body accepted; larger ones get a 413 before being read."""
     body_read_timeout: float = 30.0
     """Seconds a client may take to send its whole request body."""
+    idle_timeout: float = 30.0
+    """Seconds a connection may sit without a complete request (cuts off clients trickling headers)."""
     upstream_connect_timeout: float = 10.0
     """Seconds to open a connection to a provider."""
     upstream_timeout: float = 600.0

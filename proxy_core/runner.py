@@ -88,7 +88,10 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None) -> Runn
     bus = bus or EventBus()
     admin_token, token_file = resolve_admin_token(settings)
     app = create_app(settings, store, bus, admin_token=admin_token)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=10,
+        keepalive_timeout=settings.server.idle_timeout,
+    )  # fmt: skip
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=1024, reuse_address=True)
     try:

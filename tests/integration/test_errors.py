@@ -190,3 +190,25 @@ async def _wait_for_logs(gateway, count: int) -> list[dict]:
             return logs
         await asyncio.sleep(0.05)
     raise AssertionError(f"expected {count} logs")
+
+
+async def test_a_client_trickling_headers_is_cut_off(gateway_factory: GatewayFactory) -> None:
+    import asyncio
+
+    gateway = await gateway_factory(server={"idle_timeout": 0.5})
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    writer.write(b"POST /v1/local/default/openai/chat/completions HTTP/1.1\r\nHost: x\r\n")
+    await writer.drain()
+    for _ in range(30):  # one header byte every 0.1 s: never a complete request
+        try:
+            writer.write(b"X")
+            await writer.drain()
+        except ConnectionError:
+            break
+        if reader.at_eof():
+            break
+        await asyncio.sleep(0.1)
+    closed = await asyncio.wait_for(reader.read(), timeout=5)
+    assert closed == b"" or b"408" in closed or b"400" in closed
+    assert reader.at_eof()
+    writer.close()
