@@ -97,9 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from_args(args)
         if args.command is not None:
             return _run(run_subcommand(args, settings))
-        if not settings.headless:
-            # The Textual console is not built yet: until it is, every mode runs the proxy alone.
-            print("aigw-console: the operator console is not available yet; running headless", flush=True)
+        if not settings.headless and not (sys.stdin.isatty() and sys.stderr.isatty()):
+            print("aigw-console: no terminal for the console: running headless (--headless says so)", flush=True)
+        elif not settings.headless:
+            from console.launch import run_console  # Textual is imported only when a console runs
+
+            return _run(run_console(settings))
         _run(run_headless(settings, quiet=args.quiet))
     except ConfigError as exc:
         print(f"aigw-console: error: {exc}", file=sys.stderr)

@@ -1,0 +1,316 @@
+"""The operator console: one Textual App whose modes are the views, built by :func:`make_console`.
+
+Everything the console reads or changes goes through :class:`proxy_core.services.Services`; live
+traffic comes from the :class:`proxy_core.events.EventBus`. Both are injected, together with the
+clock and the time zone, so the CLI (in-process gateway), an attached console and the tests
+build the same App the same way.
+
+Modes, in the order of their number keys: 1 Live, 2 Logs, 3 Analytics, 4 Datasets & Evaluations,
+5 Guardrails, 6 Gateways & Settings (see :mod:`console.views`). Kind to SSH: animations are off,
+``NO_COLOR`` is honoured (Textual then renders in monochrome), and the chosen theme is remembered
+in the preferences file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from datetime import tzinfo
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterable
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widget import Widget
+
+from console.dialogs import ChoiceDialog, ConfirmDialog
+from console.help_screen import HelpScreen, collect_bindings
+from console.prefs import PrefsFile
+from console.store_calls import finish, settle
+from console.themes import DEFAULT_THEME, load_themes
+from console.view_screen import UnavailableView, ViewScreen
+from console.views import VIEWS, ViewSpec, find_view, load_view, view_css_path
+from console.widgets.filter_bar import FilterBar
+from proxy_core.events import EventBus
+from proxy_core.services import Services
+from proxy_core.services.types import Clock, system_clock
+
+__all__ = ["AigwConsole", "make_console", "QUIT", "DETACH"]
+
+log = logging.getLogger(__name__)
+
+QUIT = "quit"
+"""``run_async()`` result: the operator quit (an in-process gateway should stop)."""
+DETACH = "detach"
+"""``run_async()`` result: the operator detached (an in-process gateway keeps serving)."""
+
+_VIEWS = Binding.Group("Views", compact=True)
+_VIEW_ACTIONS = {f"show_view('{spec.mode}')": spec for spec in VIEWS}
+
+
+def _base_url(url: str) -> str:
+    """``http://HOST:PORT`` from a base or a full gateway URL (``…/v1/{account}/{gateway}``)."""
+    url = url.rstrip("/")
+    head, sep, _tail = url.partition("/v1/")
+    return head if sep else url
+
+
+def _stylesheets() -> list[Path]:
+    """The App's own styles, then each view's and dialog's ``.tcss``: parsed once at start-up, so
+    switching views or opening a dialog never re-parses the whole stylesheet."""
+    here = Path(__file__).resolve().parent
+    views = [path for path in (view_css_path(spec) for spec in VIEWS) if path is not None]
+    return [here / "app.tcss", *views, here / "dialogs.tcss", here / "help_screen.tcss"]
+
+
+class AigwConsole(App[str]):
+    """The console App; build it with :func:`make_console`."""
+
+    TITLE = "aigw-console"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(spec.key, f"show_view('{spec.mode}')", spec.title, id=f"view.{spec.mode}",
+                    tooltip=f"Switch to {spec.title}", group=_VIEWS)
+            for spec in VIEWS
+        ),
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key of this view and the console"),
+        Binding("g", "pick_gateway", "Gateway", show=False, id="app.gateway", tooltip="Choose which gateway the views show"),
+        Binding("u", "copy_url", "Copy URL", show=False, id="app.copy_url", tooltip="Copy the proxy URL (to paste into an app)"),
+        Binding("t", "next_theme", "Theme", show=False, id="app.theme",
+                tooltip="Next console theme (ctrl+p → Theme lists all)"),
+        Binding("ctrl+d", "detach", "Detach", show=False, priority=True, id="app.detach",
+                tooltip="Close the console; the gateway keeps serving in this process"),
+        Binding("ctrl+q", "quit_console", "Quit", show=False, priority=True, id="app.quit",
+                tooltip="Close the console (and stop the gateway it started)"),
+    ]  # fmt: skip
+
+    gateway_id: reactive[str] = reactive("default", init=False)
+    """The gateway the views show."""
+    proxy_url: reactive[str] = reactive("", init=False)
+    """``http://HOST:PORT/v1/{account}/{gateway}`` for the gateway shown."""
+
+    def __init__(
+        self,
+        services: Services,
+        bus: EventBus | None,
+        *,
+        gateway_url: str,
+        account_id: str,
+        gateway_id: str = "default",
+        clock: Clock = system_clock,
+        tz: tzinfo | None = None,
+        on_detach: Callable[[], None] | None = None,
+        attached: bool = False,
+        prefs_path: Path | None = None,
+    ) -> None:
+        super().__init__(css_path=_stylesheets())
+        self.services = services
+        self.bus = bus
+        self.clock = clock
+        self.tz = tz
+        self.base_url = _base_url(gateway_url)
+        self.account_id = account_id
+        self.on_detach = on_detach
+        self.attached = attached
+        self.prefs = PrefsFile(prefs_path)
+        self.animation_level = "none"
+        self.console_themes = [theme.name for theme in load_themes()]
+        for theme in load_themes():
+            self.register_theme(theme)
+        wanted = self.prefs.prefs.theme
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        for spec in VIEWS:
+            self.add_mode(spec.mode, partial(ViewScreen, spec, self._build_view))
+        self.set_reactive(AigwConsole.gateway_id, gateway_id)
+        self.set_reactive(AigwConsole.proxy_url, self.url_for(gateway_id))
+
+    # -- wiring ----------------------------------------------------------------------------------
+
+    @property
+    def filter_history(self) -> list[str]:
+        """Filters applied before (shared by the filter bars, remembered in the preferences)."""
+        return self.prefs.prefs.filter_history
+
+    def url_for(self, gateway_id: str) -> str:
+        return f"{self.base_url}/v1/{self.account_id}/{gateway_id}"
+
+    def _build_view(self, spec: ViewSpec, gateway_id: str) -> Widget:
+        """Construct a view with the keyword arguments its constructor names."""
+        try:
+            view_class = load_view(spec)
+        except (ImportError, AttributeError) as exc:
+            log.info("view %s not available: %s", spec.target, exc)
+            return UnavailableView(f"{spec.title} is not available in this build yet.", markup=False)
+        offered: dict[str, Any] = {"clock": self.clock, "bus": self.bus, "tz": self.tz}
+        try:
+            parameters = inspect.signature(view_class).parameters
+            takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+            kwargs = {name: value for name, value in offered.items() if takes_all or name in parameters}
+            return view_class(self.services, gateway_id, **kwargs)
+        except Exception as exc:  # a broken view must not take the console down
+            log.exception("view %s failed to start", spec.target)
+            return UnavailableView(f"{spec.title} failed to start: {exc}", markup=False)
+
+    def on_mount(self) -> None:
+        self.switch_mode(VIEWS[0].mode)
+
+    async def on_unmount(self) -> None:
+        await settle()  # store calls of cancelled workers finish before the loop may close
+
+    # -- views and gateways ----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "detach":
+            return True if self.on_detach is not None and not self.attached else None
+        if action == "show_view" and parameters and parameters[0] == self.current_mode:
+            return None
+        return True
+
+    def action_help_quit(self) -> None:
+        self.notify("Press ctrl+q to quit, ctrl+d to detach", title="Leaving?", markup=False)
+
+    def action_show_view(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    async def show_log(self, gateway_id: str, log_id: str) -> None:
+        """Open one log in the Logs view (from the live tail)."""
+        self.gateway_id = gateway_id
+        await self.switch_mode("logs")
+        screen = self.screen
+        if isinstance(screen, ViewScreen):
+            await screen.follow_gateway(gateway_id)
+            view = screen.view
+            show = getattr(view, "show_log", None)
+            if callable(show):
+                show(log_id)
+
+    async def watch_gateway_id(self, gateway_id: str) -> None:
+        self.proxy_url = self.url_for(gateway_id)
+        screen = self.screen
+        if isinstance(screen, ViewScreen):
+            await screen.follow_gateway(gateway_id)
+
+    def action_pick_gateway(self) -> None:
+        self._list_gateways()
+
+    @work(exclusive=True, group="app-gateways", exit_on_error=False)
+    async def _list_gateways(self) -> None:
+        try:
+            page = await finish(self.services.gateways.list(per_page=100))
+        except Exception as exc:  # the store may be down; say so and carry on
+            self.notify(f"Cannot list gateways: {exc}", severity="error", markup=False)
+            return
+        choices = [(g.id, g.id + ("  (default)" if g.is_default else "")) for g in page.items]
+        if not choices:
+            self.notify("No gateways yet.", markup=False)
+            return
+        choice = await self.push_screen_wait(ChoiceDialog("Show gateway", choices, current=self.gateway_id))
+        if choice:
+            self.gateway_id = choice
+
+    def action_copy_url(self) -> None:
+        self.copy_to_clipboard(self.proxy_url)
+        self.notify(f"Copied {self.proxy_url}", title="Proxy URL", markup=False)
+
+    # -- help, themes, palette -------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        title = find_view(self.current_mode).title if self.current_mode != "_default" else "Console"
+        self.push_screen(HelpScreen(collect_bindings(self.screen, title)))
+
+    def action_next_theme(self) -> None:
+        names = self.console_themes
+        index = names.index(self.theme) + 1 if self.theme in names else 0
+        self.theme = names[index % len(names)]
+        self.notify(f"Theme: {self.theme}", markup=False)
+
+    def watch_theme(self, theme: str) -> None:
+        if self.prefs.prefs.theme != theme:
+            self.prefs.prefs.theme = theme
+            self.prefs.save()
+
+    @on(FilterBar.Applied)
+    def _remember_filter(self, event: FilterBar.Applied) -> None:
+        if event.text.strip():
+            self.prefs.prefs.remember_filter(event.text)
+            self.prefs.save()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every enabled key binding of the screen, the console's themes, then Textual's own."""
+        seen: set[str] = set()
+        for key, (node, binding, enabled, tooltip) in screen.active_bindings.items():
+            if not enabled or not binding.description or binding.action in seen or binding.system:
+                continue
+            seen.add(binding.action)
+            spec = _VIEW_ACTIONS.get(binding.action)
+            title = f"View: {spec.title}" if spec is not None else binding.description
+            help_text = f"{tooltip or binding.tooltip} ({self.get_key_display(binding)})"
+            yield SystemCommand(title, help_text, partial(self.run_action, binding.action, node))
+        for name in self.console_themes:
+            yield SystemCommand(f"Theme: {name}", "Switch the console theme (remembered)", partial(setattr, self, "theme", name))
+        yield from super().get_system_commands(screen)
+
+    # -- leaving ---------------------------------------------------------------------------------
+
+    def action_quit_console(self) -> None:
+        if self.attached or self.on_detach is None:
+            self.exit(QUIT)
+            return
+
+        def answered(stop: bool | None) -> None:
+            if stop:
+                self.exit(QUIT)
+
+        message = (
+            f"The gateway at {self.proxy_url} runs in this process: quitting stops it, and apps "
+            "using it will fail to connect. Press ctrl+d instead to close only the console."
+        )
+        self.push_screen(ConfirmDialog("Quit and stop the gateway?", message, confirm="Quit", danger=True), answered)
+
+    def action_detach(self) -> None:
+        if self.on_detach is None or self.attached:
+            return
+
+        def answered(detach: bool | None) -> None:
+            if detach and self.on_detach is not None:
+                self.on_detach()
+                self.exit(DETACH)
+
+        message = (
+            f"The console closes; the gateway keeps serving {self.proxy_url} in this process "
+            f"(pid {os.getpid()}). Stop it later with: kill -TERM {os.getpid()}"
+        )
+        self.push_screen(ConfirmDialog("Detach the console?", message, confirm="Detach"), answered)
+
+
+def make_console(
+    services: Services,
+    bus: EventBus | None,
+    *,
+    gateway_url: str,
+    account_id: str,
+    gateway_id: str = "default",
+    clock: Clock = system_clock,
+    tz: tzinfo | None = None,
+    on_detach: Callable[[], None] | None = None,
+    attached: bool = False,
+    prefs_path: Path | None = None,
+) -> AigwConsole:
+    """The console App, wired to ``services`` and ``bus``.
+
+    ``gateway_url`` is the proxy's base URL (``http://HOST:PORT``; a full gateway URL is
+    accepted, its ``/v1/…`` path is dropped). ``clock`` returns Unix ms and ``tz`` the zone
+    times are shown in (``None`` = the machine's), both fixed in tests. ``on_detach`` is called
+    when the operator detaches (ctrl+d); without it detaching is unavailable. ``attached`` says
+    the console joined a gateway run by another process: quitting then never stops it.
+    ``prefs_path`` is the console preferences file (``None`` = keep them in memory).
+    """
+    return AigwConsole(
+        services, bus, gateway_url=gateway_url, account_id=account_id, gateway_id=gateway_id, clock=clock,
+        tz=tz, on_detach=on_detach, attached=attached, prefs_path=prefs_path,
+    )  # fmt: skip

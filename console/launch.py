@@ -1,0 +1,132 @@
+"""``aigw-console`` without ``--headless``: the gateway and the console in one asyncio loop.
+
+The gateway starts first; the console is built on the gateway's own in-process services and event
+bus (:func:`console.app.make_console`) and runs with ``App.run_async`` in the same loop, so both
+share one store and the console costs no network round trips. Textual owns the terminal (it draws
+on stderr), so log records go to ``console.log`` in the data directory.
+
+Leaving:
+
+* quitting the console (ctrl+q, or SIGTERM) stops the gateway, flushing the log queue;
+* detaching (ctrl+d) closes the console and keeps the gateway serving in this process, headless,
+  until SIGTERM or SIGINT; the terminal may then go away (SIGHUP is ignored);
+* losing the terminal (SIGHUP: an SSH session dropped, a tmux pane killed) detaches too: a dropped
+  session drops the console, never the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from pathlib import Path
+
+from console.app import DETACH, QUIT, make_console
+from console.prefs import PREFS_FILE_NAME
+from proxy_core.config import Settings
+from proxy_core.runner import RunningGateway, pipe_report, start_gateway
+from proxy_core.server import SERVICES
+
+__all__ = ["run_console", "LOG_FILE_NAME"]
+
+LOG_FILE_NAME = "console.log"
+_WATCH_TERMINAL_S = 2.0
+
+log = logging.getLogger(__name__)
+
+
+def _say(message: str) -> None:
+    """Print a line for the operator; the terminal may be gone, which is not an error."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"aigw-console: {message}", flush=True)
+
+
+def _log_to_file(data_dir: Path) -> Path:
+    """Send log records to ``console.log`` (the terminal belongs to Textual while it runs)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOG_FILE_NAME
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    return path
+
+
+async def _watch_parent() -> None:
+    """Return when the process that started us is gone (and its terminal with it)."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(_WATCH_TERMINAL_S)
+
+
+async def _serve_detached(gateway: RunningGateway, *, terminal: bool) -> None:
+    """Keep the gateway serving until SIGTERM or SIGINT (SIGHUP is ignored: the terminal may close)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: None)
+    if terminal:
+        pid = os.getpid()
+        _say(f"console detached; the gateway keeps serving {gateway.gateway_url}")
+        _say(f"management API {gateway.api_url}; logs in {gateway.settings.data_dir / LOG_FILE_NAME}")
+        _say(f"stop it with: kill -TERM {pid}   (you may close this terminal)")
+    log.warning("console detached; gateway serving %s (pid %d)", gateway.gateway_url, os.getpid())
+    await stop.wait()
+
+
+async def run_console(settings: Settings) -> int:
+    """Run the gateway with the console until the operator quits (or detaches and it is stopped)."""
+    log_file = _log_to_file(settings.data_dir)
+    gateway = await start_gateway(settings)
+    loop = asyncio.get_running_loop()
+    hung_up = False
+    app = make_console(
+        gateway.app[SERVICES], gateway.bus, gateway_url=gateway.base_url, account_id=settings.server.account_id,
+        on_detach=lambda: log.warning("operator detached the console"),
+        prefs_path=settings.data_dir / PREFS_FILE_NAME,
+    )  # fmt: skip
+
+    def hang_up() -> None:
+        nonlocal hung_up
+        hung_up = True
+        app.exit(DETACH)
+
+    loop.add_signal_handler(signal.SIGHUP, hang_up)
+    loop.add_signal_handler(signal.SIGTERM, lambda: app.exit(QUIT))
+    # Textual's driver installs SIGTSTP/SIGCONT handlers that restart its input thread; once the
+    # console is gone they must not (a closing terminal sends SIGCONT after SIGHUP).
+    job_control = {sig: signal.getsignal(sig) for sig in (signal.SIGTSTP, signal.SIGCONT)}
+    orphan_watch = asyncio.create_task(_watch_parent())
+    orphan_watch.add_done_callback(lambda task: task.cancelled() or hang_up())
+    try:
+        try:
+            result = await app.run_async()
+        except OSError:  # the terminal vanished under Textual
+            log.warning("the terminal went away", exc_info=True)
+            result = DETACH
+        finally:
+            orphan_watch.cancel()
+            loop.remove_signal_handler(signal.SIGTERM)
+            for sig, handler in job_control.items():
+                signal.signal(sig, handler)
+        if app.return_code not in (None, 0) and result != QUIT:
+            # The console failed (Textual printed why): the proxy must not go down with it.
+            log.error("the console stopped with an error; the gateway keeps serving")
+            _say("the console stopped with an error (above); the gateway keeps serving")
+            result = DETACH
+        if result == DETACH or hung_up:
+            await _serve_detached(gateway, terminal=not hung_up)
+    finally:
+        if not hung_up:
+            _say("stopping, flushing the log queue…")
+        await gateway.stop()
+        log.warning("gateway stopped (%s)", pipe_report(gateway))
+        if not hung_up:
+            _say(f"stopped ({pipe_report(gateway)}); console log in {log_file}")
+    return 0

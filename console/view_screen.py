@@ -1,0 +1,75 @@
+"""The screen of one mode: the header, one view, the footer.
+
+The view is built by the App (which knows the services, the clock and the gateway) from the
+registry in :mod:`console.views`; its ``.tcss`` is loaded with this screen. When the header's
+gateway switcher changes the gateway, the view follows: in place through its ``set_gateway``
+when it has one, else by being replaced with a fresh instance. A hidden screen catches up when
+it is shown again.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from console.views import ViewSpec, view_css_path
+from console.widgets.header import ConsoleHeader
+
+__all__ = ["ViewScreen", "UnavailableView"]
+
+ViewBuilder = Callable[[ViewSpec, str], Widget]
+
+
+class UnavailableView(Static):
+    """Stands in for a view whose module is not there (yet) or failed to start."""
+
+
+class ViewScreen(Screen[None]):
+    def __init__(self, spec: ViewSpec, build: ViewBuilder) -> None:
+        super().__init__(name=spec.mode, id=f"screen-{spec.mode}", classes="view-screen")
+        css = view_css_path(spec)
+        if css is not None and css not in self.css_path:
+            self.css_path = [*self.css_path, css]  # already read by the App, unless built elsewhere
+        self.spec = spec
+        self._build = build
+        self._gateway_id: str | None = None
+
+    @property
+    def view(self) -> Widget | None:
+        found = self.query(".view")
+        return found.first() if found else None
+
+    def _make_view(self, gateway_id: str) -> Widget:
+        view = self._build(self.spec, gateway_id)
+        view.add_class("view")
+        focus = getattr(view, "FOCUS_ON_SHOW", None)
+        if isinstance(focus, str):
+            self.AUTO_FOCUS = focus
+        return view
+
+    def compose(self) -> ComposeResult:
+        self._gateway_id = self.app.gateway_id  # type: ignore[attr-defined]
+        yield ConsoleHeader(self.spec.key, self.spec.title)
+        yield self._make_view(self._gateway_id)
+        yield Footer(compact=True)
+
+    async def follow_gateway(self, gateway_id: str) -> None:
+        """Show ``gateway_id`` (called by the App for the visible screen, and on resume)."""
+        if gateway_id == self._gateway_id or not self.is_mounted:
+            return
+        self._gateway_id = gateway_id
+        view = self.view
+        setter = getattr(view, "set_gateway", None)
+        if view is not None and callable(setter):
+            setter(gateway_id)
+            return
+        if view is not None:
+            await view.remove()
+        await self.mount(self._make_view(gateway_id), before=self.query_one(Footer))
+
+    async def on_screen_resume(self) -> None:
+        await self.follow_gateway(self.app.gateway_id)  # type: ignore[attr-defined]

@@ -1,0 +1,297 @@
+"""1 Live: requests as they happen, with req/s, error rate, latency and spend at a glance.
+
+Data path: on mount the view subscribes to the event bus, reads the most recent logs from the
+store (so the tail is not empty), then a worker drains the subscription and posts what arrived
+at most five times a second (:class:`LiveView.EventsArrived`). The tail is a Line API widget
+(:class:`console.widgets.live_tail.LiveTail`) repainted by a 200 ms timer only when something
+changed and only while this screen is the active one (not hidden by another mode or a dialog),
+so a busy proxy cannot make the console lag and the console barely costs the proxy anything.
+
+Shows every gateway (the gateway column tells them apart); ``/`` filters in memory with the same
+language as the Logs view (:func:`proxy_core.store.filters.matches`). Space pauses: the tail
+stops moving and counts what arrives, which is inserted on resume. Feedback set anywhere
+(``log_updated`` events) updates the rows on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from datetime import tzinfo
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Label, Sparkline, Static
+
+from console.livestats import LiveStats, StatsSnapshot
+from console.store_calls import finish
+from console.units import format_cost, format_duration, format_rate
+from console.widgets.filter_bar import FilterBar
+from console.widgets.live_tail import LiveTail
+from console.widgets.styles import component_style
+from proxy_core.events import EventBus, Subscription
+from proxy_core.services import Services
+from proxy_core.services.types import Clock, system_clock
+from proxy_core.store.filters import LogFilter, Paging, matches
+
+__all__ = ["LiveView"]
+
+_PREFILL = 200
+_MAX_ROWS = 1000
+_REPAINT_S = 0.2
+_STATS_S = 1.0
+_ALERT_ERROR_RATE = 0.05
+
+
+class LiveView(Vertical):
+    """The live tail with its stats bar and status line."""
+
+    FOCUS_ON_SHOW = "LiveTail"
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"live-view--figure", "live-view--alert"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "pause", "Pause", id="live.pause",
+                tooltip="Freeze the tail; new requests are counted and shown on resume"),
+        Binding("space", "resume", "Resume", id="live.resume", tooltip="Insert what arrived and follow again"),
+        Binding("slash", "focus_filter", "Filter", id="live.filter",
+                tooltip="Filter the tail (same language as the Logs view)"),
+        Binding("escape", "leave_filter", "Back to tail", show=False, id="live.leave_filter",
+                tooltip="Return to the tail"),
+        Binding("x", "clear", "Clear", show=False, id="live.clear", tooltip="Empty the tail and the stats"),
+    ]  # fmt: skip
+
+    paused: reactive[bool] = reactive(False, init=False)
+
+    class EventsArrived(Message):
+        """Bus events drained in one pass (new logs and ``log_updated`` changes), oldest first."""
+
+        def __init__(self, events: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.events = events
+
+    class RecentLoaded(Message):
+        """The most recent stored logs, newest first, read when the view starts or the filter changes."""
+
+        def __init__(self, rows: list[dict[str, Any]], generation: int) -> None:
+            super().__init__()
+            self.rows = rows
+            self.generation = generation
+
+    def __init__(
+        self, services: Services, gateway_id: str, *, bus: EventBus | None = None, clock: Clock = system_clock,
+        tz: tzinfo | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(id="live-view")
+        self.services = services
+        self.gateway_id = gateway_id
+        self._bus = bus
+        self._clock = clock
+        self._tz = tz
+        self._subscription: Subscription | None = None
+        self._filter = LogFilter()
+        self._stats = LiveStats()
+        self._pending: list[dict[str, Any]] = []
+        self._dirty = True
+        self._generation = 0
+        self._ready = False
+        self._last_stats: StatsSnapshot | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="live-stats"):
+            yield Static("", id="live-numbers")
+            with Horizontal(id="live-charts"):
+                yield Label("req/s", classes="live-chart-label")
+                yield Sparkline([], id="live-rate")
+                yield Label("latency", classes="live-chart-label")
+                yield Sparkline([], id="live-latency")
+        yield FilterBar(history=getattr(self.app, "filter_history", []), clock=self._clock, id="live-filter")
+        yield LiveTail(max_rows=_MAX_ROWS, tz=self._tz, id="live-tail")
+        yield Static("", id="live-status")
+
+    @property
+    def tail(self) -> LiveTail:
+        return self.query_one(LiveTail)
+
+    def on_mount(self) -> None:
+        if self._bus is not None:
+            self._subscription = self._bus.subscribe()
+        self._load_recent(self._filter, self._generation)
+        self.set_interval(_REPAINT_S, self._repaint)
+        self.set_interval(_STATS_S, self._show_stats)
+        self._show_stats()
+        self._show_status()
+
+    def on_unmount(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+
+    def set_gateway(self, gateway_id: str) -> None:
+        """The live tail shows every gateway; the switcher does not change it."""
+        self.gateway_id = gateway_id
+
+    # -- workers ---------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="live-recent", exit_on_error=False)
+    async def _load_recent(self, log_filter: LogFilter, generation: int) -> None:
+        try:
+            page = await finish(self.services.logs.list(None, log_filter, Paging(1, _PREFILL), count=False))
+        except Exception as exc:  # the tail still works from the bus
+            self.app.notify(f"Cannot read recent logs: {exc}", severity="warning", markup=False)
+            page = None
+        rows = [asdict(record) for record in page.items] if page is not None else []
+        self.post_message(self.RecentLoaded(rows, generation))
+
+    @work(exclusive=True, group="live-drain", exit_on_error=False)
+    async def _drain(self) -> None:
+        subscription = self._subscription
+        if subscription is None:
+            return
+        while True:
+            await subscription.wait()
+            self.post_message(self.EventsArrived(subscription.drain()))
+            await asyncio.sleep(_REPAINT_S)  # coalesce: at most five batches a second
+
+    # -- messages --------------------------------------------------------------------------------
+
+    @on(RecentLoaded)
+    def _recent_loaded(self, message: RecentLoaded) -> None:
+        if message.generation != self._generation:
+            return
+        rows = list(reversed(message.rows))  # oldest first, like the bus
+        for row in rows:
+            self._stats.add(row)
+        self.tail.add_rows(rows)
+        self._dirty = True
+        if not self._ready:
+            self._ready = True
+            self._drain()
+        self._show_stats()
+
+    @on(EventsArrived)
+    def _events_arrived(self, message: EventsArrived) -> None:
+        new_rows = []
+        for event in message.events:
+            if event.get("event") == "log_updated":
+                self._apply_update(event)
+            elif self._filter.is_empty or matches(self._filter, event):
+                new_rows.append(event)
+        for row in new_rows:
+            self._stats.add(row)
+        if self.paused:
+            self._pending.extend(new_rows)
+            del self._pending[:-_MAX_ROWS]
+        else:
+            self.tail.add_rows(new_rows)
+        self._dirty = True
+
+    def _apply_update(self, event: dict[str, Any]) -> None:
+        changes = {key: event[key] for key in ("feedback", "score", "metadata") if key in event}
+        self.tail.update_row(event["id"], changes)
+        for row in self._pending:
+            if row.get("id") == event["id"]:
+                row.update(changes)
+
+    @on(LiveTail.RowChosen)
+    async def _row_chosen(self, message: LiveTail.RowChosen) -> None:
+        show_log = getattr(self.app, "show_log", None)
+        if callable(show_log):
+            await show_log(str(message.row.get("gateway_id")), str(message.row.get("id")))
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self, message: FilterBar.Applied) -> None:
+        self._filter = message.log_filter
+        self._generation += 1
+        self._stats = LiveStats()
+        self._last_stats = None
+        self._pending.clear()
+        self.tail.clear()
+        self.tail.focus()
+        self._load_recent(self._filter, self._generation)
+
+    # -- painting --------------------------------------------------------------------------------
+
+    def _visible(self) -> bool:
+        return self.is_mounted and self.screen.is_active
+
+    def _repaint(self) -> None:
+        if self._dirty and self._visible():
+            self._dirty = False
+            self.tail.refresh()
+            self._show_status()
+
+    def _show_stats(self) -> None:
+        if not self._visible():
+            return
+        snap = self._stats.snapshot(self._clock())
+        if snap == self._last_stats:
+            return  # nothing moved: no repaint
+        self._last_stats = snap
+        figure = component_style(self, "live-view--figure")
+        alert = component_style(self, "live-view--alert")
+        error_style = alert if snap.error_rate >= _ALERT_ERROR_RATE else figure
+        text = Text.assemble(
+            (format_rate(snap.per_second), figure), " req/s · ", (f"{snap.error_rate * 100:.1f}%", error_style),
+            " errors · p50 ", (format_duration(snap.p50_ms), figure), " · p95 ", (format_duration(snap.p95_ms), figure),
+            " · ", (format_cost(snap.spend), figure), "/min · ", (f"{snap.requests:,}", figure), " req/min",
+        )  # fmt: skip
+        self.query_one("#live-numbers", Static).update(text)
+        self.query_one("#live-rate", Sparkline).data = snap.rate_series
+        self.query_one("#live-latency", Sparkline).data = snap.latency_series
+
+    def _show_status(self) -> None:
+        tail = self.tail
+        waiting = len(self._pending) if self.paused else tail.unseen
+        parts = ["‖ paused" if self.paused else "● live", f"{tail.row_count:,} kept"]
+        if waiting:
+            parts.append(f"{waiting:,} new" + (" (space resumes)" if self.paused else " (home shows them)"))
+        if not self._filter.is_empty:
+            parts.append("filtered")
+        if self._subscription is not None and self._subscription.dropped:
+            parts.append(f"{self._subscription.dropped:,} events dropped")
+        self.query_one("#live-status", Static).update(Text("  ·  ".join(parts)))
+        self.set_class(self.paused, "-paused")
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        self.paused = True
+
+    def action_resume(self) -> None:
+        self.paused = False
+
+    def watch_paused(self, paused: bool) -> None:
+        if not paused and self._pending:
+            self.tail.add_rows(self._pending)
+            self._pending.clear()
+        self._dirty = True
+        self._show_status()
+        self.refresh_bindings()
+
+    def action_focus_filter(self) -> None:
+        self.add_class("-filtering")
+        self.query_one(FilterBar).input.focus()
+
+    def action_leave_filter(self) -> None:
+        if not self.query_one(FilterBar).text.strip():
+            self.remove_class("-filtering")
+        self.tail.focus()
+
+    def action_clear(self) -> None:
+        self._stats = LiveStats()
+        self._last_stats = None
+        self._pending.clear()
+        self.tail.clear()
+        self._dirty = True
+        self._show_stats()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause":
+            return not self.paused
+        if action == "resume":
+            return self.paused
+        return True

@@ -1,0 +1,573 @@
+"""2 Logs: filter, page through, read and judge the logs of one gateway.
+
+The filter bar takes the text filter language; the table shows one page (50 rows) at a time and
+never loads more, with the total counted when the filter changes; the detail pane follows the
+cursor. ``+``/``-``/``0`` set thumbs up/down/none and ``s`` a score, saved at once through
+``services.logs.annotate`` (the bus tells the live tail). ``D`` deletes what the filter selects
+after a confirmation that states the count; ``n`` saves the filter as a dataset.
+
+All store work runs in ``@work`` workers that post messages; failures become notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import tzinfo
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Vertical
+from textual.events import Resize
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from console.dialogs import CLEAR_SCORE, ConfirmDialog, ScoreDialog, TextDialog
+from console.safe_text import clean_line
+from console.store_calls import finish
+from console.units import format_cost, format_duration, format_tokens, format_when
+from console.widgets.filter_bar import FilterBar
+from console.widgets.log_detail import LogDetailPane
+from console.widgets.styles import component_style
+from proxy_core.events import EventBus, Subscription
+from proxy_core.services import Actor, DatasetInfo, LogDetail, LogRecord, Page, Services
+from proxy_core.services.types import Clock, system_clock
+from proxy_core.store.filters import LogFilter, Paging, matches
+
+__all__ = ["LogsView", "LogsTable", "PER_PAGE"]
+
+PER_PAGE = 50
+CONSOLE_ACTOR = Actor("operator", "console")
+_WIDE = 140
+"""From this many columns on, the detail pane sits beside the table instead of below it."""
+_DETAIL_DELAY_S = 0.12
+_BUS_S = 1.0
+
+
+class LogsTable(DataTable):
+    """The page of logs; its component classes give the cells their theme colours."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+        "logs-table--ok", "logs-table--warn", "logs-table--error", "logs-table--hit", "logs-table--up",
+        "logs-table--down", "logs-table--muted",
+    }  # fmt: skip
+
+    def cell_style(self, name: str) -> Style:
+        return component_style(self, f"logs-table--{name}")
+
+
+# (key, title, width; 0 = flexible, None = the time column, which depends on the page)
+_COLUMNS: tuple[tuple[str, str, int | None, bool], ...] = (
+    ("time", "time", None, False),
+    ("provider", "provider", 10, False),
+    ("model", "model", 0, False),
+    ("status", "st", 3, True),
+    ("cache", "cache", 5, False),
+    ("tokens", "tokens", 9, True),
+    ("cost", "cost", 8, True),
+    ("duration", "dur", 6, True),
+    ("feedback", "fb", 4, False),
+)
+_NARROW_DROPS = {"cache"}  # below 100 columns a cache hit shows in the cost column instead
+
+
+class LogsView(Vertical):
+    """The Logs view of one gateway."""
+
+    FOCUS_ON_SHOW = "LogsTable"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", "Filter", id="logs.filter", tooltip="Type a filter (enter applies, up/down recall)"),
+        Binding("plus", "feedback(1)", "Up", id="logs.thumbs_up", tooltip="Thumbs up for the selected log (saved at once)"),
+        Binding("minus", "feedback(-1)", "Down", id="logs.thumbs_down", tooltip="Thumbs down for the selected log"),
+        Binding("0", "feedback(0)", "No rating", show=False, id="logs.thumbs_clear", tooltip="Clear the thumbs of the selected log"),
+        Binding("s", "score", "Score", id="logs.score", tooltip="Set a 0–100 score for the selected log"),
+        Binding("n", "new_dataset", "Dataset", id="logs.new_dataset", tooltip="Save the current filter as a dataset"),
+        Binding("right_square_bracket,pagedown", "page(1)", "Next", show=False, priority=True, id="logs.next_page",
+                tooltip="The next 50 logs"),
+        Binding("left_square_bracket,pageup", "page(-1)", "Previous", show=False, priority=True, id="logs.prev_page",
+                tooltip="The previous 50 logs"),
+        Binding("D,delete", "delete_filtered", "Delete…", show=False, id="logs.delete",
+                tooltip="Delete every log the filter selects (asks first, with the count)"),
+        Binding("r", "reload", "Reload", show=False, id="logs.reload", tooltip="Read the page and the count again"),
+        Binding("z", "zoom_detail", "Zoom", show=False, id="logs.zoom", tooltip="Show the detail full screen (escape returns)"),
+        Binding("escape", "focus_table", "Table", show=False, id="logs.focus_table", tooltip="Back to the table"),
+    ]  # fmt: skip
+
+    # -- messages (posted by the workers) --------------------------------------------------------
+
+    class PageLoaded(Message):
+        def __init__(self, page: Page[LogRecord], generation: int) -> None:
+            super().__init__()
+            self.page = page
+            self.generation = generation
+
+    class DetailLoaded(Message):
+        def __init__(self, detail: LogDetail) -> None:
+            super().__init__()
+            self.detail = detail
+
+    class LogAnnotated(Message):
+        def __init__(self, record: LogRecord) -> None:
+            super().__init__()
+            self.record = record
+
+    class LogsCounted(Message):
+        """The logs a delete would remove, counted before asking."""
+
+        def __init__(self, count: int, log_filter: LogFilter, text: str) -> None:
+            super().__init__()
+            self.count = count
+            self.log_filter = log_filter
+            self.text = text
+
+    class LogsDeleted(Message):
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
+
+    class DatasetCreated(Message):
+        def __init__(self, dataset: DatasetInfo, text: str) -> None:
+            super().__init__()
+            self.dataset = dataset
+            self.text = text
+
+    class EventsArrived(Message):
+        """Bus events since the last pass: new logs are counted, feedback changes applied."""
+
+        def __init__(self, events: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.events = events
+
+    class WorkFailed(Message):
+        def __init__(self, what: str, error: BaseException) -> None:
+            super().__init__()
+            self.what = what
+            self.error = error
+
+    # -- construction ----------------------------------------------------------------------------
+
+    def __init__(
+        self, services: Services, gateway_id: str, *, bus: EventBus | None = None, clock: Clock = system_clock,
+        tz: tzinfo | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(id="logs-view")
+        self.services = services
+        self._bus = bus
+        self._subscription: Subscription | None = None
+        self._newer = 0
+        self.gateway_id = gateway_id
+        self._clock = clock
+        self._tz = tz
+        self.log_filter = LogFilter()
+        self.filter_text = ""
+        self.page = 1
+        self.total: int | None = None
+        self.records: dict[str, LogRecord] = {}
+        self._generation = 0
+        self._loading = False
+        self._detail_timer: Any = None
+        self._widths: tuple[int, bool] | None = None
+        self._availability: tuple[bool, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield FilterBar(history=getattr(self.app, "filter_history", []), clock=self._clock, id="logs-filter")
+        yield Static("", id="logs-status")
+        with Container(id="logs-body"):
+            yield LogsTable(id="logs-table", cursor_type="row", zebra_stripes=False)
+            yield LogDetailPane(tz=self._tz, id="logs-detail")
+
+    @property
+    def table(self) -> LogsTable:
+        return self.query_one(LogsTable)
+
+    @property
+    def detail_pane(self) -> LogDetailPane:
+        return self.query_one(LogDetailPane)
+
+    def on_mount(self) -> None:
+        self._layout(self.size.width)
+        self._load(count=True)
+        if self._bus is not None:
+            self._subscription = self._bus.subscribe()
+            self._watch_bus()
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self, _theme: str) -> None:
+        if self.records:  # the cells carry resolved theme colours: rebuild them
+            self.call_after_refresh(self._fill_table)
+
+    def on_unmount(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+
+    def set_gateway(self, gateway_id: str) -> None:
+        """Follow the header's gateway switcher: first page of the new gateway, same filter."""
+        self.gateway_id = gateway_id
+        self.page = 1
+        self.detail_pane.clear()
+        self._load(count=True)
+
+    def show_log(self, log_id: str) -> None:
+        """Select exactly one log (used when a row of the live tail is opened)."""
+        self.query_one(FilterBar).set_text(f"id:{log_id}", apply=True)
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def _load(self, *, count: bool) -> None:
+        if count:
+            self._newer = 0
+        self._generation += 1
+        self._loading = True
+        self._show_status()
+        self._fetch_page(self.log_filter, self.page, count, self._generation)
+
+    @work(exclusive=True, group="logs-page", exit_on_error=False)
+    async def _fetch_page(self, log_filter: LogFilter, page: int, count: bool, generation: int) -> None:
+        try:
+            paging = Paging(page, PER_PAGE)
+            result = await finish(self.services.logs.list(self.gateway_id, log_filter, paging, count=count))
+        except Exception as exc:
+            self.post_message(self.WorkFailed("read the logs", exc))
+            return
+        self.post_message(self.PageLoaded(result, generation))
+
+    @work(exclusive=True, group="logs-detail", exit_on_error=False)
+    async def _fetch_detail(self, log_id: str) -> None:
+        try:
+            detail = await finish(self.services.logs.detail(self.gateway_id, log_id))
+        except Exception as exc:
+            self.post_message(self.WorkFailed("read the log", exc))
+            return
+        self.post_message(self.DetailLoaded(detail))
+
+    @work(exclusive=True, group="logs-bus", exit_on_error=False)
+    async def _watch_bus(self) -> None:
+        subscription = self._subscription
+        if subscription is None:
+            return
+        while True:
+            await subscription.wait()
+            self.post_message(self.EventsArrived(subscription.drain()))
+            await asyncio.sleep(_BUS_S)
+
+    @on(EventsArrived)
+    def _events_arrived(self, message: EventsArrived) -> None:
+        newer = 0
+        for event in message.events:
+            if event.get("event") == "log_updated":
+                record = self.records.get(event.get("id", ""))
+                if record is not None:
+                    changes = {k: event[k] for k in ("feedback", "score", "metadata") if k in event}
+                    self.post_message(self.LogAnnotated(dataclasses.replace(record, **changes)))
+            elif event.get("gateway_id") == self.gateway_id and (
+                self.log_filter.is_empty or matches(self.log_filter, event)
+            ):
+                newer += 1
+        if newer:
+            self._newer += newer
+            self._show_status()
+
+    @on(PageLoaded)
+    def _page_loaded(self, message: PageLoaded) -> None:
+        if message.generation != self._generation:
+            return
+        self._loading = False
+        page = message.page
+        if page.total_count >= 0:
+            self.total = page.total_count
+        self.records = {record.id: record for record in page.items}
+        self._fill_table()
+        if not page.items:
+            self.detail_pane.clear("No logs match this filter." if not self.log_filter.is_empty else "No logs yet.")
+        self._show_status()
+        self._refresh_availability()
+
+    @on(DetailLoaded)
+    def _detail_loaded(self, message: DetailLoaded) -> None:
+        record = self.selected
+        if record is not None and record.id == message.detail.log.id:
+            self.detail_pane.show(message.detail)
+
+    @on(WorkFailed)
+    def _work_failed(self, message: WorkFailed) -> None:
+        self._loading = False
+        self._show_status()
+        self.app.notify(f"Could not {message.what}: {message.error}", severity="error", markup=False)
+
+    # -- the table -------------------------------------------------------------------------------
+
+    def _time_width(self) -> int:
+        now = self._clock()
+        return max([8] + [len(format_when(r.created_at, now, self._tz)) for r in self.records.values()])
+
+    def _columns(self, width: int) -> list[tuple[str, str, int, bool]]:
+        narrow = width < 100
+        chosen = [c for c in _COLUMNS if not (narrow and c[0] in _NARROW_DROPS)]
+        time_width = self._time_width()
+        fixed = sum((time_width if w is None else w) + 2 for _k, _t, w, _r in chosen if w != 0)
+        flex = max(10, min(48, width - 1 - fixed - 2))
+        return [(k, t, time_width if w is None else (w or flex), right) for k, t, w, right in chosen]
+
+    def _fill_table(self) -> None:
+        table = self.table
+        selected = self.selected.id if self.selected is not None else None
+        table.clear(columns=True)
+        columns = self._columns(table.size.width or self.size.width)
+        self._widths = (table.size.width, any(c[0] == "cache" for c in columns))
+        for key, title, width, right in columns:
+            table.add_column(Text(title, justify="right" if right else "left"), width=width, key=key)
+        keys = [c[0] for c in columns]
+        for record in self.records.values():
+            cells = self._cells(record, "cache" in keys)
+            table.add_row(*(cells[k] for k in keys), key=record.id)
+        if selected in self.records:
+            table.move_cursor(row=table.get_row_index(selected))
+
+    def _cells(self, record: LogRecord, cache_column: bool) -> dict[str, Text]:
+        """Each column's cell; without a cache column a cache hit shows as ``cached`` in the cost."""
+        t = self.table
+        status_style = "ok" if record.success else ("warn" if 400 <= record.status_code < 500 else "error")
+        cached = record.cached
+        return {
+            "time": Text(format_when(record.created_at, self._clock(), self._tz), style=t.cell_style("muted")),
+            "provider": Text(clean_line(record.provider), no_wrap=True, overflow="ellipsis"),
+            "model": Text(clean_line(record.model or "-"), no_wrap=True, overflow="ellipsis"),
+            "status": Text(str(record.status_code), style=t.cell_style(status_style), justify="right"),
+            "cache": Text("hit" if cached else "", style=t.cell_style("hit")),
+            "tokens": Text(format_tokens(record.tokens_in, record.tokens_out), justify="right"),
+            "cost": (
+                Text("cached", style=t.cell_style("hit"), justify="right")
+                if cached and not cache_column
+                else Text(format_cost(record.cost), justify="right")
+            ),
+            "duration": Text(format_duration(record.duration), justify="right"),
+            "feedback": self._feedback_cell(record),
+        }
+
+    def _feedback_cell(self, record: LogRecord) -> Text:
+        mark = {1: "+", -1: "-"}.get(record.feedback, " ")
+        style = {1: "up", -1: "down"}.get(record.feedback)
+        text = Text(mark, style=self.table.cell_style(style) if style else "")
+        if record.score is not None:
+            text.append(f" {record.score}")
+        return text
+
+    def on_resize(self, event: Resize) -> None:
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        self.set_class(width >= _WIDE, "-wide")
+        if self.records and self._widths is not None:
+            self.call_after_refresh(self._refill_if_resized)
+
+    def _refill_if_resized(self) -> None:
+        if self._widths is not None and self._widths[0] != self.table.size.width:
+            self._fill_table()
+
+    @property
+    def selected(self) -> LogRecord | None:
+        table = self.table
+        if not self.records or table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return self.records.get(str(key.value))
+
+    @on(DataTable.RowHighlighted, "#logs-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._refresh_availability()
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        log_id = str(event.row_key.value)
+        self._detail_timer = self.set_timer(_DETAIL_DELAY_S, lambda: self._fetch_detail(log_id))
+
+    @on(DataTable.RowSelected, "#logs-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_zoom_detail()
+
+    def _show_status(self) -> None:
+        if not self.is_mounted:
+            return
+        parts = []
+        if self.total is not None:
+            noun = "log" if self.total == 1 else "logs"
+            parts.append(f"{self.total:,} {noun}" + (" match" if self.filter_text.strip() else ""))
+            pages = self._pages()
+            parts.append(f"page {self.page} of {pages:,}" + (" (] next)" if self.page < pages else ""))
+        parts.append(f"gateway {self.gateway_id}")
+        if self._newer:
+            parts.append(f"{self._newer:,} newer (r reloads)")
+        if self._loading:
+            parts.append("loading…")
+        self.query_one("#logs-status", Static).update(Text(clean_line("  ·  ".join(parts)), no_wrap=True, overflow="ellipsis"))
+
+    # -- filter ----------------------------------------------------------------------------------
+
+    @on(FilterBar.Applied, "#logs-filter")
+    def _filter_applied(self, message: FilterBar.Applied) -> None:
+        self.log_filter = message.log_filter
+        self.filter_text = message.text
+        self.page = 1
+        self.detail_pane.clear()
+        self.table.focus()
+        self._load(count=True)
+
+    def action_focus_filter(self) -> None:
+        self.query_one(FilterBar).input.focus()
+
+    def action_focus_table(self) -> None:
+        self.table.focus()
+
+    # -- paging ----------------------------------------------------------------------------------
+
+    def _pages(self) -> int:
+        return max(1, -(-(self.total or 0) // PER_PAGE))
+
+    def action_page(self, step: int) -> None:
+        page = max(1, min(self._pages(), self.page + step))
+        if page != self.page:
+            self.page = page
+            self._load(count=False)
+
+    def action_reload(self) -> None:
+        self._load(count=True)
+
+    def action_zoom_detail(self) -> None:
+        if self.detail_pane.detail is not None:
+            self.screen.maximize(self.detail_pane)
+            self.detail_pane.focus()
+
+    # -- feedback --------------------------------------------------------------------------------
+
+    def action_feedback(self, value: int) -> None:
+        record = self.selected
+        if record is not None:
+            self._annotate(record.id, feedback=value)
+
+    def action_score(self) -> None:
+        record = self.selected
+        if record is None:
+            return
+
+        def scored(score: int | None) -> None:
+            if score is not None:
+                self._annotate(record.id, score=None if score == CLEAR_SCORE else score)
+
+        self.app.push_screen(ScoreDialog(record.score), scored)
+
+    @work(group="logs-write", exit_on_error=False)
+    async def _annotate(self, log_id: str, **changes: Any) -> None:
+        try:
+            record = await finish(self.services.logs.annotate(self.gateway_id, log_id, **changes))
+        except Exception as exc:
+            self.post_message(self.WorkFailed("save the feedback", exc))
+            return
+        self.post_message(self.LogAnnotated(record))
+
+    @on(LogAnnotated)
+    def _annotated(self, message: LogAnnotated) -> None:
+        record = message.record
+        if record.id not in self.records:
+            return
+        self.records[record.id] = record
+        self.table.update_cell(record.id, "feedback", self._feedback_cell(record))
+        detail = self.detail_pane.detail
+        if detail is not None and detail.log.id == record.id:
+            self.detail_pane.show(dataclasses.replace(detail, log=record))
+
+    # -- delete and datasets ---------------------------------------------------------------------
+
+    def action_delete_filtered(self) -> None:
+        self._count_for_delete(self.log_filter, self.filter_text)
+
+    @work(group="logs-write", exit_on_error=False)
+    async def _count_for_delete(self, log_filter: LogFilter, text: str) -> None:
+        try:
+            count = await finish(self.services.logs.count(self.gateway_id, log_filter))
+        except Exception as exc:
+            self.post_message(self.WorkFailed("count the logs", exc))
+            return
+        self.post_message(self.LogsCounted(count, log_filter, text))
+
+    @on(LogsCounted)
+    def _counted(self, message: LogsCounted) -> None:
+        if message.count == 0:
+            self.app.notify("No logs match this filter: nothing to delete.", markup=False)
+            return
+        noun = f"{message.count:,} log{'s' if message.count != 1 else ''}"
+        if message.log_filter.is_empty:
+            question = f"Delete ALL {noun} of gateway '{self.gateway_id}'?"
+        else:
+            question = f"Delete {noun} of gateway '{self.gateway_id}' matching\n  {clean_line(message.text)}\n?"
+        body = Text(question + "\n\nThe logs and their bodies are removed for good.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(message.log_filter)
+
+        self.app.push_screen(ConfirmDialog(f"Delete {noun}", body, confirm="Delete", danger=True), answered)
+
+    @work(group="logs-write", exit_on_error=False)
+    async def _delete(self, log_filter: LogFilter) -> None:
+        try:
+            deleted = await finish(self.services.logs.delete(self.gateway_id, log_filter))
+        except Exception as exc:
+            self.post_message(self.WorkFailed("delete the logs", exc))
+            return
+        self.post_message(self.LogsDeleted(deleted))
+
+    @on(LogsDeleted)
+    def _deleted(self, message: LogsDeleted) -> None:
+        self.app.notify(f"Deleted {message.count:,} logs.", markup=False)
+        self.page = 1
+        self.detail_pane.clear()
+        self._load(count=True)
+
+    def action_new_dataset(self) -> None:
+        text = self.filter_text.strip()
+        note = f"From the filter: {clean_line(text)}" if text else "From the filter: (all logs of this gateway)"
+
+        def named(name: str | None) -> None:
+            if name:
+                self._create_dataset(name, self.log_filter, text)
+
+        self.app.push_screen(TextDialog("New dataset", note=note, placeholder="dataset name", confirm="Create"), named)
+
+    @work(group="logs-write", exit_on_error=False)
+    async def _create_dataset(self, name: str, log_filter: LogFilter, text: str) -> None:
+        try:
+            dataset = await finish(self.services.datasets.create(self.gateway_id, name, log_filter, CONSOLE_ACTOR))
+        except Exception as exc:
+            self.post_message(self.WorkFailed("create the dataset", exc))
+            return
+        self.post_message(self.DatasetCreated(dataset, text))
+
+    @on(DatasetCreated)
+    def _dataset_created(self, message: DatasetCreated) -> None:
+        self.app.notify(f"Dataset '{message.dataset.name}' created ({message.dataset.id}).", markup=False)
+
+    # -- availability ----------------------------------------------------------------------------
+
+    def _refresh_availability(self) -> None:
+        """Refresh the footer only when what ``check_action`` answers changed (a footer rebuild
+        is not free, and the cursor moves often)."""
+        state = (self.selected is not None, self.page > 1, self.page < self._pages(), bool(self.total))
+        if state != self._availability:
+            self._availability = state
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("feedback", "score", "zoom_detail"):
+            return True if self.selected is not None else None
+        if action == "page":
+            step = parameters[0] if parameters else 1
+            return True if (self.page < self._pages() if step == 1 else self.page > 1) else None
+        if action in ("delete_filtered",):
+            return True if self.total else None
+        return True

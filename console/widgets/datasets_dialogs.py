@@ -1,0 +1,173 @@
+"""The Datasets view's dialogs: a dataset's name and filter, and which evaluators to run.
+
+Both are typed modals that answer through ``dismiss`` (``None`` when cancelled) and never touch
+the services: the view saves what they return. They share the look of :mod:`console.dialogs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Sequence
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from proxy_core.store.filters import FilterError, LogFilter, parse_text
+
+__all__ = ["DatasetDraft", "DatasetDialog", "EvaluationDraft", "EvaluationDialog"]
+
+_CANCEL = Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close without changing anything")
+_DIALOG_CSS = "../dialogs.tcss"
+"""The shared dialog look (console/dialogs.tcss); the view's .tcss adds what is particular."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetDraft:
+    """What the operator typed: a name and a parsed filter (with its text, as typed)."""
+
+    name: str
+    filter_text: str
+    log_filter: LogFilter
+
+
+class DatasetDialog(ModalScreen["DatasetDraft | None"]):
+    """Name a dataset and give its filter in the text form, checked as it is typed."""
+
+    CSS_PATH = _DIALOG_CSS
+    BINDINGS: ClassVar[list[BindingType]] = [_CANCEL]
+
+    def __init__(
+        self, title: str, *, name: str = "", filter_text: str = "", clock: Callable[[], int], confirm: str = "Save"
+    ) -> None:
+        super().__init__(classes="dialog dataset-dialog")
+        self._title = title
+        self._name = name
+        self._filter_text = filter_text
+        self._clock = clock
+        self._confirm = confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Label(self._title, classes="dialog-title", markup=False)
+            yield Label("Name", classes="field-label")
+            yield Input(self._name, placeholder="e.g. rated gpt-4o answers", id="dataset-name", max_length=256)
+            yield Static("", id="dataset-name-error", classes="dialog-error", markup=False)
+            yield Label("Filter (empty = every log of the gateway)", classes="field-label")
+            yield Input(self._filter_text, placeholder="provider:openai feedback:1 model~gpt-4o", id="dataset-filter")
+            yield Static("", id="dataset-filter-error", classes="dialog-error", markup=False)
+            yield Static(
+                "Keys: provider model status cost tokens duration feedback meta.NAME since until …; "
+                "a relative time (since:7d) is fixed when saved.",
+                classes="dialog-message dialog-hint",
+                markup=False,
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self._confirm, variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#dataset-name", Input).focus()
+        self._check_filter(self._filter_text)
+
+    def _check_filter(self, text: str) -> LogFilter | None:
+        error = self.query_one("#dataset-filter-error", Static)
+        try:
+            parsed = parse_text(text, now_ms=self._clock())
+        except FilterError as exc:
+            error.update(str(exc))
+            return None
+        error.update("")
+        return parsed
+
+    @on(Input.Changed, "#dataset-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._check_filter(event.value)
+
+    @on(Input.Changed, "#dataset-name")
+    def _name_changed(self, event: Input.Changed) -> None:
+        if event.value.strip():
+            self.query_one("#dataset-name-error", Static).update("")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#save")
+    def _save(self) -> None:
+        name = self.query_one("#dataset-name", Input).value.strip()
+        text = self.query_one("#dataset-filter", Input).value.strip()
+        parsed = self._check_filter(text)
+        if not name:
+            self.query_one("#dataset-name-error", Static).update("A dataset needs a name.")
+            self.query_one("#dataset-name", Input).focus()
+            return
+        if parsed is None:
+            self.query_one("#dataset-filter", Input).focus()
+            return
+        self.dismiss(DatasetDraft(name, text, parsed))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationDraft:
+    """The evaluation to start: a name and the evaluator ids, in the order offered."""
+
+    name: str
+    evaluation_type_ids: list[str]
+
+
+class EvaluationDialog(ModalScreen["EvaluationDraft | None"]):
+    """Pick evaluators (checkboxes, all ticked to start with) and name the run."""
+
+    CSS_PATH = _DIALOG_CSS
+    BINDINGS: ClassVar[list[BindingType]] = [_CANCEL]
+
+    def __init__(self, dataset_names: Sequence[str], evaluators: Sequence[tuple[str, str, str]], *, name: str) -> None:
+        """``evaluators`` are ``(id, name, description)``."""
+        super().__init__(classes="dialog evaluation-dialog")
+        self._datasets = list(dataset_names)
+        self._evaluators = list(evaluators)
+        self._name = name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Label("Run an evaluation", classes="dialog-title")
+            names = ", ".join(self._datasets)
+            yield Static(f"On {len(self._datasets)} dataset(s): {names}", classes="dialog-message", markup=False)
+            yield Label("Name", classes="field-label")
+            yield Input(self._name, id="evaluation-name", max_length=256)
+            yield Label("Evaluators (space ticks)", classes="field-label")
+            yield SelectionList[str](
+                *(Selection(f"{name} — {description}", key, True) for key, name, description in self._evaluators),
+                id="evaluation-types",
+            )
+            yield Static("", classes="dialog-error", id="evaluation-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Run", variant="primary", id="run")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#run")
+    def _run(self) -> None:
+        name = self.query_one("#evaluation-name", Input).value.strip()
+        chosen = set(self.query_one(SelectionList).selected)
+        error = self.query_one("#evaluation-error", Static)
+        if not name:
+            error.update("An evaluation needs a name.")
+            return
+        if not chosen:
+            error.update("Tick at least one evaluator.")
+            return
+        self.dismiss(EvaluationDraft(name, [key for key, _, _ in self._evaluators if key in chosen]))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

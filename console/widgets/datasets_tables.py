@@ -1,0 +1,137 @@
+"""The Datasets view's two tables: datasets (with marks), and evaluations side by side.
+
+Cells take their colours from the tables' component classes, so from the theme
+(``datasets.tcss``). Refilling keeps the cursor on the same row key when it is still there.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any, ClassVar, Iterable, Sequence
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import DataTable
+
+from console.safe_text import untrusted_line
+from console.units import format_cost, format_duration, format_when
+from proxy_core.services import DatasetInfo, EvaluationInfo, ResultInfo
+from proxy_core.services.evaluations import EvaluationType
+from proxy_core.store.filters import to_text
+
+__all__ = ["DatasetsTable", "EvaluationsTable", "format_result"]
+
+
+def format_result(result: ResultInfo | None) -> str:
+    """An evaluator's value as it reads in the table (``…`` while running, ``–`` when none)."""
+    if result is None or result.status == "error" or (result.status != "running" and result.value is None):
+        return "–"
+    if result.status == "running":
+        return "…"
+    assert result.value is not None
+    if result.evaluation_type_id == "cost":
+        return format_cost(result.value)
+    if result.evaluation_type_id == "speed":
+        return format_duration(result.value)
+    if result.evaluation_type_id == "human_feedback":
+        return f"{result.value:.1f}%"
+    return f"{result.value:.4g}"
+
+
+class _StyledTable(DataTable):
+    """A DataTable that refills by row key and styles cells from its component classes."""
+
+    def tone(self, text: str, name: str) -> Text:
+        # The full style resolves translucent theme colours; its background is dropped so that
+        # the zebra stripes and the cursor still show through.
+        style = self.get_component_rich_style(name)
+        return Text(text, style=style.without_color + Style(color=style.color))
+
+    def highlighted_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+
+    def refill(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        """Replace the rows, keeping the cursor on the same row key when it is still there."""
+        current, row = self.highlighted_key(), self.cursor_row
+        self.clear()
+        keys = []
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+            keys.append(key)
+        if current in keys:
+            self.move_cursor(row=keys.index(current))
+        elif keys:
+            self.move_cursor(row=min(row, len(keys) - 1))
+
+
+class DatasetsTable(_StyledTable):
+    """The gateway's datasets: mark, name, filter in the text form, created."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {"datasets-table--mark", "datasets-table--muted"}
+
+    def on_mount(self) -> None:
+        self.add_column(" ", key="mark", width=1)
+        self.add_column("Name", key="name")
+        self.add_column("Filter", key="filter")
+        self.add_column("Created", key="created")
+
+    def show_datasets(self, datasets: Iterable[DatasetInfo], marked: set[str], now_ms: int, tz: tzinfo | None) -> None:
+        rows = []
+        for dataset in datasets:
+            text = to_text(dataset.filter)
+            rows.append((dataset.id, [
+                self.tone("●", "datasets-table--mark") if dataset.id in marked else "",
+                untrusted_line(dataset.name),
+                untrusted_line(text) if text else self.tone("(every log)", "datasets-table--muted"),
+                format_when(dataset.created_at, now_ms, tz),
+            ]))  # fmt: skip
+        self.refill(rows)
+        self.border_subtitle = f"{len(rows)} datasets" + (f" · {len(marked)} marked" if marked else "")
+
+
+class EvaluationsTable(_StyledTable):
+    """Evaluations, newest first: a value and a "logs used" column per evaluator."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+        "evaluations-table--running", "evaluations-table--completed", "evaluations-table--error",
+        "evaluations-table--muted",
+    }  # fmt: skip
+
+    def __init__(self, evaluators: Sequence[EvaluationType], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.evaluators = list(evaluators)
+
+    def on_mount(self) -> None:
+        self.add_column("Evaluation", key="name")
+        self.add_column("Status", key="status")
+        self.add_column("Logs", key="logs")
+        for evaluator in self.evaluators:
+            self.add_column(evaluator.name, key=f"value-{evaluator.id}")
+            self.add_column("used", key=f"used-{evaluator.id}")
+        self.add_column("Datasets", key="datasets")
+        self.add_column("Started", key="started")
+
+    def show_evaluations(self, evaluations: Iterable[EvaluationInfo], now_ms: int, tz: tzinfo | None) -> None:
+        rows = []
+        running = 0
+        for evaluation in evaluations:
+            running += evaluation.status == "running"
+            results = {r.evaluation_type_id: r for r in evaluation.results}
+            cells: list[Any] = [
+                untrusted_line(evaluation.name),
+                self.tone(evaluation.status, f"evaluations-table--{evaluation.status}"),
+                str(evaluation.total_logs) if evaluation.status == "completed" else "…",
+            ]
+            for evaluator in self.evaluators:
+                result = results.get(evaluator.id)
+                if result is None:
+                    cells += [self.tone("–", "evaluations-table--muted"), ""]
+                else:
+                    cells += [format_result(result), str(result.logs_used) if result.status == "completed" else ""]
+            names = ", ".join(str(d.get("name", "?")) for d in evaluation.datasets)
+            cells += [untrusted_line(names), format_when(evaluation.created_at, now_ms, tz)]
+            rows.append((evaluation.id, cells))
+        self.refill(rows)
+        self.border_subtitle = f"{len(rows)} runs" + (f" · {running} running" if running else "")

@@ -1,0 +1,316 @@
+"""The live tail table on Textual's Line API: a bounded deque of rows, one ``render_line`` each.
+
+DataTable repaints every visible cell on every change and, measured, held a busy proxy to a few
+percent of its headless throughput; this widget only builds the strips of the lines on screen,
+caches each row's strip (keyed by id, width and theme), and is refreshed by its owner at most a
+few times per second. Newest rows are on top. Line 0 is a sticky header.
+
+The owner feeds it with :meth:`LiveTail.add_rows` and :meth:`LiveTail.update_row`; the widget
+keeps the viewport on the same rows while the operator has scrolled away from the top (or the
+cursor is not on the newest row) and counts what arrived meanwhile in :attr:`LiveTail.unseen`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any, Callable, ClassVar, Iterable, Mapping
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from console.safe_text import clean_line
+from console.widgets.styles import component_style
+from console.units import format_clock, format_cost, format_duration, format_tokens
+
+__all__ = ["LiveTail", "Column", "COLUMNS"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    """Cells; 0 marks the one flexible column, which takes the room left."""
+    align: str = "left"
+    min_total: int = 0
+    """Shown only when the widget is at least this wide."""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("time", "time", 8),
+    Column("gateway", "gateway", 10, min_total=100),
+    Column("provider", "provider", 10),
+    Column("model", "model", 0),
+    Column("status", "st", 3, "right"),
+    Column("cache", "cache", 5),
+    Column("tokens", "tokens", 9, "right"),
+    Column("cost", "cost", 8, "right"),
+    Column("duration", "dur", 6, "right"),
+    Column("feedback", "fb", 4),
+)
+_MIN_FLEX = 10
+_MAX_FLEX = 40
+
+
+class LiveTail(ScrollView, can_focus=True):
+    """Recent requests, newest first, on the Line API."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "live-tail--header", "live-tail--cursor", "live-tail--dim", "live-tail--ok", "live-tail--warn",
+        "live-tail--error", "live-tail--hit", "live-tail--up", "live-tail--down",
+    }  # fmt: skip
+
+    DEFAULT_CSS = """
+    LiveTail {
+        scrollbar-size-vertical: 1;
+        overflow-x: hidden;
+        & > .live-tail--header { text-style: bold; color: $text-muted; background: $panel; }
+        & > .live-tail--cursor { background: $block-cursor-blurred-background; }
+        & > .live-tail--dim { color: $text-muted; }
+        & > .live-tail--ok { color: $text-success; }
+        & > .live-tail--warn { color: $text-warning; }
+        & > .live-tail--error { color: $text-error; text-style: bold; }
+        & > .live-tail--hit { color: $text-accent; }
+        & > .live-tail--up { color: $text-success; text-style: bold; }
+        & > .live-tail--down { color: $text-error; text-style: bold; }
+        &:focus > .live-tail--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Open", id="live.open", tooltip="Open the selected request in the Logs view"),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="live.cursor_up", tooltip="Select the newer request"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="live.cursor_down", tooltip="Select the older request"),
+        Binding("home", "newest", "Newest", show=False, id="live.newest", tooltip="Back to the newest request"),
+        Binding("end", "oldest", "Oldest", show=False, id="live.oldest", tooltip="The oldest request kept"),
+        Binding("pageup", "cursor_page(-1)", "Page up", show=False, id="live.page_up", tooltip="One screen newer"),
+        Binding("pagedown", "cursor_page(1)", "Page down", show=False, id="live.page_down", tooltip="One screen older"),
+    ]
+
+    class RowChosen(Message):
+        """The operator pressed enter (or clicked) on a row."""
+
+        def __init__(self, row: Mapping[str, Any]) -> None:
+            super().__init__()
+            self.row = row
+
+    def __init__(
+        self, *, max_rows: int = 1000, tz: tzinfo | None = None, name: str | None = None, id: str | None = None,
+        classes: str | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(name=name, id=id, classes=classes)
+        self._rows: deque[dict[str, Any]] = deque(maxlen=max_rows)
+        self._by_id: dict[str, dict[str, Any]] = {}
+        self._strips: dict[str, Strip] = {}
+        self._layout: tuple[int, list[tuple[Column, int]]] | None = None
+        self._tz = tz
+        self.cursor = 0
+        """Index of the selected row (0 = newest)."""
+        self.unseen = 0
+        """Rows that arrived while the operator was not following the newest one."""
+
+    # -- data ------------------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows kept, newest first."""
+        return list(self._rows)
+
+    @property
+    def following(self) -> bool:
+        """Whether the newest row is selected and on screen (new rows then simply appear)."""
+        return self.cursor == 0 and self.scroll_y == 0
+
+    def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Insert rows, oldest first as the bus delivers them; returns how many were new."""
+        following = self.following
+        added = 0
+        for row in rows:
+            log_id = row.get("id")
+            if not isinstance(log_id, str) or log_id in self._by_id:
+                continue
+            if len(self._rows) == self._rows.maxlen:
+                evicted = self._rows.pop()
+                self._by_id.pop(evicted["id"], None)
+                self._strips.pop(evicted["id"], None)
+            stored = dict(row)
+            self._rows.appendleft(stored)
+            self._by_id[log_id] = stored
+            added += 1
+        if not added:
+            return 0
+        self._resize_virtual()
+        if not following:
+            self.unseen += added
+            self.cursor = min(self.cursor + added, len(self._rows) - 1)
+            self.scroll_y = self.scroll_y + added
+        return added
+
+    def update_row(self, log_id: str, changes: Mapping[str, Any]) -> bool:
+        """Apply a change (e.g. new feedback) to a row on screen; ``False`` when not kept."""
+        row = self._by_id.get(log_id)
+        if row is None:
+            return False
+        row.update(changes)
+        self._strips.pop(log_id, None)
+        return True
+
+    def clear(self) -> None:
+        self._rows.clear()
+        self._by_id.clear()
+        self._strips.clear()
+        self.cursor = 0
+        self.unseen = 0
+        self._resize_virtual()
+        self.scroll_to(y=0, animate=False)
+
+    @property
+    def selected(self) -> dict[str, Any] | None:
+        return self._rows[self.cursor] if 0 <= self.cursor < len(self._rows) else None
+
+    # -- cursor and scrolling --------------------------------------------------------------------
+
+    def _resize_virtual(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+
+    def _show_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False)
+        if self.following:
+            self.unseen = 0
+        self.refresh()
+
+    def action_cursor(self, delta: int) -> None:
+        if self._rows:
+            self.cursor = max(0, min(len(self._rows) - 1, self.cursor + delta))
+            self._show_cursor()
+
+    def action_cursor_page(self, direction: int) -> None:
+        self.action_cursor(direction * max(1, self.scrollable_content_region.height - 2))
+
+    def action_newest(self) -> None:
+        self.cursor = 0
+        self.scroll_to(y=0, animate=False)
+        self.unseen = 0
+        self.refresh()
+
+    def action_oldest(self) -> None:
+        self.action_cursor(len(self._rows))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value == 0 and self.cursor == 0:
+            self.unseen = 0
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout = None
+        self._strips.clear()
+        self._resize_virtual()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", lambda _theme: (self._strips.clear(), self.refresh()), init=False)
+
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_y) + event.y - 1
+        if event.y >= 1 and 0 <= index < len(self._rows):
+            self.cursor = index
+            self.refresh()
+            if event.chain > 1:
+                self.post_message(self.RowChosen(self._rows[index]))
+
+    def action_choose(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.RowChosen(self.selected))
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def _columns(self, width: int) -> list[tuple[Column, int]]:
+        if self._layout is not None and self._layout[0] == width:
+            return self._layout[1]
+        chosen = [c for c in COLUMNS if width >= c.min_total]
+        fixed = sum(c.width for c in chosen) + len(chosen) - 1
+        flex = max(_MIN_FLEX, min(_MAX_FLEX, width - fixed))
+        layout = [(c, c.width or flex) for c in chosen]
+        self._layout = (width, layout)
+        return layout
+
+    def _style(self, name: str) -> Style:
+        return component_style(self, f"live-tail--{name}")
+
+    def _cells(self, row: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
+        """Each column's text and component style name for one row (all text made printable)."""
+        status = int(row.get("status_code") or 0)
+        ok = bool(row.get("success"))
+        status_style = "ok" if ok else ("warn" if 400 <= status < 500 else "error")
+        feedback = row.get("feedback") or 0
+        score = row.get("score")
+        mark = {1: "+", -1: "-"}.get(feedback, " ")
+        return {
+            "time": (format_clock(int(row.get("created_at") or 0), self._tz), "dim"),
+            "gateway": (clean_line(str(row.get("gateway_id") or "")), None),
+            "provider": (clean_line(str(row.get("provider") or "")), None),
+            "model": (clean_line(str(row.get("model") or "-")), None),
+            "status": (str(status) if status else "ERR", status_style),
+            "cache": ("hit" if row.get("cached") else "", "hit"),
+            "tokens": (format_tokens(row.get("tokens_in"), row.get("tokens_out")), None),
+            "cost": (format_cost(row.get("cost")), None),
+            "duration": (format_duration(row.get("duration")), None),
+            "feedback": (f"{mark}{'' if score is None else f' {score}'}".rstrip(), {1: "up", -1: "down"}.get(feedback)),
+        }
+
+    def _strip(self, row: Mapping[str, Any], width: int) -> Strip:
+        segments: list[Segment] = []
+        cells = self._cells(row)
+        for i, (column, size) in enumerate(self._columns(width)):
+            text, style_name = cells[column.key]
+            if cell_len(text) > size:
+                text = set_cell_size(text, size - 1) + "…"
+            text = text.rjust(size) if column.align == "right" else set_cell_size(text, size)
+            if i:
+                segments.append(Segment(" "))
+            segments.append(Segment(text, self._style(style_name) if style_name else None))
+        return Strip(segments).adjust_cell_length(width)
+
+    def _header(self, width: int) -> Strip:
+        segments = []
+        for i, (column, size) in enumerate(self._columns(width)):
+            title = column.title.rjust(size) if column.align == "right" else set_cell_size(column.title, size)
+            segments.append(Segment((" " if i else "") + title))
+        return Strip(segments).adjust_cell_length(width).apply_style(self._style("header"))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            return self._header(width).apply_style(base)
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self._rows):
+            return Strip.blank(width, base)
+        row = self._rows[index]
+        strip = self._strips.get(row["id"])
+        if strip is None:
+            strip = self._strips[row["id"]] = self._strip(row, width)
+        if index == self.cursor:  # the cursor's own colours, for contrast on every theme
+            strip = Strip([Segment(segment.text) for segment in strip], strip.cell_length)
+            strip = strip.apply_style(self._style("cursor"))
+        return strip.apply_style(base)

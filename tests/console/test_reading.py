@@ -1,0 +1,130 @@
+"""Pure pieces of the console: transcripts, untrusted text, rolling stats, units, themes, prefs."""
+
+from __future__ import annotations
+
+from datetime import timezone
+from pathlib import Path
+
+import orjson
+import pytest
+
+from console.livestats import LiveStats
+from console.prefs import PrefsFile
+from console.safe_text import clean, clean_line, untrusted
+from console.themes import ThemeFileError, load_theme, load_themes
+from console.transcript import read_request, read_response
+from console.units import format_cost, format_duration, format_tokens, format_when
+
+UTC = timezone.utc
+
+
+def test_openai_chat_request_and_response() -> None:
+    request = {"model": "gpt-4o", "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": [{"type": "text", "text": "Look:"}, {"type": "image_url", "image_url": {"url": "x"}}]},
+    ]}  # fmt: skip
+    turns = read_request(orjson.dumps(request), "application/json").turns
+    assert [(t.role, t.text) for t in turns] == [("system", "Be brief."), ("user", "Look:\n[image]")]
+    response = {"choices": [{"message": {"role": "assistant", "content": None,
+                                         "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}}]}  # fmt: skip
+    assert read_response(orjson.dumps(response), "application/json").turns[0].text == "[tool call f] {}"
+
+
+def test_anthropic_blocks_and_system() -> None:
+    request = {"system": [{"type": "text", "text": "Terse."}], "messages": [{"role": "user", "content": "Hi"}]}
+    assert [t.role for t in read_request(orjson.dumps(request)).turns] == ["system", "user"]
+    response = {"type": "message", "role": "assistant", "content": [{"type": "text", "text": "Hello"},
+                {"type": "tool_use", "name": "lookup", "input": {"q": 1}}]}  # fmt: skip
+    text = read_response(orjson.dumps(response), "application/json").turns[0].text
+    assert text.startswith("Hello\n[tool call lookup]")
+
+
+def test_google_parts_and_json_array_stream() -> None:
+    request = {"systemInstruction": {"parts": [{"text": "S"}]}, "contents": [{"role": "user", "parts": [{"text": "Q"}]}]}
+    assert [(t.role, t.text) for t in read_request(orjson.dumps(request)).turns] == [("system", "S"), ("user", "Q")]
+    chunks = [{"candidates": [{"content": {"parts": [{"text": "Hel"}]}}]},
+              {"candidates": [{"content": {"parts": [{"text": "lo"}]}}]}]  # fmt: skip
+    transcript = read_response(orjson.dumps(chunks), "application/json", streamed=True)
+    assert transcript.turns[0].text == "Hello" and "reassembled" in transcript.note
+
+
+def test_sse_streams_are_reassembled() -> None:
+    openai = b"".join(
+        b"data: " + orjson.dumps({"choices": [{"index": 0, "delta": {"content": piece}}]}) + b"\n\n"
+        for piece in ("The ", "answer")
+    ) + b"data: [DONE]\n\n"
+    assert read_response(openai, "text/event-stream").turns[0].text == "The answer"
+    anthropic = (
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"A"}}\n\n'
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"B"}}\n\n'
+    )
+    assert read_response(anthropic, "text/event-stream; charset=utf-8").turns[0].text == "AB"
+
+
+def test_errors_embeddings_and_fallbacks() -> None:
+    error = orjson.dumps({"error": {"message": "rate limited", "type": "x"}})
+    assert [(t.role, t.text) for t in read_response(error).turns] == [("error", "rate limited")]
+    embeddings = orjson.dumps({"data": [{"embedding": [0.1, 0.2, 0.3]}] * 2})
+    assert read_response(embeddings).turns[0].text == "2 embedding(s) of 3 dimensions"
+    assert read_response(orjson.dumps({"weird": 1})).turns[0].role == "json"
+    assert read_response(b"plain words").turns[0].text == "plain words"
+    assert "binary" in read_response(b"\xff\xfe\x00").note
+    assert read_request(None).note == "not stored"
+
+
+def test_control_characters_become_visible() -> None:
+    assert clean("a\x1b[31mb\x07c") == "a␛[31mb␇c"
+    assert clean("keep\nlines\tand tabs") == "keep\nlines   and tabs"
+    assert clean_line("one\ntwo\r\nthree") == "one two three"
+    assert clean("\x9b2J \u202eabc") == "<U+009B>2J <U+202E>abc"
+    text = untrusted("[bold]x[/bold]")
+    assert text.plain == "[bold]x[/bold]" and not text.spans
+
+
+def test_live_stats_window_rate_and_percentiles() -> None:
+    stats = LiveStats(window_ms=60_000, rate_ms=10_000, bucket_ms=10_000)
+    now = 1_000_000
+    for i in range(20):
+        stats.add({"id": f"l{i}", "created_at": now - i * 1000, "duration": (i + 1) * 10, "success": i != 0, "cost": 0.5})
+    stats.add({"id": "l0", "created_at": now, "duration": 999, "success": False, "cost": 1})  # a repeat is ignored
+    stats.add({"id": "old", "created_at": now - 61_000, "duration": 1, "success": True, "cost": 1})
+    snap = stats.snapshot(now)
+    assert snap.requests == 20
+    assert snap.per_second == pytest.approx(1.0)  # 10 in the last 10 s
+    assert snap.error_rate == pytest.approx(0.05)
+    assert (snap.p50_ms, snap.p95_ms) == (100, 190)
+    assert snap.spend == pytest.approx(10.0) and snap.spend_total == pytest.approx(11.0)
+    assert snap.rate_series[-2:] == [1.0, 1.0] and len(snap.rate_series) == 6
+
+
+def test_units() -> None:
+    assert format_cost(None) == "-" and format_cost(0) == "$0" and format_cost(0.00123) == "$0.00123"
+    assert format_cost(0.25) == "$0.250" and format_cost(12.5) == "$12.50"
+    assert format_duration(850) == "850ms" and format_duration(1234) == "1.2s" and format_duration(125_000) == "2m05s"
+    assert format_tokens(None, None) == "-" and format_tokens(1200, 35) == "1.2k/35"
+    now = 1_764_300_000_000
+    assert format_when(now - 1000, now, UTC) == "03:19:59"
+    assert format_when(now - 2 * 86_400_000, now, UTC) == "Nov 26 03:20"
+
+
+def test_theme_files_load(tmp_path: Path) -> None:
+    names = [t.name for t in load_themes()]
+    assert names == ["aigw-dark", "aigw-high-contrast", "aigw-light"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nprimary = "#fff"\ncolour = "red"\n')
+    with pytest.raises(ThemeFileError, match="unknown field 'colour'"):
+        load_theme(bad)
+
+
+def test_prefs_survive_a_damaged_file(tmp_path: Path) -> None:
+    path = tmp_path / "prefs.json"
+    path.write_text("{not json")
+    prefs = PrefsFile(path)
+    assert prefs.prefs.theme == "aigw-dark"
+    prefs.prefs.theme = "aigw-light"
+    prefs.prefs.remember_filter("a")
+    prefs.prefs.remember_filter("b")
+    prefs.prefs.remember_filter("a")
+    prefs.save()
+    again = PrefsFile(path).prefs
+    assert again.theme == "aigw-light" and again.filter_history == ["b", "a"]

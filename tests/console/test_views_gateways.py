@@ -1,0 +1,159 @@
+"""GatewaysView: create a gateway, change settings, create and revoke a token, the audit log; snapshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, OptionList, Static
+
+from console.dialogs import ChoiceDialog, TextDialog
+from console.views.gateways import GatewaysTable, GatewaysView
+from console.widgets.gateways_tokens import TokensTable
+from console.widgets.gateways_audit import AuditTable
+from console.widgets.gateways_dialogs import GatewayDialog, SettingDialog, TokenSecretDialog
+from console.widgets.gateways_settings import SETTINGS, SettingsTable
+from proxy_core.services import Actor, Services
+from proxy_core.services.tokens import split_token
+from tests.console.views_harness import (
+    ACCOUNT, HOUR, MINUTE, NOW, UTC, ViewHarness, fixed_clock, make_services, open_seeded_store, settle, wait_until,
+)  # fmt: skip
+
+TEST_ACTOR = Actor("test", "CLI")
+ROW = {spec.field: i for i, spec in enumerate(SETTINGS)}
+
+
+def _view(services: Services) -> GatewaysView:
+    return GatewaysView(services, "default", clock=fixed_clock, tz=UTC)
+
+
+async def _open(pilot, app, key: str, kind: type) -> None:
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(app.screen, kind))
+
+
+async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
+    store = await open_seeded_store(tmp_path / "t.db", logs=False)
+    try:
+        services = make_services(store)
+        app = ViewHarness(_view, services=services)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            view = app.screen.query_one(GatewaysView)
+            # create: the service's refusal is shown in the dialog, which stays open
+            await _open(pilot, app, "n", GatewayDialog)
+            app.screen.query_one(Input).value = "Not Valid"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, GatewayDialog) and "lower-case" in str(
+                app.screen.query_one("#gateway-error", Static).render()))  # fmt: skip
+            app.screen.query_one(Input).value = "staging"
+            await pilot.press("enter")
+            await settle(pilot)
+            assert [g.id for g in (await services.gateways.list()).items] == ["default", "staging"]
+            assert view.selected == "staging"
+            assert app.screen.query_one(GatewaysTable).row_count == 2
+
+            # a number: refused inline as the service would, then saved
+            settings = app.screen.query_one(SettingsTable)
+            settings.move_cursor(row=ROW["cache_ttl"])
+            await _open(pilot, app, "e", SettingDialog)
+            field = app.screen.query_one(Input)
+            field.value = "-5"
+            await pilot.pause()
+            assert "between 0 and" in str(app.screen.query_one("#setting-error", Static).render())
+            field.value = "600"
+            await pilot.press("enter")
+            await settle(pilot)
+            assert (await services.gateways.get("staging")).cache_ttl == 600
+            assert str(settings.get_cell("cache_ttl", "value")) == "600 s"
+
+            # a switch flips at once (enter), a choice comes from a list
+            settings.move_cursor(row=ROW["authentication"])
+            await pilot.press("enter")
+            await settle(pilot)
+            assert (await services.gateways.get("staging")).authentication is True
+            settings.move_cursor(row=ROW["log_management_strategy"])
+            await _open(pilot, app, "e", ChoiceDialog)
+            app.screen.query_one(OptionList).highlighted = 1
+            await pilot.press("enter")
+            await settle(pilot)
+            assert (await services.gateways.get("staging")).log_management_strategy == "DELETE_OLDEST"
+
+            # logpush without a key: the service's message as a notification
+            settings.move_cursor(row=ROW["logpush"])
+            await pilot.press("e")
+            await settle(pilot)
+            assert any("logpush_public_key" in n.message for n in app._notifications)
+            assert (await services.gateways.get("staging")).logpush is False
+
+            # a token: named, shown once, listed without its secret, then revoked
+            await _open(pilot, app, "t", TextDialog)
+            app.screen.query_one(Input).value = "ci-runner"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, TokenSecretDialog))
+            secret = str(app.screen.query_one("#token-secret", Static).render())
+            assert split_token(secret) is not None
+            await pilot.press("escape")
+            await settle(pilot)
+            (token,) = await services.tokens.list("staging")
+            assert token.active and secret.endswith(token.hint)
+            tokens = app.screen.query_one(TokensTable)
+            cells = [str(c) for c in tokens.get_row_at(0)]
+            assert cells[0] == "ci-runner" and cells[1] == f"…{token.hint}" and cells[3] == "active"
+            assert not any(secret in str(c) for c in cells)
+            await pilot.press("x")
+            await wait_until(pilot, lambda: bool(app.screen.query("#confirm")))
+            await pilot.click("#confirm")
+            await settle(pilot)
+            assert not (await services.tokens.list("staging"))[0].active
+            assert str(tokens.get_row_at(0)[3]).startswith("revoked")
+
+            # the audit log: every change, by the console, with old → new
+            await pilot.press("a")
+            await settle(pilot)
+            audit = app.screen.query_one(AuditTable)
+            rows = [[str(c) for c in audit.get_row_at(i)] for i in range(audit.row_count)]
+            assert all(row[1:3] == ["operator", "console"] for row in rows)
+            assert ["create", "gateway staging"] in [row[3:5] for row in rows]
+            assert any(row[3] == "update" and "cache_ttl: null → 600" in row[5] for row in rows)
+            assert any(row[3] == "update" and "authentication: false → true" in row[5] for row in rows)
+            assert [row[4].split()[0] for row in rows].count("token") == 2  # created, revoked
+            records = (await services.audit.list()).items
+            assert {r.interface for r in records} == {"console"}
+
+            # delete, after confirming (the dialog says the logs go too)
+            await pilot.press("s")
+            await pilot.press("d")
+            await wait_until(pilot, lambda: bool(app.screen.query("#confirm")))
+            assert "logs" in str(app.screen.query_one(".dialog-message", Static).render())
+            await pilot.click("#confirm")
+            await settle(pilot)
+            assert [g.id for g in (await services.gateways.list()).items] == ["default"]
+            assert view.selected == "default"
+    finally:
+        await store.close()
+
+
+def _snapshot_app(tmp_path: Path) -> ViewHarness:
+    async def setup() -> Services:
+        store = await open_seeded_store(tmp_path / "snap.db", logs=False)
+        earlier = Services(store, account_id=ACCOUNT, clock=lambda: NOW - HOUR)  # one change per time: a stable order
+        later = Services(store, account_id=ACCOUNT, clock=lambda: NOW - 30 * MINUTE)
+        await earlier.gateways.update(
+            "default",
+            {"cache_ttl": 300, "rate_limiting_limit": 100, "rate_limiting_interval": 60,
+             "rate_limiting_technique": "sliding", "authentication": True, "log_management": 100_000,
+             "log_management_strategy": "DELETE_OLDEST"},
+            TEST_ACTOR,
+        )  # fmt: skip
+        await later.gateways.create("staging", {"collect_logs": False}, TEST_ACTOR)
+        return make_services(store)
+
+    return ViewHarness(_view, setup=setup)
+
+
+def test_snapshot_80x24(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(_snapshot_app(tmp_path), terminal_size=(80, 24), run_before=settle)
+
+
+def test_snapshot_200x60(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(_snapshot_app(tmp_path), terminal_size=(200, 60), run_before=settle)
