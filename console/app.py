@@ -119,8 +119,9 @@ class AigwConsole(App[str]):
         self.attached = attached
         self.prefs = PrefsFile(prefs_path)
         self.animation_level = "none"
-        self.console_themes = [theme.name for theme in load_themes()]
-        for theme in load_themes():
+        themes = load_themes()
+        self.console_themes = [theme.name for theme in themes]
+        for theme in themes:
             self.register_theme(theme)
         wanted = self.prefs.prefs.theme
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
@@ -249,7 +250,7 @@ class AigwConsole(App[str]):
             seen.add(binding.action)
             spec = _VIEW_ACTIONS.get(binding.action)
             title = f"View: {spec.title}" if spec is not None else binding.description
-            help_text = f"{tooltip or binding.tooltip} ({self.get_key_display(binding)})"
+            help_text = f"{tooltip or binding.tooltip or binding.description} ({self.get_key_display(binding)})"
             yield SystemCommand(title, help_text, partial(self.run_action, binding.action, node))
         for name in self.console_themes:
             yield SystemCommand(f"Theme: {name}", "Switch the console theme (remembered)", partial(setattr, self, "theme", name))

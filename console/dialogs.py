@@ -27,13 +27,19 @@ CLEAR_SCORE = -1
 """What :class:`ScoreDialog` returns when the operator clears the score."""
 
 _CANCEL = Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close without changing anything")
+_BUTTONS = [
+    Binding("left", "app.focus_previous", "Previous button", show=False, id="dialog.previous",
+            tooltip="Move to the button on the left"),
+    Binding("right", "app.focus_next", "Next button", show=False, id="dialog.next",
+            tooltip="Move to the button on the right"),
+]  # fmt: skip
 
 
 class ConfirmDialog(ModalScreen[bool]):
     """Ask a yes/no question; ``True`` only when the operator confirms."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [_CANCEL]
+    BINDINGS: ClassVar[list[BindingType]] = [_CANCEL, *_BUTTONS]
 
     def __init__(self, title: str, message: str | Text, *, confirm: str = "OK", danger: bool = False) -> None:
         super().__init__(classes="dialog")

@@ -221,7 +221,7 @@ class LiveView(Vertical):
     def _repaint(self) -> None:
         if self._dirty and self._visible():
             self._dirty = False
-            self.tail.refresh()
+            self.tail.flush()
             self._show_status()
 
     def _show_stats(self) -> None:
@@ -246,7 +246,7 @@ class LiveView(Vertical):
     def _show_status(self) -> None:
         tail = self.tail
         waiting = len(self._pending) if self.paused else tail.unseen
-        parts = ["‖ paused" if self.paused else "● live", f"{tail.row_count:,} kept"]
+        parts = ["‖ paused" if self.paused else "● live", "all gateways", f"{tail.row_count:,} kept"]
         if waiting:
             parts.append(f"{waiting:,} new" + (" (space resumes)" if self.paused else " (home shows them)"))
         if not self._filter.is_empty:

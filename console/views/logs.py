@@ -16,7 +16,6 @@ import dataclasses
 from datetime import tzinfo
 from typing import Any, ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,16 +28,15 @@ from textual.widgets import DataTable, Static
 from console.dialogs import CLEAR_SCORE, ConfirmDialog, ScoreDialog, TextDialog
 from console.safe_text import clean_line
 from console.store_calls import finish
-from console.units import format_cost, format_duration, format_tokens, format_when
 from console.widgets.filter_bar import FilterBar
 from console.widgets.log_detail import LogDetailPane
-from console.widgets.styles import component_style
+from console.widgets.logs_table import LogsTable
 from proxy_core.events import EventBus, Subscription
 from proxy_core.services import Actor, DatasetInfo, LogDetail, LogRecord, Page, Services
 from proxy_core.services.types import Clock, system_clock
 from proxy_core.store.filters import LogFilter, Paging, matches
 
-__all__ = ["LogsView", "LogsTable", "PER_PAGE"]
+__all__ = ["LogsView", "PER_PAGE"]
 
 PER_PAGE = 50
 CONSOLE_ACTOR = Actor("operator", "console")
@@ -46,33 +44,6 @@ _WIDE = 140
 """From this many columns on, the detail pane sits beside the table instead of below it."""
 _DETAIL_DELAY_S = 0.12
 _BUS_S = 1.0
-
-
-class LogsTable(DataTable):
-    """The page of logs; its component classes give the cells their theme colours."""
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
-        "logs-table--ok", "logs-table--warn", "logs-table--error", "logs-table--hit", "logs-table--up",
-        "logs-table--down", "logs-table--muted",
-    }  # fmt: skip
-
-    def cell_style(self, name: str) -> Style:
-        return component_style(self, f"logs-table--{name}")
-
-
-# (key, title, width; 0 = flexible, None = the time column, which depends on the page)
-_COLUMNS: tuple[tuple[str, str, int | None, bool], ...] = (
-    ("time", "time", None, False),
-    ("provider", "provider", 10, False),
-    ("model", "model", 0, False),
-    ("status", "st", 3, True),
-    ("cache", "cache", 5, False),
-    ("tokens", "tokens", 9, True),
-    ("cost", "cost", 8, True),
-    ("duration", "dur", 6, True),
-    ("feedback", "fb", 4, False),
-)
-_NARROW_DROPS = {"cache"}  # below 100 columns a cache hit shows in the cost column instead
 
 
 class LogsView(Vertical):
@@ -170,14 +141,13 @@ class LogsView(Vertical):
         self._generation = 0
         self._loading = False
         self._detail_timer: Any = None
-        self._widths: tuple[int, bool] | None = None
         self._availability: tuple[bool, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield FilterBar(history=getattr(self.app, "filter_history", []), clock=self._clock, id="logs-filter")
         yield Static("", id="logs-status")
         with Container(id="logs-body"):
-            yield LogsTable(id="logs-table", cursor_type="row", zebra_stripes=False)
+            yield LogsTable(clock=self._clock, tz=self._tz, id="logs-table")
             yield LogDetailPane(tz=self._tz, id="logs-detail")
 
     @property
@@ -198,7 +168,7 @@ class LogsView(Vertical):
 
     def _theme_changed(self, _theme: str) -> None:
         if self.records:  # the cells carry resolved theme colours: rebuild them
-            self.call_after_refresh(self._fill_table)
+            self.call_after_refresh(lambda: self.table.rebuild(keep=self.table.cursor_log_id))
 
     def on_unmount(self) -> None:
         if self._subscription is not None:
@@ -300,84 +270,21 @@ class LogsView(Vertical):
 
     # -- the table -------------------------------------------------------------------------------
 
-    def _time_width(self) -> int:
-        now = self._clock()
-        return max([8] + [len(format_when(r.created_at, now, self._tz)) for r in self.records.values()])
-
-    def _columns(self, width: int) -> list[tuple[str, str, int, bool]]:
-        narrow = width < 100
-        chosen = [c for c in _COLUMNS if not (narrow and c[0] in _NARROW_DROPS)]
-        time_width = self._time_width()
-        fixed = sum((time_width if w is None else w) + 2 for _k, _t, w, _r in chosen if w != 0)
-        flex = max(10, min(48, width - 1 - fixed - 2))
-        return [(k, t, time_width if w is None else (w or flex), right) for k, t, w, right in chosen]
-
     def _fill_table(self) -> None:
-        table = self.table
-        selected = self.selected.id if self.selected is not None else None
-        table.clear(columns=True)
-        columns = self._columns(table.size.width or self.size.width)
-        self._widths = (table.size.width, any(c[0] == "cache" for c in columns))
-        for key, title, width, right in columns:
-            table.add_column(Text(title, justify="right" if right else "left"), width=width, key=key)
-        keys = [c[0] for c in columns]
-        for record in self.records.values():
-            cells = self._cells(record, "cache" in keys)
-            table.add_row(*(cells[k] for k in keys), key=record.id)
-        if selected in self.records:
-            table.move_cursor(row=table.get_row_index(selected))
-
-    def _cells(self, record: LogRecord, cache_column: bool) -> dict[str, Text]:
-        """Each column's cell; without a cache column a cache hit shows as ``cached`` in the cost."""
-        t = self.table
-        status_style = "ok" if record.success else ("warn" if 400 <= record.status_code < 500 else "error")
-        cached = record.cached
-        return {
-            "time": Text(format_when(record.created_at, self._clock(), self._tz), style=t.cell_style("muted")),
-            "provider": Text(clean_line(record.provider), no_wrap=True, overflow="ellipsis"),
-            "model": Text(clean_line(record.model or "-"), no_wrap=True, overflow="ellipsis"),
-            "status": Text(str(record.status_code), style=t.cell_style(status_style), justify="right"),
-            "cache": Text("hit" if cached else "", style=t.cell_style("hit")),
-            "tokens": Text(format_tokens(record.tokens_in, record.tokens_out), justify="right"),
-            "cost": (
-                Text("cached", style=t.cell_style("hit"), justify="right")
-                if cached and not cache_column
-                else Text(format_cost(record.cost), justify="right")
-            ),
-            "duration": Text(format_duration(record.duration), justify="right"),
-            "feedback": self._feedback_cell(record),
-        }
-
-    def _feedback_cell(self, record: LogRecord) -> Text:
-        mark = {1: "+", -1: "-"}.get(record.feedback, " ")
-        style = {1: "up", -1: "down"}.get(record.feedback)
-        text = Text(mark, style=self.table.cell_style(style) if style else "")
-        if record.score is not None:
-            text.append(f" {record.score}")
-        return text
+        self.table.show(self.records.values(), keep=self.table.cursor_log_id)
 
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width)
 
     def _layout(self, width: int) -> None:
         self.set_class(width >= _WIDE, "-wide")
-        if self.records and self._widths is not None:
-            self.call_after_refresh(self._refill_if_resized)
-
-    def _refill_if_resized(self) -> None:
-        if self._widths is not None and self._widths[0] != self.table.size.width:
-            self._fill_table()
+        if self.records:
+            self.call_after_refresh(self.table.rebuild_if_resized)
 
     @property
     def selected(self) -> LogRecord | None:
-        table = self.table
-        if not self.records or table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return self.records.get(str(key.value))
+        log_id = self.table.cursor_log_id if self.records else None
+        return self.records.get(log_id) if log_id is not None else None
 
     @on(DataTable.RowHighlighted, "#logs-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -476,7 +383,7 @@ class LogsView(Vertical):
         if record.id not in self.records:
             return
         self.records[record.id] = record
-        self.table.update_cell(record.id, "feedback", self._feedback_cell(record))
+        self.table.update_feedback(record)
         detail = self.detail_pane.detail
         if detail is not None and detail.log.id == record.id:
             self.detail_pane.show(dataclasses.replace(detail, log=record))

@@ -9,7 +9,7 @@ history of applied filters, newest first.
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult

@@ -5,8 +5,8 @@ percent of its headless throughput; this widget only builds the strips of the li
 caches each row's strip (keyed by id, width and theme), and is refreshed by its owner at most a
 few times per second. Newest rows are on top. Line 0 is a sticky header.
 
-The owner feeds it with :meth:`LiveTail.add_rows` and :meth:`LiveTail.update_row`; the widget
-keeps the viewport on the same rows while the operator has scrolled away from the top (or the
+The owner feeds it with :meth:`LiveTail.add_rows` and :meth:`LiveTail.update_row`, which only
+change data, and calls :meth:`LiveTail.flush` when it wants them shown; the widget keeps the viewport on the same rows while the operator has scrolled away from the top (or the
 cursor is not on the newest row) and counts what arrived meanwhile in :attr:`LiveTail.unseen`.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any, Callable, ClassVar, Iterable, Mapping
+from typing import Any, ClassVar, Iterable, Mapping
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -113,6 +113,7 @@ class LiveTail(ScrollView, can_focus=True):
         self._strips: dict[str, Strip] = {}
         self._layout: tuple[int, list[tuple[Column, int]]] | None = None
         self._tz = tz
+        self._shift = 0
         self.cursor = 0
         """Index of the selected row (0 = newest)."""
         self.unseen = 0
@@ -151,12 +152,20 @@ class LiveTail(ScrollView, can_focus=True):
             added += 1
         if not added:
             return 0
-        self._resize_virtual()
         if not following:
             self.unseen += added
             self.cursor = min(self.cursor + added, len(self._rows) - 1)
-            self.scroll_y = self.scroll_y + added
+            self._shift += added
         return added
+
+    def flush(self) -> None:
+        """Show what :meth:`add_rows` and :meth:`update_row` changed (the owner calls this at most
+        a few times a second, and only while the tail is on screen)."""
+        self._resize_virtual()
+        if self._shift:
+            self.scroll_y = self.scroll_y + self._shift  # keep the rows the operator is reading
+            self._shift = 0
+        self.refresh()
 
     def update_row(self, log_id: str, changes: Mapping[str, Any]) -> bool:
         """Apply a change (e.g. new feedback) to a row on screen; ``False`` when not kept."""
@@ -173,6 +182,7 @@ class LiveTail(ScrollView, can_focus=True):
         self._strips.clear()
         self.cursor = 0
         self.unseen = 0
+        self._shift = 0
         self._resize_virtual()
         self.scroll_to(y=0, animate=False)
 

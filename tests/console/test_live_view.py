@@ -72,3 +72,19 @@ async def test_filter_in_memory_and_open_in_logs(console, bus: EventBus) -> None
         await until(pilot, lambda: pilot.app.current_mode == "logs", what="the Logs view")
         logs = pilot.app.screen.view
         await until(pilot, lambda: logs.filter_text == f"id:{chosen['id']}" and logs.total == 1 and not logs._loading)
+
+
+async def test_no_repaint_while_hidden(console, bus: EventBus) -> None:
+    async with console().run_test(size=(80, 24)) as pilot:
+        view = await live_view(pilot)
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        repaints = []
+        flush = view.tail.flush
+        view.tail.flush = lambda: (repaints.append(1), flush())  # type: ignore[method-assign]
+        bus.publish(event(6))
+        await until(pilot, lambda: view.tail.row_count == 76, what="the event, taken in while hidden")
+        await pilot.pause(0.5)
+        assert view._dirty and not repaints  # kept, not painted: the Logs view is on screen
+        await pilot.press("1")
+        await until(pilot, lambda: not view._dirty and repaints, what="the repaint on return")

@@ -1,0 +1,87 @@
+"""``aigw-console`` with its console, as a real process on a pseudo-terminal.
+
+The gateway and the console share one process: the screen comes up and the proxy answers; a
+dropped terminal (the pty hung up, as when an SSH session dies) drops the console, never the
+gateway; SIGTERM then stops it with the log queue flushed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import time
+import urllib.request
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "console.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _read_until(fd: int, needle: bytes, seen: bytearray, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{needle!r} never appeared on the terminal"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            seen += os.read(fd, 65536)
+
+
+def _chat(url: str) -> int:
+    body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+    request = urllib.request.Request(f"{url}/openai/chat/completions", body, {"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def _controlling_tty() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_console_runs_with_the_gateway_and_a_hangup_keeps_the_gateway(tmp_path: Path) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/v1/local/default"
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIGW_") and k != "NO_COLOR"}
+    env.update(AIGW_DATA_DIR=str(tmp_path / "data"), TERM="xterm-256color")
+    proc = subprocess.Popen(
+        [*CLI, "--demo", "--no-demo-traffic", "--port", str(port)], stdin=slave, stdout=slave, stderr=slave,
+        cwd=ROOT, env=env, preexec_fn=_controlling_tty,
+    )  # fmt: skip
+    os.close(slave)
+    seen = bytearray()
+    try:
+        _read_until(master, b"1 Live", seen)
+        _read_until(master, url.encode(), seen)  # the header shows the URL to paste into an app
+        assert _chat(url) == 200
+        os.write(master, b"\x11")  # ctrl+q: asks first, since quitting would stop the gateway
+        _read_until(master, b"Quit and stop the gateway?", seen)
+        os.write(master, b"\x1b")  # escape: cancelled
+        time.sleep(0.5)
+        assert proc.poll() is None
+    finally:
+        os.close(master)  # the terminal goes away
+    time.sleep(1.0)
+    assert proc.poll() is None, "a dropped terminal must not stop the gateway"
+    assert _chat(url) == 200
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    log = (tmp_path / "data" / "console.log").read_text()
+    assert "console detached" in log and "gateway stopped (logs written=2 dropped=0" in log
