@@ -112,7 +112,8 @@ async def test_authenticated_gateway_four_cases(gateway: RunningGateway, upstrea
     data_dir = gateway.settings.data_dir
     await gateway.store.engine.dispose()
     blobs = b"".join(p.read_bytes() for p in data_dir.iterdir() if p.name.startswith("aigw.db"))
-    assert token.split("_")[-1].encode() not in blobs
+    secret = token.split("_", 2)[2]  # "aigw_{id}_{secret}"; the secret may itself contain "_"
+    assert secret.encode() not in blobs
 
 
 # -- rate limiting -------------------------------------------------------------------------------
