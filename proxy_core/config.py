@@ -310,7 +310,3 @@ def _validate(settings: Settings) -> None:
         if provider.base_url and not provider.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"config key [providers.{name}] base_url: must start with http:// or https://")
 
-
-def replace(settings: Settings, **changes: Any) -> Settings:
-    """A copy of ``settings`` with top-level fields changed (used by tests and the demo wiring)."""
-    return dataclasses.replace(settings, **changes)

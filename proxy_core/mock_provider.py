@@ -23,9 +23,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-__all__ = ["MockProvider", "create_mock_app", "RECORDED"]
+__all__ = ["MockProvider", "create_mock_app", "start_mock"]
 
-RECORDED = web.AppKey("recorded", list)
 
 
 @dataclass
@@ -290,7 +289,6 @@ def create_mock_app(mock: MockProvider | None = None) -> web.Application:
     mock = mock or MockProvider()
     routes = _Routes(mock)
     app = web.Application(middlewares=[_status_errors], client_max_size=64 * 1024 * 1024)
-    app[RECORDED] = mock.requests
     for prefix in ("", "/v1", "/openai/v1", "/compat"):
         app.router.add_post(prefix + "/chat/completions", routes.openai_chat)
         app.router.add_post(prefix + "/embeddings", routes.openai_embeddings)

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 import orjson
 
+from proxy_core.cache.keys import ttl_from_header
 from proxy_core.errors import ErrorCode, GatewayError
 
 __all__ = ["RequestPolicy", "CustomCost", "parse_policy", "MAX_METADATA_ENTRIES", "DEFAULT_POLICY", "BACKOFFS"]
@@ -114,7 +115,6 @@ def _custom_cost(raw: str) -> CustomCost:
     return CustomCost(prices["per_token_in"], prices["per_token_out"])
 
 
-MAX_CACHE_TTL = 30 * 24 * 3600
 BACKOFFS = ("constant", "linear", "exponential")
 
 
@@ -129,10 +129,10 @@ def _int_in(header: str, raw: str, low: int, high: int) -> int:
 
 
 def _cache_ttl(header: str, raw: str) -> int:
-    value = _int_in(header, raw, 0, MAX_CACHE_TTL)
-    if 0 < value < 60:
-        raise _bad(header, "the minimum TTL is 60 seconds (0 disables caching)")
-    return value
+    try:
+        return ttl_from_header(raw, header)
+    except ValueError as exc:
+        raise GatewayError(ErrorCode.BAD_HEADER, f"Invalid {exc}") from None
 
 
 def parse_policy(headers: Mapping[str, str]) -> RequestPolicy:
