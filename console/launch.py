@@ -12,6 +12,12 @@ Leaving:
   until SIGTERM or SIGINT; the terminal may then go away (SIGHUP is ignored);
 * losing the terminal (SIGHUP: an SSH session dropped, a tmux pane killed) detaches too: a dropped
   session drops the console, never the gateway.
+
+Attaching: when a live gateway already serves the data directory (``gateway.json``, written by
+every gateway, ``--headless`` ones too), the console attaches to it instead of starting a second
+one (:func:`run_attached`): it opens the shared store with its own service layer and receives the
+live tail over the gateway's event stream (:mod:`console.attach`). Quitting an attached console
+leaves the gateway alone.
 """
 
 from __future__ import annotations
@@ -24,12 +30,18 @@ import signal
 from pathlib import Path
 
 from console.app import DETACH, QUIT, make_console
+from console.attach import AttachError, GatewayLink
 from console.prefs import PREFS_FILE_NAME
+from proxy_core.api import read_admin_token
 from proxy_core.config import Settings
+from proxy_core.events import EventBus
 from proxy_core.runner import RunningGateway, pipe_report, start_gateway
+from proxy_core.runtime_file import RuntimeInfo, read_runtime
 from proxy_core.server import SERVICES
+from proxy_core.services import Services
+from proxy_core.store.engine import open_store
 
-__all__ = ["run_console", "LOG_FILE_NAME"]
+__all__ = ["run_attached", "run_console", "LOG_FILE_NAME"]
 
 LOG_FILE_NAME = "console.log"
 _WATCH_TERMINAL_S = 2.0
@@ -81,7 +93,11 @@ async def _serve_detached(gateway: RunningGateway, *, terminal: bool) -> None:
 
 
 async def run_console(settings: Settings) -> int:
-    """Run the gateway with the console until the operator quits (or detaches and it is stopped)."""
+    """Run the gateway with the console until the operator quits (or detaches and it is stopped);
+    attach to the gateway already serving the data directory if there is one."""
+    running = read_runtime(settings.data_dir)
+    if running is not None:
+        return await run_attached(settings, running)
     log_file = _log_to_file(settings.data_dir)
     gateway = await start_gateway(settings)
     loop = asyncio.get_running_loop()
@@ -129,4 +145,48 @@ async def run_console(settings: Settings) -> int:
         log.warning("gateway stopped (%s)", pipe_report(gateway))
         if not hung_up:
             _say(f"stopped ({pipe_report(gateway)}); console log in {log_file}")
+    return 0
+
+
+async def run_attached(settings: Settings, info: RuntimeInfo) -> int:
+    """A console on the gateway that ``info`` describes, until the operator quits; the gateway
+    keeps serving. Returns 1 (with the reason printed) if the gateway cannot be attached."""
+    if settings.demo:
+        _say("a gateway already serves this data directory: attaching to it (--demo does not apply)")
+    token = read_admin_token(settings)
+    if token is None:
+        _say(f"error: no admin token to attach with: {settings.data_dir / 'admin_token'} is missing; "
+             "set AIGW_ADMIN_TOKEN to the running gateway's token")  # fmt: skip
+        return 1
+    bus = EventBus()
+    link = GatewayLink(info, token, bus)
+    try:
+        await link.connect()
+    except AttachError as exc:
+        _say(f"error: a gateway is recorded in {settings.data_dir} (pid {info.pid}) but {exc}")
+        return 1
+    log_file = _log_to_file(settings.data_dir)
+    store = await open_store(settings.store_url)
+    services = Services(store, account_id=info.account_id, directory=link, bus=bus, on_logs_deleted=link.changed)
+    app = make_console(
+        services, bus, gateway_url=info.base_url, account_id=info.account_id, attached=True,
+        prefs_path=settings.data_dir / PREFS_FILE_NAME,
+    )  # fmt: skip
+    link.on_state = lambda message, good: app.notify(
+        message, title="Gateway", severity="information" if good else "warning", markup=False
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        loop.add_signal_handler(sig, app.exit)
+    try:
+        try:
+            await app.run_async()
+        except OSError:  # the terminal vanished under Textual
+            log.warning("the terminal went away", exc_info=True)
+    finally:
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await link.close()
+        await store.close()
+    _say(f"console closed; the gateway (pid {info.pid}) keeps serving {info.base_url}; console log in {log_file}")
     return 0

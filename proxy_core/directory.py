@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Awaitable, Callable, Mapping, Protocol
 
 from sqlalchemy import select
 
@@ -18,7 +18,7 @@ from proxy_core.store.engine import Store
 from proxy_core.store.gateways import gateway_to_dict, list_gateways
 from proxy_core.store.models import GatewayToken
 
-__all__ = ["GatewayConfig", "GatewayDirectory"]
+__all__ = ["DirectoryUpdates", "GatewayConfig", "GatewayDirectory"]
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,31 @@ class GatewayConfig:
         return cls(**{name: row[name] for name in cls.__slots__ if name in row})
 
 
+class DirectoryUpdates(Protocol):
+    """What the service layer tells the gateways' directory after it changed them: the
+    :class:`GatewayDirectory` itself in the gateway process, a message to the gateway when attached."""
+
+    async def put(self, config: GatewayConfig) -> None: ...
+
+    async def remove(self, account_id: str, gateway_id: str) -> None: ...
+
+    async def refresh(self) -> None: ...
+
+
 class GatewayDirectory:
-    def __init__(self, store: Store, refresh_interval: float = 3.0) -> None:
+    """``on_changed`` hears of gateways whose settings a refresh found changed (by another process:
+    changes made through this process's service layer are ``put`` here first)."""
+
+    def __init__(
+        self,
+        store: Store,
+        refresh_interval: float = 3.0,
+        *,
+        on_changed: Callable[[list[GatewayConfig]], Awaitable[None]] | None = None,
+    ) -> None:
         self._store = store
         self._interval = refresh_interval
+        self._on_changed = on_changed
         self._gateways: dict[tuple[str, str], GatewayConfig] = {}
         self._tokens: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -73,10 +94,10 @@ class GatewayDirectory:
     def accounts(self) -> set[str]:
         return {account for account, _ in self._gateways}
 
-    def put(self, config: GatewayConfig) -> None:
+    async def put(self, config: GatewayConfig) -> None:
         self._gateways[(config.account_id, config.id)] = config
 
-    def remove(self, account_id: str, gateway_id: str) -> None:
+    async def remove(self, account_id: str, gateway_id: str) -> None:
         self._gateways.pop((account_id, gateway_id), None)
 
     async def refresh(self) -> None:
@@ -89,8 +110,12 @@ class GatewayDirectory:
             by_gateway: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
             for account_id, gateway_id, token_id, salt, digest in tokens:
                 by_gateway.setdefault((account_id, gateway_id), {})[token_id] = (salt, digest)
+        old = self._gateways
         self._gateways = {(g.account_id, g.id): GatewayConfig.from_row(gateway_to_dict(g)) for g in rows}
         self._tokens = by_gateway
+        changed = [new for key, new in self._gateways.items() if key in old and old[key] != new]
+        if changed and self._on_changed is not None:
+            await self._on_changed(changed)
 
     def start(self) -> None:
         if self._task is None:

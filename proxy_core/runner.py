@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -19,13 +20,25 @@ from proxy_core.config import ProviderSettings, Settings
 from proxy_core.demo_traffic import run_demo_traffic
 from proxy_core.events import EventBus, Subscription
 from proxy_core.mock_provider import MockProvider, start_mock
+from proxy_core.runtime_file import RuntimeInfo, read_runtime, remove_runtime, write_runtime
 from proxy_core.server import PIPE, create_app
 from proxy_core.store.engine import Store, open_store
 from proxy_core.store.gateways import ensure_default_gateway
 
-__all__ = ["RunningGateway", "start_gateway", "format_log_line", "print_access_log"]
+__all__ = ["GatewayAlreadyRunning", "RunningGateway", "start_gateway", "format_log_line", "print_access_log"]
 
 log = logging.getLogger(__name__)
+
+
+class GatewayAlreadyRunning(OSError):
+    """Another live process serves this data directory (see :mod:`proxy_core.runtime_file`)."""
+
+    def __init__(self, info: RuntimeInfo, data_dir: Path) -> None:
+        super().__init__(
+            f"a gateway already serves {data_dir} (pid {info.pid}, {info.base_url}); run aigw-console "
+            "without --headless to attach a console to it, or choose another --data-dir"
+        )
+        self.info = info
 
 
 @dataclass
@@ -56,6 +69,7 @@ class RunningGateway:
         return f"{self.base_url}/v1/{self.settings.server.account_id}/default"
 
     async def stop(self) -> None:
+        remove_runtime(self.settings.data_dir, os.getpid())
         if self.demo_traffic is not None:
             self.demo_traffic.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -77,7 +91,12 @@ def _with_demo_providers(settings: Settings, mock_port: int) -> Settings:
 
 
 async def start_gateway(settings: Settings, bus: EventBus | None = None) -> RunningGateway:
-    """Open the store, make sure the ``default`` gateway exists, and start listening."""
+    """Open the store, make sure the ``default`` gateway exists, and start listening.
+
+    Raises :class:`GatewayAlreadyRunning` if another live process serves the data directory."""
+    running = read_runtime(settings.data_dir)
+    if running is not None:
+        raise GatewayAlreadyRunning(running, settings.data_dir)
     mock_runner = None
     if settings.demo:
         mock_runner, mock_port = await start_mock(MockProvider(latency_ms=120, chunk_delay_ms=40))
@@ -103,11 +122,25 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None) -> Runn
     server = site._server
     port = server.sockets[0].getsockname()[1] if server is not None and server.sockets else settings.server.port
     gateway = RunningGateway(settings, store, bus, app, runner, port, mock_runner, admin_token, token_file)
+    write_runtime(
+        settings.data_dir,
+        RuntimeInfo(os.getpid(), _local_url(settings.server.host, port), settings.server.account_id,
+                    int(time.time() * 1000), settings.headless),
+    )  # fmt: skip
     if settings.demo and settings.demo_traffic:
         gateway.demo_traffic = asyncio.get_running_loop().create_task(
             run_demo_traffic(gateway.gateway_url), name="aigw-demo-traffic"
         )
     return gateway
+
+
+def _local_url(host: str, port: int) -> str:
+    """Where a process on this machine reaches the listener (a wildcard address means loopback)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def format_log_line(event: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ lifetime (the upstream connection pool, the log writer, the gateway refresher) l
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import AsyncIterator
 
@@ -18,7 +19,7 @@ from proxy_core.api import API_PREFIX, create_api_app
 from proxy_core.cache import CacheJanitor, SqlCacheBackend
 from proxy_core.config import ConfigError, Settings
 from proxy_core.costs import PricingTable, load_pricing
-from proxy_core.directory import GatewayDirectory
+from proxy_core.directory import GatewayConfig, GatewayDirectory
 from proxy_core.errors import ErrorCode, GatewayError, error_response
 from proxy_core.events import EventBus
 from proxy_core.logpipe import LogPipe
@@ -106,6 +107,20 @@ async def _gateway_directory(app: web.Application) -> AsyncIterator[None]:
     await directory.close()
 
 
+async def _invalidate_changed(cache: SqlCacheBackend, changed: list[GatewayConfig]) -> None:
+    """Settings changed by another process (an attached console): clear those gateways' caches
+    where they ask for it, as the service layer does for changes made in this process."""
+    for gateway in changed:
+        if gateway.cache_invalidate_on_update:
+            await cache.clear(gateway.account_id, gateway.id)
+
+
+async def _reread(directory: GatewayDirectory, writer: LogWriter) -> None:
+    """Another process (an attached console) changed the shared store: re-read what we hold of it."""
+    writer.forget_counts()
+    await directory.refresh()
+
+
 def create_app(
     settings: Settings,
     store: Store,
@@ -118,11 +133,11 @@ def create_app(
     bus = bus or EventBus()
     pricing = pricing or load_pricing(settings.pricing_file or None)
     app = web.Application(client_max_size=settings.server.max_body_bytes)
-    directory = GatewayDirectory(store)
+    cache = SqlCacheBackend(store, memory_bytes=settings.cache.memory_bytes)
+    directory = GatewayDirectory(store, on_changed=functools.partial(_invalidate_changed, cache))
     writer = LogWriter(store, directory.log_limit)
     pipe = LogPipe(settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending)
     registry = ProviderRegistry(settings.providers)
-    cache = SqlCacheBackend(store, memory_bytes=settings.cache.memory_bytes)
     try:
         evaluator = build_evaluator(
             settings.guardrails.evaluator,
@@ -157,7 +172,7 @@ def create_app(
     # Order matters on the way out (reverse): the upstream pool closes first, then the log
     # writer flushes, then the directory stops.
     app.cleanup_ctx.extend([_gateway_directory, _log_writer, _cache_janitor, _upstream_session])
-    app.add_subapp(API_PREFIX, create_api_app(services, admin_token))
+    app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=functools.partial(_reread, directory, writer)))
     app.router.add_get("/healthz", _healthz)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", proxy.handle)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", proxy.handle)

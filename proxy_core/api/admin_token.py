@@ -8,7 +8,7 @@ from pathlib import Path
 
 from proxy_core.config import Settings
 
-__all__ = ["resolve_admin_token"]
+__all__ = ["read_admin_token", "resolve_admin_token"]
 
 
 def resolve_admin_token(settings: Settings) -> tuple[str, Path | None]:
@@ -28,3 +28,13 @@ def resolve_admin_token(settings: Settings) -> tuple[str, Path | None]:
         handle.write(token + "\n")
     os.chmod(path, 0o600)
     return token, path
+
+
+def read_admin_token(settings: Settings) -> str | None:
+    """The token a running gateway of these settings uses, without creating one (for attaching)."""
+    if settings.api.admin_token:
+        return settings.api.admin_token
+    try:
+        return (settings.data_dir / "admin_token").read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None

@@ -13,6 +13,8 @@ from aiohttp import web
 
 from proxy_core.api import handlers as h
 from proxy_core.api.envelope import ApiCode, error_from, fail
+from proxy_core.api.events_stream import EVENT_BUS, REFRESH, stream_events
+from proxy_core.events import EventBus
 from proxy_core.services import Services
 
 __all__ = ["ROUTES", "Route", "create_api_app", "openapi_document", "API_PREFIX"]
@@ -65,6 +67,7 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", _GATEWAY + "/tokens/{token_id}", h.revoke_token, "Revoke a token", "tokens"),
     Route("GET", _GATEWAY + "/analytics", h.analytics, "Requests, tokens, cost, errors over time", "analytics"),
     Route("GET", _ACCOUNT + "/audit-logs", h.list_audit_logs, "The audit log, newest first", "audit"),
+    Route("GET", _ACCOUNT + "/events", stream_events, "Live log events (WebSocket; attached consoles)", "events"),
 )  # fmt: skip
 
 
@@ -151,11 +154,18 @@ async def _openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document())
 
 
-def create_api_app(services: Services, admin_token: str) -> web.Application:
-    """The management API as a sub-application, mounted at ``/client/v4``."""
+def create_api_app(
+    services: Services, admin_token: str, *, bus: EventBus, refresh: Callable[[], Awaitable[None]]
+) -> web.Application:
+    """The management API as a sub-application, mounted at ``/client/v4``.
+
+    ``bus`` feeds the live event stream; ``refresh`` re-reads gateway settings from the store (an
+    attached console asks for it after changing them)."""
     app = web.Application()
     app[h.SERVICES] = services
     app[ADMIN_TOKEN] = admin_token
+    app[EVENT_BUS] = bus
+    app[REFRESH] = refresh
     app.router.add_get("/openapi.json", _openapi)
     for route in ROUTES:
         app.router.add_route(route.method, route.path, _guarded(route.handler))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from proxy_core.cache import CacheBackend
-from proxy_core.directory import GatewayDirectory
+from proxy_core.directory import DirectoryUpdates
 from proxy_core.events import EventBus
 from proxy_core.services.analytics import AnalyticsPoint, AnalyticsService
 from proxy_core.services.audit import AuditService
@@ -63,7 +63,7 @@ class Services:
         store: Store,
         *,
         account_id: str,
-        directory: GatewayDirectory | None = None,
+        directory: DirectoryUpdates | None = None,
         bus: EventBus | None = None,
         clock: Clock = system_clock,
         on_logs_deleted: Callable[[], None] | None = None,

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from sqlalchemy import delete, func, select
 
 from proxy_core.cache import CacheBackend
-from proxy_core.directory import GatewayConfig, GatewayDirectory
+from proxy_core.directory import DirectoryUpdates, GatewayConfig
 from proxy_core.guardrails.categories import normalize_policy
 from proxy_core.services.audit import record_change
 from proxy_core.services.errors import Conflict, InvalidInput, NotFound
@@ -100,13 +100,13 @@ class GatewayService:
     store: Store
     account_id: str
     clock: Clock
-    directory: GatewayDirectory | None = None
+    directory: DirectoryUpdates | None = None
     cache: CacheBackend | None = None
     """Cleared for a gateway whose settings change while ``cache_invalidate_on_update`` is on."""
 
-    def _publish(self, info: GatewayInfo) -> None:
+    async def _publish(self, info: GatewayInfo) -> None:
         if self.directory is not None:
-            self.directory.put(GatewayConfig.from_row(gateway_to_dict_info(info)))
+            await self.directory.put(GatewayConfig.from_row(gateway_to_dict_info(info)))
 
     async def list(self, *, page: int = 1, per_page: int = 50, search: str | None = None) -> Page[GatewayInfo]:
         where = [Gateway.account_id == self.account_id]
@@ -154,7 +154,7 @@ class GatewayService:
             await record_change(
                 session, self.clock, actor, self.account_id, "create", "gateway", gateway_id, None, info.settings()
             )
-        self._publish(info)
+        await self._publish(info)
         return info
 
     async def update(self, gateway_id: str, changes: Mapping[str, Any], actor: Actor) -> GatewayInfo:
@@ -177,7 +177,7 @@ class GatewayService:
             await record_change(
                 session, self.clock, actor, self.account_id, "update", "gateway", gateway_id, old, info.settings()
             )
-        self._publish(info)
+        await self._publish(info)
         if self.cache is not None and info.cache_invalidate_on_update and any(old[k] != merged[k] for k in values):
             await self.cache.clear(self.account_id, gateway_id)
         return info
@@ -198,7 +198,7 @@ class GatewayService:
                 session, self.clock, actor, self.account_id, "delete", "gateway", gateway_id, info.settings(), None
             )
         if self.directory is not None:
-            self.directory.remove(self.account_id, gateway_id)
+            await self.directory.remove(self.account_id, gateway_id)
         return info
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from proxy_core.directory import GatewayDirectory
+from proxy_core.directory import DirectoryUpdates
 from proxy_core.ids import new_ulid
 from proxy_core.services.audit import record_change
 from proxy_core.services.errors import InvalidInput, NotFound
@@ -56,7 +56,7 @@ class TokenService:
     store: Store
     account_id: str
     clock: Clock
-    directory: GatewayDirectory | None = None
+    directory: DirectoryUpdates | None = None
     """Re-read after each change, so a new or revoked token counts from the next request."""
 
     async def _apply(self) -> None:

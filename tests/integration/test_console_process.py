@@ -2,7 +2,9 @@
 
 The gateway and the console share one process: the screen comes up and the proxy answers; a
 dropped terminal (the pty hung up, as when an SSH session dies) drops the console, never the
-gateway; SIGTERM then stops it with the log queue flushed.
+gateway; a second ``aigw-console`` on the same data directory attaches to that gateway and shows
+its new requests live, and quitting it leaves the gateway serving; SIGTERM then stops the gateway
+with the log queue flushed.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ def _read_until(fd: int, needle: bytes, seen: bytearray, timeout: float = 30.0) 
             seen += os.read(fd, 65536)
 
 
-def _chat(url: str) -> int:
-    body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+def _chat(url: str, model: str = "gpt-4o-mini") -> int:
+    body = orjson.dumps({"model": model, "messages": [{"role": "user", "content": "hi"}]})
     request = urllib.request.Request(f"{url}/openai/chat/completions", body, {"content-type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status
@@ -54,18 +56,22 @@ def _controlling_tty() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+def _start_on_pty(args: list[str], data_dir: Path, width: int = 80) -> tuple[subprocess.Popen[bytes], int]:
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, width, 0, 0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIGW_") and k != "NO_COLOR"}
+    env.update(AIGW_DATA_DIR=str(data_dir), TERM="xterm-256color")
+    proc = subprocess.Popen(
+        [*CLI, *args], stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env, preexec_fn=_controlling_tty
+    )
+    os.close(slave)
+    return proc, master
+
+
 def test_console_runs_with_the_gateway_and_a_hangup_keeps_the_gateway(tmp_path: Path) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/v1/local/default"
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIGW_") and k != "NO_COLOR"}
-    env.update(AIGW_DATA_DIR=str(tmp_path / "data"), TERM="xterm-256color")
-    proc = subprocess.Popen(
-        [*CLI, "--demo", "--no-demo-traffic", "--port", str(port)], stdin=slave, stdout=slave, stderr=slave,
-        cwd=ROOT, env=env, preexec_fn=_controlling_tty,
-    )  # fmt: skip
-    os.close(slave)
+    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], tmp_path / "data")
     seen = bytearray()
     try:
         _read_until(master, b"1 Live", seen)
@@ -81,7 +87,30 @@ def test_console_runs_with_the_gateway_and_a_hangup_keeps_the_gateway(tmp_path: 
     time.sleep(1.0)
     assert proc.poll() is None, "a dropped terminal must not stop the gateway"
     assert _chat(url) == 200
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(30) == 0
+    try:
+        _attach_and_watch(tmp_path / "data", url)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
     log = (tmp_path / "data" / "console.log").read_text()
-    assert "console detached" in log and "gateway stopped (logs written=2 dropped=0" in log
+    assert "console detached" in log and "gateway stopped (logs written=4 dropped=0" in log
+    assert not (tmp_path / "data" / "gateway.json").exists(), "a stopped gateway removes its runtime file"
+
+
+def _attach_and_watch(data_dir: Path, url: str) -> None:
+    """A second ``aigw-console`` on the same data directory attaches and tails the gateway live."""
+    attached, master = _start_on_pty(["--port", str(_free_port())], data_dir, width=120)
+    seen = bytearray()
+    try:
+        _read_until(master, b"attached", seen)
+        _read_until(master, b"gpt-4o-mini", seen)  # the history: the requests made before
+        assert _chat(url, model="attach-canary-model") == 200  # the mock echoes any model name
+        _read_until(master, b"attach-canary-model", seen)  # the live tail, from the other process
+        os.write(master, b"\x11")  # ctrl+q: an attached console quits without stopping the gateway
+        assert attached.wait(30) == 0
+        _read_until(master, b"keeps serving", seen)
+    finally:
+        if attached.poll() is None:
+            attached.kill()
+        os.close(master)
+    assert _chat(url) == 200, "quitting the attached console must leave the gateway serving"

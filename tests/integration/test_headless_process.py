@@ -45,6 +45,7 @@ async def test_sigterm_flushes_every_log_and_exits_cleanly(tmp_path: Path) -> No
                 await resp.read()
 
         await asyncio.gather(*(one(i) for i in range(60)))
+    await _a_second_gateway_on_the_same_data_dir_is_refused(tmp_path, proc.pid)
     proc.send_signal(signal.SIGTERM)
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
@@ -54,6 +55,17 @@ async def test_sigterm_flushes_every_log_and_exits_cleanly(tmp_path: Path) -> No
     assert "sk-never-print-me" not in text + err.decode()
     with sqlite3.connect(tmp_path / "data" / "aigw.db") as db:
         assert db.execute("select count(*) from logs").fetchone()[0] == 60
+    assert not (tmp_path / "data" / "gateway.json").exists(), "a stopped gateway unlists itself"
+
+
+async def _a_second_gateway_on_the_same_data_dir_is_refused(tmp_path: Path, pid: int) -> None:
+    assert (tmp_path / "data" / "gateway.json").exists()
+    second = await asyncio.create_subprocess_exec(
+        *CLI, "--headless", "--port", "0", cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(second.communicate(), 30)
+    assert second.returncode == 1
+    assert f"a gateway already serves {tmp_path / 'data'} (pid {pid}, http://127.0.0.1:" in err.decode()
 
 
 def test_bad_config_fails_with_one_line_naming_the_key(tmp_path: Path) -> None:

@@ -1,0 +1,170 @@
+"""An attached console's link to a gateway running in another process.
+
+The console reads and changes state through its own service layer on the shared store, as an
+in-process console does. Two things only the running gateway has come over its management API's
+WebSocket event stream (``…/ai-gateway/events``, admin token): the live tail, republished on a
+local :class:`EventBus` so the views cannot tell the difference, and the nudge that makes the gateway
+re-read changed gateway settings and tokens at once (:class:`GatewayLink` is the service layer's
+:class:`~proxy_core.directory.DirectoryUpdates` when attached).
+
+The link reconnects with backoff when the stream drops (the gateway restarting, say) and reports
+each change of state through ``on_state`` so the console can tell the operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Callable
+
+import aiohttp
+import orjson
+
+from proxy_core.directory import GatewayConfig
+from proxy_core.events import EventBus
+from proxy_core.runtime_file import RuntimeInfo
+
+__all__ = ["AttachError", "GatewayLink", "events_url"]
+
+log = logging.getLogger(__name__)
+
+_CONNECT_TIMEOUT = 5.0
+_REFRESH_TIMEOUT = 5.0
+_BACKOFF = (0.5, 1.0, 2.0, 4.0)
+
+
+class AttachError(Exception):
+    """The running gateway could not be reached or refused the console (the message says why)."""
+
+
+def events_url(info: RuntimeInfo) -> str:
+    return f"{info.api_url.replace('http', 'ws', 1)}/accounts/{info.account_id}/ai-gateway/events"
+
+
+class GatewayLink:
+    def __init__(
+        self,
+        info: RuntimeInfo,
+        admin_token: str,
+        bus: EventBus,
+        *,
+        on_state: Callable[[str, bool], None] | None = None,
+    ) -> None:
+        self.info = info
+        self.bus = bus
+        self.on_state = on_state
+        self.dropped = 0
+        """Events the gateway dropped for this console because it fell behind."""
+        self._token = admin_token
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._refreshed: asyncio.Event = asyncio.Event()
+        self._pending_refresh: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        """Open the stream and start receiving; raises :class:`AttachError` if the gateway says no."""
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=_CONNECT_TIMEOUT))
+        try:
+            self._ws = await self._open()
+        except AttachError:
+            await self._session.close()
+            raise
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="aigw-attach-link")
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and not self._ws.closed
+
+    async def close(self) -> None:
+        for task in (self._task, self._pending_refresh):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._ws is not None:
+            await self._ws.close()
+        if self._session is not None:
+            await self._session.close()
+
+    # -- DirectoryUpdates: the gateway re-reads its settings from the shared store ------------------
+
+    async def put(self, config: GatewayConfig) -> None:
+        await self.refresh()
+
+    async def remove(self, account_id: str, gateway_id: str) -> None:
+        await self.refresh()
+
+    def changed(self) -> None:
+        """Logs were deleted from the shared store (the gateway's retention counts are stale): tell it."""
+        self._pending_refresh = asyncio.get_running_loop().create_task(self.refresh(), name="aigw-attach-refresh")
+
+    async def refresh(self) -> None:
+        """Ask the gateway to re-read gateways and tokens now and wait for it (bounded); if the link
+        is down the gateway still picks the change up on its own within a few seconds."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            return
+        self._refreshed.clear()
+        try:
+            await ws.send_str('{"type":"refresh"}')
+            await asyncio.wait_for(self._refreshed.wait(), _REFRESH_TIMEOUT)
+        except (ConnectionError, asyncio.TimeoutError, RuntimeError) as exc:
+            log.warning("the gateway did not confirm a settings refresh: %s", exc)
+
+    # -- the stream ------------------------------------------------------------------------------
+
+    async def _open(self) -> aiohttp.ClientWebSocketResponse:
+        assert self._session is not None
+        url = events_url(self.info)
+        try:
+            return await self._session.ws_connect(
+                url, headers={"authorization": f"Bearer {self._token}"}, heartbeat=30.0, autoping=True
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status == 401:
+                raise AttachError(
+                    f"the gateway at {self.info.base_url} refused the admin token: attach with the token it "
+                    "was started with (AIGW_ADMIN_TOKEN or [api] admin_token)"
+                ) from None
+            raise AttachError(f"the gateway at {self.info.base_url} refused the event stream (HTTP {exc.status})") from None
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise AttachError(f"cannot reach the gateway at {self.info.base_url}: {exc or type(exc).__name__}") from None
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            if self._ws is None or self._ws.closed:
+                try:
+                    self._ws = await self._open()
+                except AttachError as exc:
+                    await asyncio.sleep(_BACKOFF[min(attempt, len(_BACKOFF) - 1)])
+                    attempt += 1
+                    log.info("reconnecting to the gateway: %s", exc)
+                    continue
+                attempt = 0
+                self._say("Reconnected to the gateway's live tail", True)
+            await self._receive(self._ws)
+            self._say("Lost the gateway's live tail; reconnecting…", False)
+
+    async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in ws:
+            if message.type is aiohttp.WSMsgType.TEXT:
+                self._dispatch(orjson.loads(message.data))
+            elif message.type is aiohttp.WSMsgType.ERROR:
+                break
+
+    def _dispatch(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "events":
+            self.dropped = int(frame.get("dropped") or 0)
+            for event in frame.get("events") or ():
+                self.bus.publish(event)
+        elif kind == "refreshed":
+            self._refreshed.set()
+
+    def _say(self, message: str, good: bool) -> None:
+        log.warning(message)
+        if self.on_state is not None:
+            self.on_state(message, good)
