@@ -17,20 +17,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from typing import Awaitable, Callable
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from proxy_core.api.envelope import ApiCode, fail
 from proxy_core.events import EventBus, Subscription
 
-__all__ = ["EVENT_BUS", "REFRESH", "BATCH_INTERVAL", "stream_events"]
+__all__ = ["BATCH_INTERVAL", "install_event_stream", "stream_events"]
 
 log = logging.getLogger(__name__)
 
 EVENT_BUS = web.AppKey("event_bus", EventBus)
 REFRESH = web.AppKey("refresh", Callable[[], Awaitable[None]])
+_OPEN = web.AppKey("open_event_streams", weakref.WeakSet)
+
+
+def install_event_stream(app: web.Application, bus: EventBus, refresh: Callable[[], Awaitable[None]]) -> None:
+    """What :func:`stream_events` needs on the API app: the bus, the re-read, and closing on shutdown."""
+    app[EVENT_BUS] = bus
+    app[REFRESH] = refresh
+    app[_OPEN] = weakref.WeakSet()
+    app.on_shutdown.append(_close_streams)
 BATCH_INTERVAL = 0.1
 _MAILBOX = 20_000
 _MAX_CLIENT_MESSAGE = 4096
@@ -41,6 +51,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         return fail(400, ApiCode.INVALID, "this endpoint is a WebSocket: connect with 'Upgrade: websocket'")
     await ws.prepare(request)
+    request.app[_OPEN].add(ws)
     sending = asyncio.Lock()
     with request.app[EVENT_BUS].subscribe(maxlen=_MAILBOX) as subscription:
         sender = asyncio.create_task(_send_batches(ws, subscription, sending), name="aigw-events-stream")
@@ -82,3 +93,10 @@ async def _command(request: web.Request, ws: web.WebSocketResponse, data: str, s
     async with sending:
         await ws.send_str(orjson.dumps(reply).decode())
 
+
+
+async def _close_streams(app: web.Application) -> None:
+    """``on_shutdown``: close the open streams, so a stopping gateway does not wait for its consoles
+    (they hear 'going away' and reconnect when a gateway serves again)."""
+    for ws in list(app[_OPEN]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"gateway stopping")

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from proxy_core.api import handlers as h
 from proxy_core.api.envelope import ApiCode, error_from, fail
-from proxy_core.api.events_stream import EVENT_BUS, REFRESH, stream_events
+from proxy_core.api.events_stream import install_event_stream, stream_events
 from proxy_core.events import EventBus
 from proxy_core.services import Services
 
@@ -164,8 +164,7 @@ def create_api_app(
     app = web.Application()
     app[h.SERVICES] = services
     app[ADMIN_TOKEN] = admin_token
-    app[EVENT_BUS] = bus
-    app[REFRESH] = refresh
+    install_event_stream(app, bus, refresh)
     app.router.add_get("/openapi.json", _openapi)
     for route in ROUTES:
         app.router.add_route(route.method, route.path, _guarded(route.handler))

@@ -138,3 +138,20 @@ async def test_an_attached_settings_change_invalidates_the_gateways_cache(attach
     assert (await chat(gw)).headers["cf-aig-cache-status"] == "HIT"
     await services.gateways.update("default", {"rate_limiting_limit": 1000, "rate_limiting_interval": 60}, OPERATOR)
     assert (await chat(gw)).headers["cf-aig-cache-status"] == "MISS"
+
+
+async def test_the_console_hears_when_the_gateway_goes_away(gateway_factory: GatewayFactory) -> None:
+    gateway = await gateway_factory(api={"admin_token": ADMIN})
+    states: list[tuple[str, bool]] = []
+    link = GatewayLink(runtime_of(gateway), ADMIN, EventBus(), on_state=lambda m, good: states.append((m, good)))
+    await link.connect()
+    try:
+        await gateway.runner.cleanup()  # the gateway process stops serving
+        for _ in range(100):
+            if states:
+                break
+            await asyncio.sleep(0.05)
+        assert states[0] == ("Lost the gateway's live tail; reconnecting…", False)
+        assert not link.connected
+    finally:
+        await link.close()
