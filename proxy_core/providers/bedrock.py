@@ -40,15 +40,14 @@ class BedrockFamily:
                 usage.tokens_out = tokens_out
 
     def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
-        """One ``{event_type: payload}`` of :func:`proxy_core.providers.eventstream.iter_events`."""
+        """One event of :func:`proxy_core.providers.eventstream.iter_events`: converse-stream's
+        ``{"metadata": {...}}``, or a model's own event from invoke-with-response-stream."""
         if not isinstance(event, dict):
             return
         if isinstance(event.get("metadata"), dict):  # converse-stream
             self.parse_response(event["metadata"], usage)
-        chunk = event.get("chunk")  # invoke-with-response-stream: the model's own events
-        if not isinstance(chunk, dict):
             return
-        metrics = chunk.get("amazon-bedrock-invocationMetrics")
+        metrics = event.get("amazon-bedrock-invocationMetrics")
         if isinstance(metrics, dict):
             tokens_in = int_or_none(metrics.get("inputTokenCount"))
             tokens_out = int_or_none(metrics.get("outputTokenCount"))
@@ -57,11 +56,11 @@ class BedrockFamily:
             if tokens_out is not None:
                 usage.tokens_out = tokens_out
             return
-        message = chunk.get("message")  # Anthropic models: message_start, then message_delta
+        message = event.get("message")  # Anthropic models: message_start, then message_delta
         if isinstance(message, dict):
             self.parse_response(message, usage)
-        elif isinstance(chunk.get("usage"), dict):
-            self.parse_response(chunk, usage)
+        elif isinstance(event.get("usage"), dict):
+            self.parse_response(event, usage)
 
     def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
         tokens_in = headers.get("x-amzn-bedrock-input-token-count")

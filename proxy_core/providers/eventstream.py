@@ -7,8 +7,9 @@ carry JSON payloads: ``converse-stream`` one event per type (``metadata`` holds 
 ``invoke-with-response-stream`` ``chunk`` events whose ``bytes`` are the model's own JSON, base64
 (the last one of Anthropic models holds ``amazon-bedrock-invocationMetrics``).
 
-:func:`iter_events` turns a captured body into ``{event_type: payload}`` dicts for the Bedrock
-family; a damaged or truncated message ends the iteration (usage is best effort, never an error).
+:func:`iter_events` turns a captured body into events for the Bedrock family and the guardrails:
+``{event_type: payload}`` for converse-stream, the model's own JSON for ``chunk`` events. A damaged
+or truncated message ends the iteration (usage is best effort, never an error).
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ def _headers(body: bytes, at: int, end: int) -> dict[str, str] | None:
 
 
 def iter_events(body: bytes) -> Iterator[dict[str, Any]]:
-    """``{event_type: payload}`` for each JSON event message; ``chunk`` payloads are unwrapped from
-    base64 into the model's JSON."""
+    """``{event_type: payload}`` for each JSON event message, except ``chunk`` messages, which
+    yield the model's own JSON event (unwrapped from base64)."""
     for headers, payload in iter_messages(body):
         if headers.get(":message-type", "event") != "event":
             continue
@@ -88,7 +89,8 @@ def iter_events(body: bytes) -> Iterator[dict[str, Any]]:
             continue
         if kind == "chunk" and isinstance(data, dict) and isinstance(data.get("bytes"), str):
             try:
-                data = orjson.loads(base64.b64decode(data["bytes"], validate=True))
+                yield orjson.loads(base64.b64decode(data["bytes"], validate=True))
             except (binascii.Error, ValueError):
-                continue
+                pass
+            continue
         yield {kind: data}

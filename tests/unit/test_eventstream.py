@@ -9,6 +9,7 @@ import zlib
 import orjson
 import pytest
 
+from proxy_core.guardrails import extract_stream_texts
 from proxy_core.providers.base import Usage
 from proxy_core.providers.bedrock import BedrockFamily
 from proxy_core.providers.eventstream import iter_events, iter_messages
@@ -67,13 +68,15 @@ def test_converse_stream_usage_comes_from_the_metadata_event() -> None:
     assert [next(iter(e)) for e in events] == ["messageStart", "contentBlockDelta", "messageStop", "metadata"]
     usage = usage_of(CONVERSE)
     assert (usage.tokens_in, usage.tokens_out) == (21, 7)
+    assert extract_stream_texts("bedrock", events) == ["Hello"]
 
 
 def test_invoke_stream_chunks_are_unwrapped_from_base64() -> None:
     events = list(iter_events(INVOKE))
-    assert events[1] == {"chunk": {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Hi"}}}
+    assert events[1] == {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Hi"}}
     usage = usage_of(INVOKE)
     assert (usage.tokens_in, usage.tokens_out) == (15, 4)
+    assert extract_stream_texts("bedrock", events) == ["Hi"]  # what response guardrails read
 
 
 def test_invoke_stream_without_metrics_reads_the_anthropic_events() -> None:
