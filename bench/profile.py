@@ -4,7 +4,7 @@ Starts the mock and ``aigw-console --headless`` pinned as in the benchmark, driv
 (c=64, 0 ms upstream) and records it with py-spy (``pip install py-spy``; non-blocking sampling,
 so the target is not paused): a raw collapsed-stack file for the summary below and a speedscope
 file for https://www.speedscope.app, both in ``bench/results/``. The summary prints the share of
-samples per bucket (the SQLite writer thread, the log pipeline, the request path and its parts,
+samples per bucket (the log writer's SQLite thread, the log pipeline, the request path and its parts,
 aiohttp's server and client plumbing, the native event loop), the top functions by self and by
 inclusive samples, and the throughput/CPU measured meanwhile. ``--gil`` samples only the thread
 holding the GIL (on-CPU Python), which separates real work from time spent waiting for the GIL.
@@ -28,17 +28,17 @@ from bench.targets import BENCH_DIR, Mock, OursTarget
 
 # bucket name → frame substring that puts a sample in it (first match wins, in this order)
 BUCKETS: list[tuple[str, str]] = [
-    ("SQLite writer thread (aiosqlite: sqlite3 executemany)", "_connection_worker_thread"),
-    ("log pipeline on the event loop (LogPipe._run: build rows, SQLAlchemy compile)", "LogPipe._run"),
+    ("log writer thread (SqliteLogStore: prepared executemany)", "SqliteLogStore."),
+    ("SQLite through aiosqlite (SQLAlchemy path, other store users)", "_connection_worker_thread"),
+    ("log pipeline on the event loop (LogPipe._run: build rows)", "LogPipe._run"),
     ("SQLAlchemy Core execute, stack truncated by py-spy (bind processors per row)", "sqlalchemy/"),
     ("request path: new_ulid", "new_ulid ("),
     ("request path: parse_policy", "parse_policy ("),
     ("request path: _forward_headers", "_forward_headers ("),
     ("request path: read_body", "Proxy.read_body"),
     ("request path: upstream call (aiohttp ClientSession._request)", "ClientSession._request"),
-    ("request path: relay whole response (read + write)", "Proxy._relay_whole"),
-    ("request path: relay stream", "Proxy._relay_stream"),
-    ("request path: other Proxy.handle code", "Proxy.handle"),
+    ("request path: relay response (read + write)", "relay_upstream ("),
+    ("request path: other Proxy code", "Proxy."),
     ("aiohttp server: routing (UrlDispatcher.resolve)", "UrlDispatcher.resolve"),
     ("aiohttp server: protocol, parsing, request objects", "RequestHandler."),
     ("aiohttp client: protocol / response parsing", "ResponseHandler."),
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         head += (
             f"\nCPU by thread during the load: event loop (main) {main_cpu / w.requests * 1e6:,.0f} µs/req ({main_cpu / cpu * 100:.0f}%)"
             + "".join(f"; thread {t} {c / w.requests * 1e6:,.0f} µs/req ({c / cpu * 100:.0f}%)" for c, t in others)
-            + " — the non-main thread is aiosqlite's SQLite worker; it shares the pinned core with the event loop.\n"
+            + " — non-main threads are the log writer's SQLite thread and aiosqlite's; they share the pinned core with the event loop.\n"
         )
     head += f"\nheaders: {extra or 'none'}; logs stored {facts.get('rows')}\n\n"
     md = head + summarize(raw)

@@ -2,10 +2,11 @@
 
 The proxy calls :meth:`LogPipe.submit` after the client has its answer; it never waits. The
 writer takes batches, builds rows (usage, cost, redaction), publishes them on the event bus and
-inserts them with one Core ``executemany`` per table. A batch leaves memory only once its write is
-confirmed: while the store is slow or failing the batch is retried with backoff and new exchanges
-keep queueing up to the bounds (entries and bytes); past them exchanges are dropped, counted, and
-reported by :meth:`stats`. :meth:`close` flushes what is queued before returning.
+hands them to the store (one transaction per batch: :mod:`proxy_core.store.logwriter`). A batch
+leaves memory only once its write is confirmed: while the store is slow or failing the batch is
+retried with backoff and new exchanges keep queueing up to the bounds (entries and bytes); past
+them exchanges are dropped, counted, and reported by :meth:`stats`. :meth:`close` flushes what is
+queued before returning.
 """
 
 from __future__ import annotations

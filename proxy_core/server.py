@@ -90,6 +90,7 @@ async def _log_writer(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[PROXY].drain_background()
     await pipe.close()
+    await app[WRITER].close()
 
 
 async def _cache_janitor(app: web.Application) -> AsyncIterator[None]:

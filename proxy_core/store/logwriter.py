@@ -3,44 +3,51 @@ with each gateway's log limit applied (``STOP_INSERTING`` or ``DELETE_OLDEST``).
 
 Row counts per gateway are kept in memory (read once, then maintained), so enforcing the limit
 costs no query per batch; :meth:`LogWriter.forget_counts` makes the next batch re-read them after
-logs were deleted elsewhere.
+logs were deleted elsewhere. A SQLite file is written by :class:`SqliteLogStore` (its own
+connection on a dedicated thread); any other store (PostgreSQL, in-memory SQLite) goes through
+SQLAlchemy (:class:`CoreLogStore`). Both run the statements of :mod:`proxy_core.store.logsql`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from proxy_core.store.engine import Store
-from proxy_core.store.models import Log, LogBody, LogRollup
+from proxy_core.store.logsql import (
+    COUNT_LOGS, DELETE_CHUNK, DELETE_OLDEST, DEQUEUE_PENDING, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS, rollup_upsert,
+)  # fmt: skip
+from proxy_core.store.sqlite_logstore import SqliteLogStore
 
-__all__ = ["LogWriter", "LimitLookup", "rollup_rows", "index_search_backlog"]
-
-log = logging.getLogger(__name__)
+__all__ = ["LogWriter", "LimitLookup", "LogStore", "CoreLogStore", "open_log_store", "rollup_rows", "index_search_backlog"]
 
 LimitLookup = Callable[[str, str], "tuple[int | None, str] | None"]
 """``(account_id, gateway_id)`` → ``(log_management, log_management_strategy)`` or ``None``."""
 
-_LOGS = Log.__table__
-_BODIES = LogBody.__table__
-_ROLLUPS = LogRollup.__table__
 _MINUTE = 60_000
-_DELETE_CHUNK = 5_000
-_BODY_TEXT = "substr(CAST(coalesce({0}, '') AS TEXT), 1, 65536)"
-_INDEX_PENDING = text(
-    "INSERT INTO logs_fts(rowid, request, response) SELECT b.rowid, "
-    + _BODY_TEXT.format("b.request_body") + ", " + _BODY_TEXT.format("b.response_body")
-    + " FROM log_bodies b WHERE b.rowid IN (SELECT body_rowid FROM fts_pending ORDER BY body_rowid LIMIT :n)"
-)
-_DEQUEUE_PENDING = text(
-    "DELETE FROM fts_pending WHERE body_rowid IN (SELECT body_rowid FROM fts_pending ORDER BY body_rowid LIMIT :n)"
-)
-_SUMMED = ("requests", "errors", "tokens_in", "tokens_out", "cost", "duration_sum")
+_GatewayKey = tuple[str, str]
+
+
+class LogStore(Protocol):
+    """Where a batch goes: each call is one transaction."""
+
+    async def count_logs(self) -> dict[_GatewayKey, int]: ...
+
+    async def store(
+        self,
+        logs: Sequence[Mapping[str, Any]],
+        bodies: Sequence[Mapping[str, Any]],
+        rollups: Sequence[Mapping[str, Any]],
+        trims: Mapping[_GatewayKey, int],
+    ) -> int:
+        """Insert the batch, delete ``trims`` oldest logs per gateway; returns the rows deleted."""
+        ...
+
+    async def index_pending(self, limit: int) -> int: ...
+
+    async def close(self) -> None: ...
 
 
 def rollup_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -74,65 +81,117 @@ def rollup_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def index_search_backlog(conn: AsyncConnection, limit: int) -> int:
     """Index up to ``limit`` queued bodies in the caller's transaction (SQLite only)."""
-    result = await conn.execute(_INDEX_PENDING, {"n": limit})
+    result = await conn.execute(INDEX_PENDING, {"n": limit})
     if result.rowcount:
-        await conn.execute(_DEQUEUE_PENDING, {"n": limit})
+        await conn.execute(DEQUEUE_PENDING, {"n": limit})
     return max(result.rowcount, 0)
 
 
-class LogWriter:
-    def __init__(self, store: Store, limits: LimitLookup) -> None:
+class CoreLogStore:
+    """The log statements through SQLAlchemy's async engine (PostgreSQL, or SQLite not in a plain file)."""
+
+    def __init__(self, store: Store) -> None:
         self._store = store
+        self._rollup_upsert = rollup_upsert(store.is_sqlite)
+
+    async def count_logs(self) -> dict[_GatewayKey, int]:
+        async with self._store.engine.connect() as conn:
+            return {(a, g): n for a, g, n in await conn.execute(COUNT_LOGS)}
+
+    async def store(
+        self,
+        logs: Sequence[Mapping[str, Any]],
+        bodies: Sequence[Mapping[str, Any]],
+        rollups: Sequence[Mapping[str, Any]],
+        trims: Mapping[_GatewayKey, int],
+    ) -> int:
+        trimmed = 0
+        async with self._store.engine.begin() as conn:
+            if logs:
+                await conn.execute(INSERT_LOGS, logs)
+            if bodies:
+                await conn.execute(INSERT_BODIES, bodies)
+            if rollups:
+                await conn.execute(self._rollup_upsert, rollups)
+            for (account_id, gateway_id), excess in trims.items():
+                done = 0
+                while done < excess:
+                    params = {"account_id": account_id, "gateway_id": gateway_id, "n": min(DELETE_CHUNK, excess - done)}
+                    result = await conn.execute(DELETE_OLDEST, params)
+                    if not result.rowcount:
+                        break
+                    done += result.rowcount
+                trimmed += done
+        return trimmed
+
+    async def index_pending(self, limit: int) -> int:
+        if not self._store.is_sqlite:
+            return 0
+        async with self._store.engine.begin() as conn:
+            return await index_search_backlog(conn, limit)
+
+    async def close(self) -> None:
+        pass
+
+
+def _sqlite_file(store: Store) -> str | None:
+    """The path of a store that is a plain SQLite file (which the dedicated writer thread can open)."""
+    url = store.engine.url
+    database = url.database
+    if not store.is_sqlite or url.query or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def open_log_store(store: Store) -> LogStore:
+    """The dedicated SQLite thread for a SQLite file, SQLAlchemy for anything else."""
+    path = _sqlite_file(store)
+    return SqliteLogStore(path, store.engine.dialect) if path is not None else CoreLogStore(store)
+
+
+class LogWriter:
+    def __init__(self, store: Store, limits: LimitLookup, log_store: LogStore | None = None) -> None:
+        self._db = log_store or open_log_store(store)
         self._limits = limits
-        self._counts: dict[tuple[str, str], int] | None = None
-        self.refused: dict[tuple[str, str], int] = defaultdict(int)
+        self._counts: dict[_GatewayKey, int] | None = None
+        self._counts_epoch = 0
+        self.refused: dict[_GatewayKey, int] = defaultdict(int)
         """Rows not stored because their gateway was at its log limit (``STOP_INSERTING``)."""
         self.trimmed = 0
         """Rows deleted to make room (``DELETE_OLDEST``)."""
-        upsert = sqlite.insert if store.is_sqlite else postgresql.insert
-        statement = upsert(_ROLLUPS)
-        self._rollup_upsert = statement.on_conflict_do_update(
-            index_elements=[c.name for c in _ROLLUPS.primary_key],
-            set_={name: getattr(_ROLLUPS.c, name) + getattr(statement.excluded, name) for name in _SUMMED},
-        )
 
     def forget_counts(self) -> None:
         self._counts = None
-
-    async def _load_counts(self, conn: AsyncConnection) -> dict[tuple[str, str], int]:
-        result = await conn.execute(
-            select(_LOGS.c.account_id, _LOGS.c.gateway_id, func.count()).group_by(_LOGS.c.account_id, _LOGS.c.gateway_id)
-        )
-        return {(a, g): n for a, g, n in result}
+        self._counts_epoch += 1
 
     async def write(self, rows: Sequence[dict[str, Any]], bodies: Sequence[dict[str, Any]]) -> None:
         """Store one batch (raises to have the pipeline retry it whole)."""
-        async with self._store.engine.begin() as conn:
-            counts = self._counts if self._counts is not None else await self._load_counts(conn)
-            counts = dict(counts)
-            keep, trims, refused = self._apply_limits(rows, counts)
-            if keep:
-                await conn.execute(insert(_LOGS), keep)
-                kept_ids = {row["id"] for row in keep}
-                kept_bodies = [b for b in bodies if b["log_id"] in kept_ids] if refused else list(bodies)
-                if kept_bodies:
-                    await conn.execute(insert(_BODIES), kept_bodies)
-            await conn.execute(self._rollup_upsert, rollup_rows(rows))
-            trimmed = 0
-            for (account_id, gateway_id), excess in trims.items():
-                trimmed += await self._trim(conn, account_id, gateway_id, excess)
-                counts[(account_id, gateway_id)] -= excess
-        self._counts = counts
+        epoch = self._counts_epoch
+        counts = self._counts
+        if counts is None:
+            counts = await self._db.count_logs()
+        counts = dict(counts)
+        keep, trims, refused = self._apply_limits(rows, counts)
+        if keep and refused:
+            kept_ids = {row["id"] for row in keep}
+            bodies = [b for b in bodies if b["log_id"] in kept_ids]
+        elif not keep:
+            bodies = ()
+        trimmed = await self._db.store(keep, bodies, rollup_rows(rows), trims)
+        for key, excess in trims.items():
+            counts[key] -= excess
+        if epoch == self._counts_epoch:  # logs deleted meanwhile: the next batch re-reads the counts
+            self._counts = counts
         self.trimmed += trimmed
         for key, n in refused.items():
             self.refused[key] += n
 
     def _apply_limits(
-        self, rows: Sequence[dict[str, Any]], counts: dict[tuple[str, str], int]
-    ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        self, rows: Sequence[dict[str, Any]], counts: dict[_GatewayKey, int]
+    ) -> tuple[list[dict[str, Any]], dict[_GatewayKey, int], dict[_GatewayKey, int]]:
         keep: list[dict[str, Any]] = []
-        trims: dict[tuple[str, str], int] = defaultdict(int)
-        refused: dict[tuple[str, str], int] = defaultdict(int)
+        trims: dict[_GatewayKey, int] = defaultdict(int)
+        refused: dict[_GatewayKey, int] = defaultdict(int)
         for row in rows:
             key = (row["account_id"], row["gateway_id"])
             limit = self._limits(*key)
@@ -148,24 +207,8 @@ class LogWriter:
 
     async def index_pending(self, limit: int = 2_000) -> int:
         """Add up to ``limit`` queued bodies to the search index (SQLite); returns how many."""
-        if not self._store.is_sqlite:
-            return 0
-        async with self._store.engine.begin() as conn:
-            return await index_search_backlog(conn, limit)
+        return await self._db.index_pending(limit)
 
-    async def _trim(self, conn: AsyncConnection, account_id: str, gateway_id: str, excess: int) -> int:
-        """Delete the ``excess`` oldest logs of a gateway (in chunks, so no statement runs long)."""
-        done = 0
-        while done < excess:
-            chunk = min(_DELETE_CHUNK, excess - done)
-            oldest = (
-                select(_LOGS.c.id)
-                .where(_LOGS.c.account_id == account_id, _LOGS.c.gateway_id == gateway_id)
-                .order_by(_LOGS.c.created_at, _LOGS.c.id)
-                .limit(chunk)
-            )
-            result = await conn.execute(delete(_LOGS).where(_LOGS.c.id.in_(oldest)))
-            if not result.rowcount:
-                break
-            done += result.rowcount
-        return done
+    async def close(self) -> None:
+        """Close the store's connection (after the pipeline has flushed)."""
+        await self._db.close()

@@ -1,0 +1,59 @@
+"""The log writer's statements, built once from the models; both log stores run exactly these.
+
+The SQLAlchemy store executes them as they are; the SQLite writer thread compiles them with the
+engine's dialect into SQL text and bind order (see :mod:`proxy_core.store.sqlite_logstore`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, delete, func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
+
+from proxy_core.store.models import Log, LogBody, LogRollup
+
+__all__ = [
+    "INSERT_LOGS", "INSERT_BODIES", "COUNT_LOGS", "DELETE_OLDEST", "INDEX_PENDING", "DEQUEUE_PENDING",
+    "DELETE_CHUNK", "rollup_upsert",
+]  # fmt: skip
+
+_LOGS = Log.__table__
+_ROLLUPS = LogRollup.__table__
+_SUMMED = ("requests", "errors", "tokens_in", "tokens_out", "cost", "duration_sum")
+_BODY_TEXT = "substr(CAST(coalesce({0}, '') AS TEXT), 1, 65536)"
+
+DELETE_CHUNK = 5_000
+"""Most rows one ``DELETE_OLDEST`` statement removes, so no statement runs long."""
+
+INSERT_LOGS = insert(_LOGS)
+INSERT_BODIES = insert(LogBody.__table__)
+COUNT_LOGS = select(_LOGS.c.account_id, _LOGS.c.gateway_id, func.count()).group_by(
+    _LOGS.c.account_id, _LOGS.c.gateway_id
+)
+DELETE_OLDEST = delete(_LOGS).where(
+    _LOGS.c.id.in_(
+        select(_LOGS.c.id)
+        .where(_LOGS.c.account_id == bindparam("account_id"), _LOGS.c.gateway_id == bindparam("gateway_id"))
+        .order_by(_LOGS.c.created_at, _LOGS.c.id)
+        .limit(bindparam("n"))
+    )
+)
+"""The ``n`` oldest logs of one gateway (params: ``account_id``, ``gateway_id``, ``n``)."""
+INDEX_PENDING = text(
+    "INSERT INTO logs_fts(rowid, request, response) SELECT b.rowid, "
+    + _BODY_TEXT.format("b.request_body") + ", " + _BODY_TEXT.format("b.response_body")
+    + " FROM log_bodies b WHERE b.rowid IN (SELECT body_rowid FROM fts_pending ORDER BY body_rowid LIMIT :n)"
+)
+"""Adds up to ``n`` queued bodies to the search index (SQLite only)."""
+DEQUEUE_PENDING = text(
+    "DELETE FROM fts_pending WHERE body_rowid IN (SELECT body_rowid FROM fts_pending ORDER BY body_rowid LIMIT :n)"
+)
+
+
+def rollup_upsert(is_sqlite: bool) -> Executable:
+    """``INSERT`` into ``log_rollups`` adding to the counters of a minute that already has a row."""
+    statement = (sqlite.insert if is_sqlite else postgresql.insert)(_ROLLUPS)
+    return statement.on_conflict_do_update(
+        index_elements=[c.name for c in _ROLLUPS.primary_key],
+        set_={name: getattr(_ROLLUPS.c, name) + getattr(statement.excluded, name) for name in _SUMMED},
+    )
