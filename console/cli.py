@@ -12,7 +12,7 @@ from typing import Sequence
 
 from console.commands import add_subcommands, run_subcommand
 from proxy_core.config import ConfigError, Settings, load_settings
-from proxy_core.runner import pipe_report, print_access_log, start_gateway
+from proxy_core.runner import pipe_report, print_access_log, settle_heap, start_gateway
 
 __all__ = ["main", "build_parser"]
 
@@ -50,6 +50,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 async def run_headless(settings: Settings, *, quiet: bool = False) -> None:
     """Serve until SIGINT or SIGTERM, then flush the log queue and exit."""
     gateway = await start_gateway(settings)
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

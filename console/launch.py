@@ -35,7 +35,7 @@ from console.prefs import PREFS_FILE_NAME
 from proxy_core.api import read_admin_token
 from proxy_core.config import Settings
 from proxy_core.events import EventBus
-from proxy_core.runner import RunningGateway, pipe_report, start_gateway
+from proxy_core.runner import RunningGateway, pipe_report, settle_heap, start_gateway
 from proxy_core.runtime_file import RuntimeInfo, read_runtime
 from proxy_core.server import SERVICES
 from proxy_core.services import Services
@@ -100,6 +100,7 @@ async def run_console(settings: Settings) -> int:
         return await run_attached(settings, running)
     log_file = _log_to_file(settings.data_dir)
     gateway = await start_gateway(settings)
+    settle_heap()
     loop = asyncio.get_running_loop()
     hung_up = False
     app = make_console(

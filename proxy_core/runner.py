@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import sys
@@ -25,7 +26,7 @@ from proxy_core.server import PIPE, create_app
 from proxy_core.store.engine import Store, open_store
 from proxy_core.store.gateways import ensure_default_gateway
 
-__all__ = ["GatewayAlreadyRunning", "RunningGateway", "start_gateway", "format_log_line", "print_access_log"]
+__all__ = ["GatewayAlreadyRunning", "RunningGateway", "settle_heap", "start_gateway", "format_log_line", "print_access_log"]
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,16 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None) -> Runn
             run_demo_traffic(gateway.gateway_url), name="aigw-demo-traffic"
         )
     return gateway
+
+
+def settle_heap() -> None:
+    """Call once a serving process has started: freeze what start-up built (modules, the app, the
+    pricing table) out of the cycle collector's sight and collect the young generation less often.
+    Per-request garbage is almost all freed by reference counting; with the default thresholds the
+    collector still spent ~150 us per proxied request re-scanning long-lived objects."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def _local_url(host: str, port: int) -> str:
