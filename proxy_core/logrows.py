@@ -13,6 +13,8 @@ import orjson
 from proxy_core.costs import PricingTable, compute_cost
 from proxy_core.exchange import Exchange
 from proxy_core.providers.base import ModelType, Usage
+from proxy_core.providers.eventstream import CONTENT_TYPE as EVENTSTREAM_TYPE
+from proxy_core.providers.eventstream import iter_events as iter_aws_events
 from proxy_core.redact import redact_headers
 
 __all__ = ["build_rows", "iter_stream_events", "LOG_EVENT_FIELDS"]
@@ -41,7 +43,11 @@ def _loads(data: bytes) -> Any:
 
 
 def iter_stream_events(body: bytes, content_type: str) -> Iterator[Any]:
-    """Decoded JSON events of a streamed body: SSE ``data:`` lines, a JSON array, or NDJSON."""
+    """Decoded JSON events of a streamed body: SSE ``data:`` lines, AWS's binary event stream, a
+    JSON array, or NDJSON."""
+    if EVENTSTREAM_TYPE in content_type:
+        yield from iter_aws_events(body)
+        return
     if "event-stream" in content_type:
         for line in body.split(b"\n"):
             if line.startswith(b"data:"):
@@ -75,7 +81,7 @@ def _usage(ex: Exchange, request_json: Any, response_ct: str) -> Usage:
     body = ex.response_body
     if not body or ex.response_truncated or not (200 <= ex.status_code < 300):
         return usage
-    stream_type = "event-stream" in response_ct or "ndjson" in response_ct or "stream+json" in response_ct
+    stream_type = any(kind in response_ct for kind in ("event-stream", "eventstream", "ndjson", "stream+json"))
     # A chunked upstream answer is relayed as a stream, but a plain JSON body is still one response
     # (or Google's JSON array of chunks, which its family reads as a whole).
     whole = None if stream_type or not ("json" in response_ct or ex.streamed) else _loads(body)

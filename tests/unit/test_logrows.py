@@ -13,6 +13,7 @@ from proxy_core.logrows import LOG_EVENT_FIELDS, build_rows, iter_stream_events
 from proxy_core.policy import DEFAULT_POLICY, CustomCost, RequestPolicy
 from proxy_core.providers import ModelType, ProviderRegistry
 from proxy_core.redact import REDACTED
+from tests.unit.eventstream_frames import CONVERSE, INVOKE
 
 PRICING = load_pricing()
 MAX_BODY = 10 * 1024 * 1024
@@ -279,6 +280,16 @@ def test_bedrock_usage_from_headers_and_converse_body() -> None:
     converse = {"output": {}, "stopReason": "end_turn", "usage": {"inputTokens": 30, "outputTokens": 628, "totalTokens": 658}}
     ex = exchange("aws-bedrock", "/model/amazon.nova-lite-v1%3A0/converse", request={"messages": []}, response=converse)
     assert usage_of(rows(ex)[0]) == ("amazon.nova-lite-v1:0", 30, 628)
+
+
+def test_bedrock_binary_event_streams() -> None:
+    ex = exchange("aws-bedrock", "/model/amazon.nova-lite-v1%3A0/converse-stream", request={"messages": []},
+                  response=CONVERSE, response_ct="application/vnd.amazon.eventstream", streamed=True)  # fmt: skip
+    assert usage_of(rows(ex)[0]) == ("amazon.nova-lite-v1:0", 21, 7)
+    ex = exchange("aws-bedrock", "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke-with-response-stream",
+                  request={"messages": []}, response=INVOKE, response_ct="application/vnd.amazon.eventstream",
+                  streamed=True)  # fmt: skip
+    assert usage_of(rows(ex)[0]) == ("anthropic.claude-3-haiku-20240307-v1:0", 15, 4)
 
 
 @pytest.mark.parametrize(
