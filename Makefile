@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo run test bench clean
+.PHONY: demo run test e2e bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP_RUN)
 ## make test: install with test extras, then run the whole suite.
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest -q
+
+## make e2e: only the end-to-end tests (aigw-console driven in tmux; skipped where tmux is absent).
+e2e: $(STAMP_TEST)
+	$(BIN)/python -m pytest -q tests/e2e
 
 ## make bench: install, then run the benchmark suite (not part of the tests).
 bench: $(STAMP_TEST)

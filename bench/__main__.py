@@ -21,15 +21,18 @@ from pathlib import Path
 from bench import report
 from bench.load import ensure_wrk, wrk_version
 from bench.suite import Plan, machine_facts, measure_target, preflight_noise, run_soak, write_json
-from bench.targets import BENCH_DIR, REPO_DIR, BareTarget, ConsoleTarget, DirectTarget, Mock, OursTarget
+from bench.targets import BENCH_DIR, REPO_DIR, AttachedConsoleTarget, BareTarget, ConsoleTarget, DirectTarget, Mock, OursTarget
 
-ALL_TARGETS = ("direct", "bare", "ours", "console", "litellm", "portkey")
+ALL_TARGETS = ("direct", "bare", "ours", "console", "attached", "litellm", "portkey")
 PEERS = ("litellm", "portkey")
+OPT_IN = ("attached",)
+"""Run only when ``--only`` names them (the attached console is newer than the rest)."""
 LABELS = {
     "direct": "direct (client → mock)",
     "bare": "bare aiohttp passthrough",
     "ours": "ours, headless, full logging",
-    "console": "ours + console attached",
+    "console": "ours + console attached (one process, tmux)",
+    "attached": "ours headless + a 2nd aigw-console attached (tmux)",
     "litellm": "LiteLLM proxy",
     "portkey": "Portkey gateway (OSS)",
 }
@@ -38,7 +41,11 @@ LABELS = {
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description="aigw-console benchmark (issue 3); not part of the tests.")
     p.add_argument("--quick", action="store_true", help="2 s points, 1 s warm-up, 60 TTFB requests (iteration, not for the record)")
-    p.add_argument("--only", metavar="LIST", help=f"comma-separated subset of {','.join(ALL_TARGETS)} (direct is always run)")
+    p.add_argument(
+        "--only",
+        metavar="LIST",
+        help=f"comma-separated subset of {','.join(ALL_TARGETS)} (direct is always run; {','.join(OPT_IN)} only when named)",
+    )
     p.add_argument("--skip-peers", action="store_true", help="skip LiteLLM and Portkey (no installs)")
     p.add_argument("--duration", type=float, help="seconds per load point (default 5)")
     p.add_argument("--latencies", default="0,50", help="upstream latencies in ms (default 0,50)")
@@ -106,6 +113,7 @@ def _make_targets(names: list[str], workdir: Path, target_cpu: int | None, laten
         "bare": BareTarget,
         "ours": OursTarget,
         "console": ConsoleTarget,
+        "attached": AttachedConsoleTarget,
         "litellm": LiteLLMTarget,
         "portkey": PortkeyTarget,
     }
@@ -120,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         print("bench: --latencies and --concurrency take comma-separated integers", file=sys.stderr)
         return 2
-    names = list(ALL_TARGETS)
+    names = [n for n in ALL_TARGETS if n not in OPT_IN]
     if args.only:
         wanted = {n.strip() for n in args.only.split(",") if n.strip()}
         unknown = wanted - set(ALL_TARGETS)

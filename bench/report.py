@@ -81,6 +81,27 @@ def _cpu(r: TargetResult | None, lat: int = 0, c: int = 64) -> float | None:
     return p.cpu_us_per_req if p else None
 
 
+RESPONSIVE_MS = 250
+"""A view switch the operator perceives as immediate: ~100 ms of reaction plus tmux's own key
+delivery and screen polling (the idle probes show that part)."""
+
+PROBE_TIMEOUT_MS = 15_000
+
+
+def _load_probes(r: TargetResult | None, kind: str) -> list[dict[str, Any]]:
+    """Key → screen probes of ``kind`` (``key`` or ``view``) taken under load (not the idle ones)."""
+    if r is None or r.status != "ok":
+        return []
+    return [q for q in r.probes if q.get("kind") == kind and q.get("label") != "idle"]
+
+
+def _worst_probe_ms(r: TargetResult | None, kind: str) -> float | None:
+    probes = _load_probes(r, kind)
+    if not probes:
+        return None
+    return max(q["ms"] if q.get("ms") is not None else PROBE_TIMEOUT_MS for q in probes)
+
+
 # name, description, lambda(results) -> value, comparison, threshold, unit
 GoalFn = Callable[[dict[str, TargetResult]], float | None]
 GOALS: list[tuple[str, GoalFn, str, float, str]] = [
@@ -115,6 +136,42 @@ GOALS: list[tuple[str, GoalFn, str, float, str]] = [
         "MB",
     ),
     ("ours logs lost (forwarded − stored)", lambda t: (t["ours"].logs.get("lost") if t.get("ours") else None), "<=", 0, ""),
+    (
+        "console attached and tailing / headless req/s, c=16, 0 ms",
+        lambda t: _ratio(_rps(t.get("console"), 0, 16), _rps(t.get("ours"), 0, 16)),
+        ">=",
+        0.85,
+        "×",
+    ),
+    (
+        "console attached and tailing / headless req/s, c=64, 0 ms",
+        lambda t: _ratio(_rps(t.get("console"), 0, 64), _rps(t.get("ours"), 0, 64)),
+        ">=",
+        0.85,
+        "×",
+    ),
+    (
+        "console stays responsive: slowest in-place key (space: pause/resume the tail) → screen, under load",
+        lambda t: _worst_probe_ms(t.get("console"), "key"),
+        "<=",
+        RESPONSIVE_MS,
+        " ms",
+    ),
+    (
+        "console stays responsive: slowest view switch (2 → Logs, 1 → Live) → screen, under load",
+        lambda t: _worst_probe_ms(t.get("console"), "view"),
+        "<=",
+        RESPONSIVE_MS,
+        " ms",
+    ),
+    ("console logs lost (forwarded − stored)", lambda t: (t["console"].logs.get("lost") if t.get("console") else None), "<=", 0, ""),
+    (
+        "a 2nd aigw-console attached to the headless gateway / headless req/s, c=64, 0 ms",
+        lambda t: _ratio(_rps(t.get("attached"), 0, 64), _rps(t.get("ours"), 0, 64)),
+        ">=",
+        0.85,
+        "×",
+    ),
 ]
 
 
@@ -145,7 +202,14 @@ def build_report(results: list[TargetResult], meta: dict[str, Any], plan: dict[s
         ratios[f"ours/bare CPU efficiency (bare µs/req ÷ ours µs/req) 0ms c={c}"] = _ratio(_cpu(t.get("bare"), 0, c), _cpu(ours, 0, c))
     ratios[f"ours/litellm 0ms c={top_c}"] = _ratio(_rps(ours, 0, top_c), _rps(t.get("litellm"), 0, top_c))
     ratios[f"ours/portkey 0ms c={top_c}"] = _ratio(_rps(ours, 0, top_c), _rps(t.get("portkey"), 0, top_c))
-    ratios[f"console/headless 0ms c={top_c}"] = _ratio(_rps(t.get("console"), 0, top_c), _rps(ours, 0, top_c))
+    for lat in plan["latencies"]:
+        for c in plan["concurrencies"]:
+            ratios[f"console/headless {lat}ms c={c}"] = _ratio(_rps(t.get("console"), lat, c), _rps(ours, lat, c))
+    ratios[f"console/headless CPU efficiency (headless µs/req ÷ console µs/req) 0ms c={top_c}"] = _ratio(
+        _cpu(ours, 0, top_c), _cpu(t.get("console"), 0, top_c)
+    )
+    for c in plan["concurrencies"]:
+        ratios[f"attached console/headless 0ms c={c}"] = _ratio(_rps(t.get("attached"), 0, c), _rps(ours, 0, c))
     goals = []
     for name, fn, op, threshold, unit in GOALS:
         try:
@@ -259,7 +323,7 @@ def render_markdown(rep: dict[str, Any]) -> str:
             logs = f"{r['logs']['rows']:,} / {r['logs']['upstream_requests']:,}"
             if r["logs"].get("reported_dropped"):
                 logs += f" (dropped {r['logs']['reported_dropped']})"
-        elif r["name"] == "ours":
+        elif r["name"] in ("ours", *CONSOLE_TARGETS):
             logs = str(r["logs"].get("rows_error", "–"))
         rss = _fmt(r["peak_rss_bytes"] / MB, 1) if r.get("peak_rss_bytes") else "–"
         out.append(
@@ -277,6 +341,7 @@ def render_markdown(rep: dict[str, Any]) -> str:
                 "had gone, e.g. wrk closing its connections at the end of a point); such requests are forwarded upstream but "
                 "never logged, which is what *logs lost* counts."
             )
+    out.extend(_render_console(rep))
     out.append("\n## Ratios\n")
     out.append("| ratio | value |")
     out.append("|---|---|")
@@ -308,9 +373,13 @@ def render_markdown(rep: dict[str, Any]) -> str:
     else:
         out.append("Not checked (direct or proxies not measured).")
     if rep["noisy_points"]:
+        worst: dict[str, tuple[int, float]] = {}
+        for label, _lat, _c, n in rep["noisy_points"]:
+            count, top = worst.get(label, (0, 0.0))
+            worst[label] = (count + 1, max(top, n))
         out.append(
             "\n**Noise warning**: other processes used CPU during these points (cores busy beyond target+mock+wrk): "
-            + ", ".join(f"{l} {lat}ms c={c}: {n:.2f}" for l, lat, c, n in rep["noisy_points"][:12])
+            + "; ".join(f"{label}: {count} points, up to {top:.2f} cores" for label, (count, top) in worst.items())
             + ". Re-run on a quiet machine for trustworthy numbers."
         )
     ref = rep["reference"]
@@ -323,6 +392,57 @@ def render_markdown(rep: dict[str, Any]) -> str:
     for k, v in meta["versions"].items():
         out.append(f"- {k}: {v}")
     return "\n".join(out) + "\n"
+
+
+def _render_console(rep: dict[str, Any]) -> list[str]:
+    """The console row's extras: key → screen latencies (idle and under load), the tail it showed, how it quit."""
+    out: list[str] = []
+    for r in rep["targets"]:
+        if r["name"] in CONSOLE_TARGETS and r["status"] == "ok":
+            out.extend(_render_console_target(r))
+    return out
+
+
+CONSOLE_TARGETS = ("console", "attached")
+
+
+def _render_console_target(r: dict[str, Any]) -> list[str]:
+    out = [f"\n## {r['label']}: does the console stay responsive?\n"]
+    out.append(
+        "Keys sent through tmux and the time until `capture-pane` shows their effect: space pauses the live tail "
+        "and resumes it (handled in place: how long the event loop makes a key wait), then `2` switches to Logs and "
+        "`1` back to Live (a whole screen's work). It includes tmux's key delivery and 20 ms screen polling on the "
+        f"load core; the idle rows show the same keys before the load. Goal: ≤ {RESPONSIVE_MS} ms, a reaction the "
+        "operator perceives as immediate. Under load = during the heaviest point, while wrk runs.\n"
+    )
+    probes = [q for q in r.get("probes", []) if "key" in q]
+    if probes:
+        out.append("| when | key | does | ms |")
+        out.append("|---|---|---|---|")
+        for q in probes:
+            ms = _fmt(q["ms"], 0) if q.get("ms") is not None else f"timeout ({q.get('error', '')[:80]})"
+            when = "idle" if q["label"] == "idle" else f"under load, {q['label']}"
+            if q.get("during_load") is False:
+                when += " (answered after the load ended)"
+            out.append(f"| {when} | {q['key']} | {q.get('action', '')} | {ms} |")
+    else:
+        out.append("No probe was taken.")
+    stats = [q["stats_line"] for q in r.get("probes", []) if q.get("stats_line")]
+    if stats:
+        out.append(f"\nThe Live view's own stats line under load: `{stats[-1]}`")
+    logs = r.get("logs") or {}
+    tail = logs.get("tail") or {}
+    if tail:
+        out.append(
+            f"\nAfter the load the Live view showed {tail.get('rows_on_screen', '?')} rows of the bench's requests "
+            f"({tail.get('kept', '?')} kept in the tail)."
+        )
+    side = sum(p.get("side_cpu_s", 0.0) for p in r["points"])
+    out.append(
+        f"The console quit by {logs.get('quit', '?')} with exit status {logs.get('console_exit_code', logs.get('exit_code', '?'))}; tmux itself used "
+        f"{side:.2f} CPU s over the points (on the load core, not counted as ours)."
+    )
+    return out
 
 
 def render_soak(soak: dict[str, Any], meta: dict[str, Any]) -> str:

@@ -50,6 +50,10 @@ class Point:
     core_busy: dict[int, float]
     noise_cores: float
     """Busy CPU (in cores) during the point not used by the target, the mock, wrk or the bench."""
+    probe: Any = None
+    """What the target measured meanwhile (the console: key → screen latencies), if anything."""
+    side_cpu_s: float = 0.0
+    """CPU of the harness's helpers (tmux for the console), not counted as the target's."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -70,6 +74,8 @@ class TargetResult:
     peak_rss_bytes: int | None = None
     logs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)
+    """The console's key → screen measurements (``ConsoleTarget.probes``)."""
 
     def point(self, latency_ms: int, connections: int) -> Point | None:
         for p in self.points:
@@ -96,23 +102,34 @@ def _self_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def _tree_cpu(pids: list[int]) -> float:
+    return sum(procstat.tree_cpu_seconds(pid) for pid in pids)
+
+
 def _point(target: Target, mock: Mock, plan: Plan, latency: int, conns: int) -> Point:
     mock_pid = mock.proc.pid
     is_mock = target.pid == mock_pid
-    cpu0 = procstat.tree_cpu_seconds(target.pid)
+    pids = target.pids()
+    cpu0 = _tree_cpu(pids)
     mock0 = 0.0 if is_mock else procstat.proc_cpu_seconds(mock_pid)
+    side_pids = target.side_pids()
+    side0 = sum(procstat.proc_cpu_seconds(p) for p in side_pids)
     self0 = _self_cpu()
     cores0 = procstat.read_cores()
+    heaviest = conns == max(plan.concurrencies) and latency == plan.latencies[0]
+    collect = target.during_point(latency, conns, plan.duration, heaviest=heaviest)
     result = run_wrk(
         target.url(latency), target.body(latency), target.headers(latency), connections=conns, duration=plan.duration, cpu=plan.load_cpu
     )
     cores1 = procstat.read_cores()
-    cpu = procstat.tree_cpu_seconds(target.pid) - cpu0
+    cpu = _tree_cpu(pids) - cpu0
     mock_cpu = 0.0 if is_mock else procstat.proc_cpu_seconds(mock_pid) - mock0
+    side_cpu = sum(procstat.proc_cpu_seconds(p) for p in side_pids) - side0
     own = _self_cpu() - self0
+    probe = collect() if collect is not None else None
     busy = procstat.busy_seconds(cores0, cores1)
     span = max(result.duration_s, 0.001)
-    noise = max(0.0, busy - cpu - mock_cpu - result.wrk_cpu_s - own) / span
+    noise = max(0.0, busy - cpu - mock_cpu - side_cpu - result.wrk_cpu_s - own) / span
     per_req = cpu / result.requests * 1e6 if result.requests else float("nan")
     return Point(
         latency_ms=latency,
@@ -122,6 +139,8 @@ def _point(target: Target, mock: Mock, plan: Plan, latency: int, conns: int) -> 
         cpu_us_per_req=round(per_req, 1),
         core_busy={k: round(v, 3) for k, v in procstat.core_busy(cores0, cores1).items()},
         noise_cores=round(noise, 3),
+        probe=probe,
+        side_cpu_s=round(side_cpu, 3),
     )
 
 
@@ -148,6 +167,10 @@ def measure_target(target: Target, mock: Mock, plan: Plan, *, log: Any = print) 
                 target.url(lat), target.body(lat), target.headers(lat), connections=16, duration=plan.warmup, cpu=plan.load_cpu
             )
             client_requests += warm.requests
+        target.before_points()
+        idle = [f"{q['key']}→{q['ms']:.0f} ms" for q in getattr(target, "probes", []) if q.get("ms") is not None]
+        if idle:
+            log(f"bench: {target.label}: console key → screen, idle: {', '.join(idle)}")
         for lat in plan.latencies:
             for conns in plan.concurrencies:
                 p = _point(target, mock, plan, lat, conns)
@@ -159,12 +182,15 @@ def measure_target(target: Target, mock: Mock, plan: Plan, *, log: Any = print) 
                     f"bench: {target.label}: {lat:>2} ms c={conns:<2} {p.wrk.rps:9.1f} req/s  p50 {p.wrk.p50_ms:7.2f} ms"
                     f"  p99 {p.wrk.p99_ms:7.2f} ms  cpu {p.cpu_us_per_req:6.0f} µs/req{err}{noisy}"
                 )
+                keys = [f"{q['key']}→{q['ms']:.0f} ms" if q.get("ms") is not None else f"{q['key']}→timeout" for q in p.probe or [] if "key" in q]
+                if keys:
+                    log(f"bench: {target.label}: console key → screen during this point: {', '.join(keys)}")
         res.ttfb = stream_ttfb(target.url(0), target.body(0, stream=True), target.headers(0), n=plan.ttfb_requests)
         client_requests += plan.ttfb_requests + 5
         t = res.ttfb
         extra = f" errors: {t.errors}" if t.errors else ""
         log(f"bench: {target.label}: stream TTFB p50 {t.ttfb_p50_ms:.2f} ms p99 {t.ttfb_p99_ms:.2f} ms ({t.ok}/{t.requests} ok){extra}")
-        res.peak_rss_bytes = procstat.tree_peak_rss(target.pid)
+        res.peak_rss_bytes = sum(procstat.tree_peak_rss(pid) for pid in target.pids())
         if isinstance(target, OursTarget):
             res.logs["healthz_before_stop"] = target.healthz().get("logs", {})
     except Exception as exc:  # noqa: BLE001 - one broken target must not sink the run
@@ -178,6 +204,7 @@ def measure_target(target: Target, mock: Mock, plan: Plan, *, log: Any = print) 
         except Exception as exc:  # noqa: BLE001
             facts = {"stop_error": f"{type(exc).__name__}: {exc}"}
         res.notes.extend(target.notes)
+        res.probes = list(getattr(target, "probes", []))
     if isinstance(target, OursTarget) and res.start_s is not None:
         res.logs.update(facts)
         res.logs["client_requests"] = client_requests

@@ -1,0 +1,1 @@
+"""End-to-end tests: the real ``aigw-console`` process in a real terminal (tmux)."""
