@@ -8,7 +8,13 @@ build the same App the same way.
 Modes, in the order of their number keys: 1 Live, 2 Logs, 3 Analytics, 4 Datasets & Evaluations,
 5 Guardrails, 6 Gateways & Settings (see :mod:`console.views`). Kind to SSH: animations are off,
 ``NO_COLOR`` is honoured (Textual then renders in monochrome), and the chosen theme is remembered
-in the preferences file.
+in the preferences file. Themes come from the project's ``themes/`` and ``<data_dir>/themes/``
+(:mod:`console.theming`); a theme file that cannot be used is reported, never fatal.
+
+The shell keeps the list of the account's gateways (:attr:`AigwConsole.gateway_ids`, read at start,
+when the gateway picker opens and whenever the Gateways view creates or deletes one), so a gateway
+created in view 6 can be picked in the other views at once, and the views never keep showing a
+gateway that was deleted.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import os
 from datetime import tzinfo
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable
+from typing import Any, Awaitable, Callable, ClassVar, Iterable, Protocol
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -31,8 +37,8 @@ from textual.widget import Widget
 from console.dialogs import ChoiceDialog, ConfirmDialog
 from console.help_screen import HelpScreen, collect_bindings
 from console.prefs import PrefsFile
-from console.store_calls import finish, settle
-from console.themes import DEFAULT_THEME, load_themes
+from console.store_calls import finish, report_failure, settle
+from console.theming import DEFAULT_THEME, FALLBACK_THEME, discover_themes
 from console.view_screen import UnavailableView, ViewScreen
 from console.views import VIEWS, ViewSpec, find_view, load_view, view_css_path
 from console.widgets.filter_bar import FilterBar
@@ -40,7 +46,7 @@ from proxy_core.events import EventBus
 from proxy_core.services import Services
 from proxy_core.services.types import Clock, system_clock
 
-__all__ = ["AigwConsole", "make_console", "QUIT", "DETACH"]
+__all__ = ["AigwConsole", "make_console", "evaluator_probe", "EvaluatorStatus", "QUIT", "DETACH"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,26 @@ DETACH = "detach"
 
 _VIEWS = Binding.Group("Views", compact=True)
 _VIEW_ACTIONS = {f"show_view('{spec.mode}')": spec for spec in VIEWS}
+
+EvaluatorStatus = Callable[[], "tuple[str, str] | Awaitable[tuple[str, str]]"]
+"""The guardrails evaluator's name and ``"healthy"`` or ``"unreachable: <reason>"`` (sync or async)."""
+
+
+class _HasHealth(Protocol):
+    name: str
+
+    async def health(self) -> tuple[bool, str]: ...
+
+
+def evaluator_probe(evaluator: _HasHealth) -> EvaluatorStatus:
+    """An ``evaluator_status`` for :func:`make_console` from the gateway's guardrails evaluator
+    (:class:`proxy_core.guardrails.Evaluator`): its name and whether it can judge now."""
+
+    async def status() -> tuple[str, str]:
+        healthy, detail = await evaluator.health()
+        return evaluator.name, "healthy" if healthy else f"unreachable: {detail or 'no answer'}"
+
+    return status
 
 
 def _base_url(url: str) -> str:
@@ -107,6 +133,9 @@ class AigwConsole(App[str]):
         on_detach: Callable[[], None] | None = None,
         attached: bool = False,
         prefs_path: Path | None = None,
+        data_dir: Path | None = None,
+        export_dir: Path | None = None,
+        evaluator_status: EvaluatorStatus | None = None,
     ) -> None:
         super().__init__(css_path=_stylesheets())
         self.services = services
@@ -118,13 +147,24 @@ class AigwConsole(App[str]):
         self.on_detach = on_detach
         self.attached = attached
         self.prefs = PrefsFile(prefs_path)
+        self.data_dir = data_dir if data_dir is not None else (prefs_path.parent if prefs_path is not None else None)
+        """The gateway's data directory (user themes, exports); ``None`` when not known."""
+        self.export_dir = export_dir if export_dir is not None else self.data_dir
+        """Where exports are written (``None``: the working directory)."""
+        self.evaluator_status = evaluator_status
+        self.gateway_ids: tuple[str, ...] = ()
+        """The account's gateways as last read (see :meth:`refresh_gateways`)."""
+        self.default_gateway_id = "default"
         self.animation_level = "none"
-        themes = load_themes()
-        self.console_themes = [theme.name for theme in themes]
-        for theme in themes:
+        found = discover_themes(self.data_dir)
+        self.theme_problems = found.problems
+        """One line per theme file that was skipped (shown once the console is up)."""
+        self.console_themes = found.names
+        for theme in found.themes:
             self.register_theme(theme)
         wanted = self.prefs.prefs.theme
-        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else FALLBACK_THEME
+        self.theme = wanted if wanted in self.available_themes else fallback
         for spec in VIEWS:
             self.add_mode(spec.mode, partial(ViewScreen, spec, self._build_view))
         self.set_reactive(AigwConsole.gateway_id, gateway_id)
@@ -147,7 +187,10 @@ class AigwConsole(App[str]):
         except (ImportError, AttributeError) as exc:
             log.info("view %s not available: %s", spec.target, exc)
             return UnavailableView(f"{spec.title} is not available in this build yet.", markup=False)
-        offered: dict[str, Any] = {"clock": self.clock, "bus": self.bus, "tz": self.tz}
+        offered: dict[str, Any] = {
+            "clock": self.clock, "bus": self.bus, "tz": self.tz, "export_dir": self.export_dir,
+            "evaluator_status": self.evaluator_status,
+        }  # fmt: skip
         try:
             parameters = inspect.signature(view_class).parameters
             takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
@@ -159,6 +202,11 @@ class AigwConsole(App[str]):
 
     def on_mount(self) -> None:
         self.switch_mode(VIEWS[0].mode)
+        for problem in self.theme_problems:
+            self.notify(problem, title="Theme file skipped", severity="warning", timeout=15, markup=False)
+        if not self.console_themes:
+            self.notify("No console theme found in themes/; using Textual's own.", severity="warning", markup=False)
+        self.refresh_gateways()
 
     async def on_unmount(self) -> None:
         await settle()  # store calls of cancelled workers finish before the loop may close
@@ -199,20 +247,43 @@ class AigwConsole(App[str]):
     def action_pick_gateway(self) -> None:
         self._list_gateways()
 
+    async def _read_gateways(self) -> list[tuple[str, str]] | None:
+        """The account's gateways as ``(id, label)``, remembered in :attr:`gateway_ids`; ``None``
+        (after a notification) when the store cannot be read."""
+        try:
+            page = await finish(self.services.gateways.list(per_page=1000))
+        except Exception as exc:  # the store may be down; say so and carry on
+            report_failure(self, "Cannot list gateways", exc)
+            return None
+        self.gateway_ids = tuple(g.id for g in page.items)
+        self.default_gateway_id = next((g.id for g in page.items if g.is_default), self.default_gateway_id)
+        return [(g.id, g.id + ("  (default)" if g.is_default else "")) for g in page.items]
+
     @work(exclusive=True, group="app-gateways", exit_on_error=False)
     async def _list_gateways(self) -> None:
-        try:
-            page = await finish(self.services.gateways.list(per_page=100))
-        except Exception as exc:  # the store may be down; say so and carry on
-            self.notify(f"Cannot list gateways: {exc}", severity="error", markup=False)
+        choices = await self._read_gateways()
+        if choices is None:
             return
-        choices = [(g.id, g.id + ("  (default)" if g.is_default else "")) for g in page.items]
         if not choices:
             self.notify("No gateways yet.", markup=False)
             return
         choice = await self.push_screen_wait(ChoiceDialog("Show gateway", choices, current=self.gateway_id))
         if choice:
             self.gateway_id = choice
+
+    @work(exclusive=True, group="app-gateways-refresh", exit_on_error=False)
+    async def refresh_gateways(self) -> None:
+        """Re-read the account's gateways; when the one shown is gone, show the default one."""
+        if await self._read_gateways() is None:
+            return
+        if self.gateway_ids and self.gateway_id not in self.gateway_ids:
+            gone = self.gateway_id
+            self.gateway_id = self.default_gateway_id if self.default_gateway_id in self.gateway_ids else self.gateway_ids[0]
+            self.notify(f"Gateway {gone} is gone; showing {self.gateway_id}.", markup=False)
+
+    def on_gateways_view_gateways_changed(self, message: Any) -> None:
+        """The Gateways view created or deleted a gateway: the list the picker offers follows."""
+        self.refresh_gateways()
 
     def action_copy_url(self) -> None:
         self.copy_to_clipboard(self.proxy_url)
@@ -252,6 +323,8 @@ class AigwConsole(App[str]):
             title = f"View: {spec.title}" if spec is not None else binding.description
             help_text = f"{tooltip or binding.tooltip or binding.description} ({self.get_key_display(binding)})"
             yield SystemCommand(title, help_text, partial(self.run_action, binding.action, node))
+        if "pick_gateway" not in seen:  # a view may use g for itself: the picker stays in the palette
+            yield SystemCommand("Gateway", "Choose which gateway the views show", self.action_pick_gateway)
         for name in self.console_themes:
             yield SystemCommand(f"Theme: {name}", "Switch the console theme (remembered)", partial(setattr, self, "theme", name))
         yield from super().get_system_commands(screen)
@@ -301,6 +374,9 @@ def make_console(
     on_detach: Callable[[], None] | None = None,
     attached: bool = False,
     prefs_path: Path | None = None,
+    data_dir: Path | None = None,
+    export_dir: Path | None = None,
+    evaluator_status: EvaluatorStatus | None = None,
 ) -> AigwConsole:
     """The console App, wired to ``services`` and ``bus``.
 
@@ -310,8 +386,14 @@ def make_console(
     when the operator detaches (ctrl+d); without it detaching is unavailable. ``attached`` says
     the console joined a gateway run by another process: quitting then never stops it.
     ``prefs_path`` is the console preferences file (``None`` = keep them in memory).
+    ``data_dir`` is the gateway's data directory (``None``: the preferences file's directory, if
+    any): operator themes are read from ``<data_dir>/themes/*.toml`` and exports are written
+    there unless ``export_dir`` says otherwise (neither known: the working directory).
+    ``evaluator_status`` reports the guardrails evaluator's name and health for the Guardrails
+    view (build it with :func:`evaluator_probe`); ``None`` when this console cannot know it.
     """
     return AigwConsole(
         services, bus, gateway_url=gateway_url, account_id=account_id, gateway_id=gateway_id, clock=clock,
-        tz=tz, on_detach=on_detach, attached=attached, prefs_path=prefs_path,
+        tz=tz, on_detach=on_detach, attached=attached, prefs_path=prefs_path, data_dir=data_dir,
+        export_dir=export_dir, evaluator_status=evaluator_status,
     )  # fmt: skip

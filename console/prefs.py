@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from console.themes import DEFAULT_THEME
+from console.theming import DEFAULT_THEME
 
 __all__ = ["ConsolePrefs", "PrefsFile", "PREFS_FILE_NAME"]
 

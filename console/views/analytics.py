@@ -27,6 +27,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static, Tab, Tabs
 
 from console.safe_text import untrusted_line
+from console.store_calls import describe_error, finish, report_failure
 from console.units import format_cost, format_count, format_duration, format_tokens
 from console.widgets.analytics_chart import AnalyticsChart, ChartData, ChartSeries
 from proxy_core.services import AnalyticsPoint, Services
@@ -116,8 +117,8 @@ class AnalyticsView(Widget, can_focus=False):
                 tooltip="Chart the next metric: requests, tokens, cost, errors, cache hits"),  # fmt: skip
         Binding("C", "previous_metric", "Previous chart", show=False, id="analytics.chart_back",
                 tooltip="Chart the previous metric"),  # fmt: skip
-        Binding("g", "toggle_group", "Group", id="analytics.group",
-                tooltip="Break the totals down by provider or by model"),  # fmt: skip
+        Binding("b", "toggle_group", "Group", id="analytics.group",
+                tooltip="Break the totals down by provider or by model (g stays the gateway picker)"),  # fmt: skip
         Binding("f5", "refresh", "Refresh", id="analytics.refresh", tooltip="Reload the analytics now"),
     ]
 
@@ -217,13 +218,13 @@ class AnalyticsView(Widget, can_focus=False):
         start, end = time_range.window(self.clock())
         analytics = self.services.analytics
         try:
-            points = await analytics.series(gateway_id, start, end, bucket=time_range.bucket)  # type: ignore[arg-type]
-            breakdown = await analytics.breakdown(gateway_id, start, end, group_by=group_by)
-            totals = await analytics.totals(gateway_id, start, end)
+            points = await finish(analytics.series(gateway_id, start, end, bucket=time_range.bucket))  # type: ignore[arg-type]
+            breakdown = await finish(analytics.breakdown(gateway_id, start, end, group_by=group_by))
+            totals = await finish(analytics.totals(gateway_id, start, end))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a notification
-            if str(exc) != self._last_error:  # once per distinct failure, not at every poll
-                self.notify(f"Analytics: {exc}", title="Could not load analytics", severity="error")
-            self._last_error = str(exc)
+            if describe_error(exc) != self._last_error:  # once per distinct failure, not at every poll
+                report_failure(self, "Could not load analytics", exc)
+            self._last_error = describe_error(exc)
             return
         finally:
             self._arm()

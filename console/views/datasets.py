@@ -27,6 +27,7 @@ from textual.widget import Widget
 
 from console.dialogs import ConfirmDialog
 from console.safe_text import clean_line
+from console.store_calls import finish, report_failure
 from console.units import format_when
 from console.widgets.datasets_dialogs import DatasetDialog, DatasetDraft, EvaluationDialog, EvaluationDraft
 from console.widgets.datasets_tables import DatasetsTable, EvaluationsTable
@@ -168,10 +169,10 @@ class DatasetsView(Widget, can_focus=False):
     @work(exclusive=True, group="datasets-load", exit_on_error=False)
     async def _load(self, gateway_id: str) -> None:
         try:
-            datasets = await self.services.datasets.list(gateway_id, per_page=500)
-            evaluations = await self.services.evaluations.list(gateway_id, per_page=100)
+            datasets = await finish(self.services.datasets.list(gateway_id, per_page=500))
+            evaluations = await finish(self.services.evaluations.list(gateway_id, per_page=100))
         except Exception as exc:  # noqa: BLE001 - shown, never raised
-            self.notify(str(exc), title="Could not load datasets", severity="error")
+            report_failure(self, "Could not load datasets", exc)
             return
         self.post_message(self.DataLoaded(gateway_id, datasets.items, evaluations.items))
 
@@ -183,9 +184,11 @@ class DatasetsView(Widget, can_focus=False):
             before = self._evaluations.get(evaluation.id)
             if before is not None and before.status == "running" and evaluation.status != "running":
                 if evaluation.status == "error":
-                    self.notify(evaluation.error or "failed", title=f"Evaluation {evaluation.name}", severity="error")
+                    self.notify(evaluation.error or "failed", title=f"Evaluation {clean_line(evaluation.name)}",
+                                severity="error", markup=False)  # fmt: skip
                 else:
-                    self.notify(f"{evaluation.total_logs} logs evaluated", title=f"Evaluation {evaluation.name} done")
+                    self.notify(f"{evaluation.total_logs} logs evaluated",
+                                title=f"Evaluation {clean_line(evaluation.name)} done", markup=False)  # fmt: skip
         self._datasets = {d.id: d for d in message.datasets}
         self._evaluations = {e.id: e for e in message.evaluations}
         self._marked &= set(self._datasets)
@@ -273,13 +276,15 @@ class DatasetsView(Widget, can_focus=False):
         datasets = self.services.datasets
         try:
             if dataset_id is None:
-                await datasets.create(gateway_id, draft.name, draft.log_filter, CONSOLE_ACTOR)
+                await finish(datasets.create(gateway_id, draft.name, draft.log_filter, CONSOLE_ACTOR))
             else:
-                await datasets.update(gateway_id, dataset_id, CONSOLE_ACTOR, name=draft.name, filters=draft.log_filter)
+                await finish(
+                    datasets.update(gateway_id, dataset_id, CONSOLE_ACTOR, name=draft.name, filters=draft.log_filter)
+                )
         except Exception as exc:  # noqa: BLE001 - shown, never raised
-            self.notify(str(exc), title="Dataset not saved", severity="error")
+            report_failure(self, "Dataset not saved", exc)
             return
-        self.notify(f"Dataset {clean_line(draft.name)} saved")
+        self.notify(f"Dataset {clean_line(draft.name)} saved", markup=False)
         self.refresh_data()
 
     def action_delete(self) -> None:
@@ -315,11 +320,11 @@ class DatasetsView(Widget, can_focus=False):
     async def _delete(self, gateway_id: str, kind: str, resource_id: str) -> None:
         try:
             if kind == "dataset":
-                await self.services.datasets.delete(gateway_id, resource_id, CONSOLE_ACTOR)
+                await finish(self.services.datasets.delete(gateway_id, resource_id, CONSOLE_ACTOR))
             else:
-                await self.services.evaluations.delete(gateway_id, resource_id, CONSOLE_ACTOR)
+                await finish(self.services.evaluations.delete(gateway_id, resource_id, CONSOLE_ACTOR))
         except Exception as exc:  # noqa: BLE001 - shown, never raised
-            self.notify(str(exc), title=f"{kind.capitalize()} not deleted", severity="error")
+            report_failure(self, f"{kind.capitalize()} not deleted", exc)
             return
         self._marked.discard(resource_id)
         self.refresh_data()
@@ -355,9 +360,8 @@ class DatasetsView(Widget, can_focus=False):
             n += 1
         return path
 
-    @work(group="datasets-export", exit_on_error=False)
-    async def _export(self, gateway_id: str, dataset: DatasetInfo) -> None:
-        path = self._export_path(dataset)
+    async def _write_export(self, gateway_id: str, dataset: DatasetInfo, path: Path) -> int:
+        """Write the dataset's logs to ``path``; on failure no half-written file is left."""
         count = 0
         try:
             handle = await asyncio.to_thread(open, path, "xb")
@@ -375,11 +379,21 @@ class DatasetsView(Widget, can_focus=False):
                     await asyncio.to_thread(handle.write, b"".join(chunk))
             finally:
                 await asyncio.to_thread(handle.close)
-        except Exception as exc:  # noqa: BLE001 - shown, never raised; no half-written file is left
+        except BaseException:
             path.unlink(missing_ok=True)
-            self.notify(str(exc), title="Export failed", severity="error")
+            raise
+        return count
+
+    @work(group="datasets-export", exit_on_error=False)
+    async def _export(self, gateway_id: str, dataset: DatasetInfo) -> None:
+        try:
+            path = self._export_path(dataset)
+            # Shielded: leaving the view does not cut the export (or its store reads) short.
+            count = await finish(self._write_export(gateway_id, dataset, path))
+        except Exception as exc:  # noqa: BLE001 - shown, never raised
+            report_failure(self, "Export failed", exc)
             return
-        self.notify(f"{count} logs → {path}", title=f"Exported {clean_line(dataset.name)}")
+        self.notify(f"{count} logs → {path}", title=f"Exported {clean_line(dataset.name)}", markup=False)
         self.post_message(self.ExportFinished(dataset.id, path, count))
 
     # -- actions: evaluations ----------------------------------------------------------------
@@ -407,11 +421,13 @@ class DatasetsView(Widget, can_focus=False):
     @work(group="datasets-change", exit_on_error=False)
     async def _start_evaluation(self, gateway_id: str, dataset_ids: list[str], draft: EvaluationDraft) -> None:
         try:
-            await self.services.evaluations.create(
-                gateway_id, draft.name, dataset_ids, draft.evaluation_type_ids, CONSOLE_ACTOR
+            await finish(
+                self.services.evaluations.create(
+                    gateway_id, draft.name, dataset_ids, draft.evaluation_type_ids, CONSOLE_ACTOR
+                )
             )
         except Exception as exc:  # noqa: BLE001 - shown, never raised
-            self.notify(str(exc), title="Evaluation not started", severity="error")
+            report_failure(self, "Evaluation not started", exc)
             return
         self._marked.clear()
         self.refresh_data()

@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Static, Tab, Tabs
 
 from console.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from console.safe_text import clean_line, untrusted_line
+from console.store_calls import describe_error, finish, report_failure
 from console.widgets.gateways_audit import AuditTable
 from console.widgets.gateways_dialogs import GatewayDialog, SettingChange, SettingDialog, TokenSecretDialog
 from console.widgets.gateways_settings import SETTING, SettingsTable, format_setting
@@ -187,14 +188,14 @@ class GatewaysView(Widget, can_focus=False):
     @work(exclusive=True, group="gateways-load", exit_on_error=False)
     async def _load(self, selected: str, audit_limit: int) -> None:
         try:
-            gateways = (await self.services.gateways.list(per_page=1000)).items
+            gateways = (await finish(self.services.gateways.list(per_page=1000))).items
             ids = [g.id for g in gateways]
             if selected not in ids and ids:
                 selected = self.gateway_id if self.gateway_id in ids else ids[0]
-            tokens = await self.services.tokens.list(selected) if selected in ids else []
-            audit = await self.services.audit.list(per_page=audit_limit)
+            tokens = await finish(self.services.tokens.list(selected)) if selected in ids else []
+            audit = await finish(self.services.audit.list(per_page=audit_limit))
         except Exception as exc:  # noqa: BLE001 - shown, never raised
-            self.notify(str(exc), title="Could not load gateways", severity="error")
+            report_failure(self, "Could not load gateways", exc)
             return
         self.post_message(self.DataLoaded(gateways, selected, tokens, audit.items, audit.total_count))
 
@@ -222,9 +223,9 @@ class GatewaysView(Widget, can_focus=False):
     @work(exclusive=True, group="gateways-tokens", exit_on_error=False)
     async def _load_tokens(self, gateway_id: str) -> None:
         try:
-            tokens = await self.services.tokens.list(gateway_id)
+            tokens = await finish(self.services.tokens.list(gateway_id))
         except Exception as exc:  # noqa: BLE001 - shown, never raised
-            self.notify(str(exc), title="Could not load tokens", severity="error")
+            report_failure(self, "Could not load tokens", exc)
             return
         self.post_message(self.TokensLoaded(gateway_id, tokens))
 
@@ -351,11 +352,11 @@ class GatewaysView(Widget, can_focus=False):
     @work(group="gateways-change", exit_on_error=False)
     async def _create_gateway(self, gateway_id: str) -> None:
         try:
-            await self.services.gateways.create(gateway_id, {}, CONSOLE_ACTOR)
+            await finish(self.services.gateways.create(gateway_id, {}, CONSOLE_ACTOR))
         except Exception as exc:  # noqa: BLE001 - the refusal is shown in the dialog, which reopens
-            self.action_new_gateway(gateway_id, str(exc))
+            self.action_new_gateway(gateway_id, describe_error(exc))
             return
-        self.notify(f"Gateway {gateway_id} created")
+        self.notify(f"Gateway {clean_line(gateway_id)} created", markup=False)
         self.selected = gateway_id
         self.post_message(self.GatewaysChanged(created=gateway_id))
         self.refresh_data()
@@ -379,11 +380,11 @@ class GatewaysView(Widget, can_focus=False):
     @work(group="gateways-change", exit_on_error=False)
     async def _delete_gateway(self, gateway_id: str) -> None:
         try:
-            await self.services.gateways.delete(gateway_id, CONSOLE_ACTOR)
+            await finish(self.services.gateways.delete(gateway_id, CONSOLE_ACTOR))
         except Exception as exc:  # noqa: BLE001 - shown, never raised
-            self.notify(str(exc), title="Gateway not deleted", severity="error")
+            report_failure(self, "Gateway not deleted", exc)
             return
-        self.notify(f"Gateway {gateway_id} deleted, with its logs")
+        self.notify(f"Gateway {clean_line(gateway_id)} deleted, with its logs", markup=False)
         self.post_message(self.GatewaysChanged(deleted=gateway_id))
         self.refresh_data()
 
@@ -399,7 +400,7 @@ class GatewaysView(Widget, can_focus=False):
         value = getattr(info, field)
         gateway_id = info.id
         if spec.kind == "readonly":
-            self.notify("Guardrails are edited in the Guardrails view (key 5).")
+            self.notify("Guardrails are edited in the Guardrails view (key 5).", markup=False)
         elif spec.kind == "bool":
             self._update(gateway_id, SettingChange(field, not value))
         elif spec.kind == "choice":
@@ -423,11 +424,12 @@ class GatewaysView(Widget, can_focus=False):
     async def _update(self, gateway_id: str, change: SettingChange) -> None:
         spec = SETTING[change.field]
         try:
-            info = await self.services.gateways.update(gateway_id, {change.field: change.value}, CONSOLE_ACTOR)
+            info = await finish(self.services.gateways.update(gateway_id, {change.field: change.value}, CONSOLE_ACTOR))
         except Exception as exc:  # noqa: BLE001 - the service's message, as a notification
-            self.notify(str(exc), title=f"{spec.label} not changed", severity="error")
+            report_failure(self, f"{spec.label} not changed", exc)
             return
-        self.notify(f"{spec.label}: {format_setting(spec, getattr(info, change.field))}", title=f"Gateway {gateway_id}")
+        self.notify(f"{spec.label}: {format_setting(spec, getattr(info, change.field))}",
+                    title=f"Gateway {clean_line(gateway_id)}", markup=False)  # fmt: skip
         self.refresh_data()
 
     # -- tokens ------------------------------------------------------------------------------
@@ -452,9 +454,9 @@ class GatewaysView(Widget, can_focus=False):
     @work(group="gateways-change", exit_on_error=False)
     async def _create_token(self, gateway_id: str, name: str) -> None:
         try:
-            created: NewToken = await self.services.tokens.create(gateway_id, CONSOLE_ACTOR, name=name)
+            created: NewToken = await finish(self.services.tokens.create(gateway_id, CONSOLE_ACTOR, name=name))
         except Exception as exc:  # noqa: BLE001 - shown, never raised
-            self.notify(str(exc), title="Token not created", severity="error")
+            report_failure(self, "Token not created", exc)
             return
         info = self._gateways.get(gateway_id)
         self._push_dialog(
@@ -484,11 +486,11 @@ class GatewaysView(Widget, can_focus=False):
     @work(group="gateways-change", exit_on_error=False)
     async def _revoke(self, gateway_id: str, token_id: str) -> None:
         try:
-            await self.services.tokens.revoke(gateway_id, token_id, CONSOLE_ACTOR)
+            await finish(self.services.tokens.revoke(gateway_id, token_id, CONSOLE_ACTOR))
         except Exception as exc:  # noqa: BLE001 - shown, never raised
-            self.notify(str(exc), title="Token not revoked", severity="error")
+            report_failure(self, "Token not revoked", exc)
             return
-        self.notify("Token revoked")
+        self.notify("Token revoked", markup=False)
         self.refresh_data()
 
     # -- audit -------------------------------------------------------------------------------

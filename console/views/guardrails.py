@@ -9,8 +9,9 @@ answers are coalesced: the saver always sends the latest policy, never an older 
 from __future__ import annotations
 
 import copy
+import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, Awaitable, Callable, ClassVar, Union
 
 from rich.style import Style
 from rich.text import Text
@@ -25,14 +26,18 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Label, Static, Switch
 
 from console.safe_text import clean_line
+from console.store_calls import describe_error, finish, report_failure
 from proxy_core.guardrails.categories import ACTIONS, CATEGORIES, default_policy, normalize_policy
 from proxy_core.services import Actor, Services
 
 __all__ = ["GuardrailsView", "GuardrailsTable", "CONSOLE_ACTOR", "EvaluatorStatus"]
 
 CONSOLE_ACTOR = Actor("operator", "console")
-EvaluatorStatus = Callable[[], "tuple[str, str]"]
-"""Returns the evaluator backend's name and ``"healthy"`` or ``"unreachable: <reason>"``."""
+EvaluatorStatus = Callable[[], Union["tuple[str, str]", "Awaitable[tuple[str, str]]"]]
+"""Returns (or, when async, resolves to) the evaluator backend's name and ``"healthy"`` or
+``"unreachable: <reason>"``. See :func:`console.app.evaluator_probe`."""
+_NO_EVALUATOR = ("", "")
+"""No ``evaluator_status`` was given (e.g. a console attached to another process)."""
 
 _SIDES = ("prompt", "response")
 
@@ -110,7 +115,7 @@ class GuardrailsView(Widget, can_focus=False):
         self.clock = clock or services.clock
         self.evaluator_status = evaluator_status
         self._policy: dict[str, Any] | None = None
-        self._evaluator: tuple[str, str] = ("builtin", "")
+        self._evaluator: tuple[str, str] = _NO_EVALUATOR
         self._pending: tuple[str, dict[str, Any]] | None = None
         self._saving = False
 
@@ -174,16 +179,17 @@ class GuardrailsView(Widget, can_focus=False):
     @work(exclusive=True, group="guardrails-load", exit_on_error=False)
     async def _load(self, gateway_id: str) -> None:
         try:
-            info = await self.services.gateways.get(gateway_id)
+            info = await finish(self.services.gateways.get(gateway_id))
         except Exception as exc:  # noqa: BLE001 - shown, never raised
-            self.notify(str(exc), title="Could not load guardrails", severity="error")
+            report_failure(self, "Could not load guardrails", exc)
             return
-        evaluator = ("builtin", "")
+        evaluator = _NO_EVALUATOR
         if self.evaluator_status is not None:
             try:
-                evaluator = self.evaluator_status()
+                status = self.evaluator_status()
+                evaluator = await finish(status) if inspect.isawaitable(status) else status
             except Exception as exc:  # noqa: BLE001 - a broken probe is an unreachable evaluator
-                evaluator = ("evaluator", f"unreachable: {exc}")
+                evaluator = ("evaluator", f"unreachable: {describe_error(exc)}")
         policy = normalize_policy(info.guardrails) if info.guardrails else default_policy()
         self.post_message(self.PolicyLoaded(gateway_id, policy, evaluator))
 
@@ -215,9 +221,9 @@ class GuardrailsView(Widget, can_focus=False):
                 gateway_id, policy = self._pending
                 self._pending = None
                 try:
-                    info = await self.services.gateways.update(gateway_id, {"guardrails": policy}, CONSOLE_ACTOR)
+                    info = await finish(self.services.gateways.update(gateway_id, {"guardrails": policy}, CONSOLE_ACTOR))
                 except Exception as exc:  # noqa: BLE001 - shown, then the stored policy is reloaded
-                    self.notify(str(exc), title="Guardrails not saved", severity="error")
+                    report_failure(self, "Guardrails not saved", exc)
                     self.post_message(self.SaveFailed(gateway_id))
                     continue
                 self.post_message(self.PolicySaved(gateway_id, info.guardrails or default_policy()))
@@ -260,7 +266,9 @@ class GuardrailsView(Widget, can_focus=False):
     def _show_evaluator(self) -> None:
         name, health = self._evaluator
         name = clean_line(name).replace("[", r"\[")
-        if not health:
+        if not name:
+            markup = "[$text-muted]Evaluator status is not available in this console[/]"
+        elif not health:
             markup = f"Evaluator [b]{name}[/b]"
         elif health == "healthy":
             markup = f"Evaluator [b]{name}[/b] · [$text-success]healthy[/]"

@@ -7,6 +7,9 @@ at most five times a second (:class:`LiveView.EventsArrived`). The tail is a Lin
 changed and only while this screen is the active one (not hidden by another mode or a dialog),
 so a busy proxy cannot make the console lag and the console barely costs the proxy anything.
 
+:meth:`LiveView.catch_up` takes in everything published so far and paints it at once, without
+waiting for the timers: tests (and scripts) use it to see a settled screen deterministically.
+
 Shows every gateway (the gateway column tells them apart); ``/`` filters in memory with the same
 language as the Logs view (:func:`proxy_core.store.filters.matches`). Space pauses: the tail
 stops moving and counts what arrives, which is inserted on resume. Feedback set anywhere
@@ -99,6 +102,8 @@ class LiveView(Vertical):
         self._dirty = True
         self._generation = 0
         self._ready = False
+        self._loaded = asyncio.Event()
+        """Set once the recent logs of the current filter are in the tail."""
         self._last_stats: StatsSnapshot | None = None
 
     def compose(self) -> ComposeResult:
@@ -170,6 +175,7 @@ class LiveView(Vertical):
         if not self._ready:
             self._ready = True
             self._drain()
+        self._loaded.set()
         self._show_stats()
 
     @on(EventsArrived)
@@ -211,7 +217,40 @@ class LiveView(Vertical):
         self._pending.clear()
         self.tail.clear()
         self.tail.focus()
+        self._loaded.clear()
         self._load_recent(self._filter, self._generation)
+
+    # -- catching up -----------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the recent logs of the current filter have been read into the tail."""
+        return self._loaded.is_set()
+
+    async def catch_up(self) -> None:
+        """Return once everything published on the bus before this call, and the recent logs read
+        from the store, is in the tail (or held, while paused), painted.
+
+        Deterministic, no timing involved: the events still in the subscription are handed to
+        the view as one more batch, queued behind the batches already posted (so their order
+        holds), and a callback queued behind that batch paints the result.
+        """
+        await self._loaded.wait()
+        if self._subscription is not None:
+            events = self._subscription.drain()
+            if events:
+                self.post_message(self.EventsArrived(events))
+        processed = asyncio.Event()
+        if not self.call_later(processed.set):  # runs after every message posted to this view so far
+            return  # not mounted (any more): nothing to paint
+        await processed.wait()
+        self.flush_now()
+
+    def flush_now(self) -> None:
+        """Paint now what the repaint and stats timers would paint next (when on screen)."""
+        self._dirty = True
+        self._repaint()
+        self._show_stats()
 
     # -- painting --------------------------------------------------------------------------------
 

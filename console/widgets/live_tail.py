@@ -43,12 +43,14 @@ class Column:
     align: str = "left"
     min_total: int = 0
     """Shown only when the widget is at least this wide."""
+    wide_width: int = 0
+    """Cells from :data:`WIDE_TOTAL` columns on (0: always ``width``), e.g. whole provider names."""
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("time", "time", 8),
-    Column("gateway", "gateway", 10, min_total=100),
-    Column("provider", "provider", 10),
+    Column("gateway", "gateway", 10, min_total=100, wide_width=16),
+    Column("provider", "provider", 10, wide_width=16),
     Column("model", "model", 0),
     Column("status", "st", 3, "right"),
     Column("cache", "cache", 5),
@@ -59,6 +61,9 @@ COLUMNS: tuple[Column, ...] = (
 )
 _MIN_FLEX = 10
 _MAX_FLEX = 40
+WIDE_TOTAL = 150
+"""From this width on, columns take their ``wide_width`` and the model column may grow to :data:`_MAX_FLEX_WIDE`."""
+_MAX_FLEX_WIDE = 48
 
 
 class LiveTail(ScrollView, can_focus=True):
@@ -258,9 +263,11 @@ class LiveTail(ScrollView, can_focus=True):
         if self._layout is not None and self._layout[0] == width:
             return self._layout[1]
         chosen = [c for c in COLUMNS if width >= c.min_total]
-        fixed = sum(c.width for c in chosen) + len(chosen) - 1
-        flex = max(_MIN_FLEX, min(_MAX_FLEX, width - fixed))
-        layout = [(c, c.width or flex) for c in chosen]
+        wide = width >= WIDE_TOTAL
+        sizes = [(c.wide_width or c.width) if wide else c.width for c in chosen]
+        fixed = sum(sizes) + len(chosen) - 1
+        flex = max(_MIN_FLEX, min(_MAX_FLEX_WIDE if wide else _MAX_FLEX, width - fixed))
+        layout = [(c, size or flex) for c, size in zip(chosen, sizes)]
         self._layout = (width, layout)
         return layout
 

@@ -9,6 +9,7 @@ store in a throwaway loop and disposes the engine's connections before handing i
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
@@ -160,7 +161,13 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def copy_db(seeded_db: Path, target: Path) -> Path:
-    target.write_bytes(seeded_db.read_bytes())  # closed cleanly: no WAL file is left beside it
+    """A consistent copy through SQLite's backup API (reads the WAL too, if one was left)."""
+    source, copy = sqlite3.connect(seeded_db), sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
     return target
 
 

@@ -9,7 +9,7 @@ from typing import Callable
 from textual.pilot import Pilot
 
 
-async def until(pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
+async def until(pilot: Pilot, condition: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
     """Let the app run until ``condition()`` is true (the live drain worker never finishes, so
     ``wait_for_complete`` cannot be used)."""
     deadline = time.monotonic() + timeout

@@ -1,4 +1,5 @@
-"""The App: modes on number keys, header, help, themes remembered, NO_COLOR, leaving, hostile content."""
+"""The App: modes on number keys, header, help, themes remembered, NO_COLOR, leaving, hostile content,
+what the shell hands the views (export directory, evaluator status) and its gateway list."""
 
 from __future__ import annotations
 
@@ -7,14 +8,20 @@ from pathlib import Path
 import orjson
 import pytest
 from textual.filter import Monochrome
+from textual.widgets import Input, OptionList, Static
 
-from console.app import DETACH, QUIT
-from console.dialogs import ConfirmDialog
+from console.app import DETACH, QUIT, evaluator_probe
+from console.dialogs import ChoiceDialog, ConfirmDialog
 from console.help_screen import HelpScreen
 from console.view_screen import ViewScreen
 from console.views import VIEWS
+from console.views.analytics import AnalyticsView
+from console.views.datasets import DatasetsView
+from console.views.gateways import GatewaysTable, GatewaysView
+from console.views.guardrails import GuardrailsView
 from console.views.live import LiveView
 from console.views.logs import LogsView
+from console.widgets.gateways_dialogs import GatewayDialog
 from console.widgets.log_detail import LogDetailPane
 from tests.console.conftest import EVIL_PROMPT
 from tests.console.helpers import screen_text, until
@@ -130,3 +137,75 @@ async def test_hostile_log_content_renders_literally(console) -> None:
         body = str(logs.detail_pane.query_one("#log-detail-body").render())
         assert EVIL_PROMPT not in body
         assert isinstance(logs.detail_pane, LogDetailPane)
+
+
+class FakeEvaluator:
+    """Stands in for the gateway's guardrails evaluator (``name`` and ``health()``)."""
+
+    name = "llama-guard"
+
+    def __init__(self) -> None:
+        self.healthy = True
+
+    async def health(self) -> tuple[bool, str]:
+        return (True, "ok") if self.healthy else (False, "connection refused")
+
+
+async def test_shell_hands_views_export_dir_evaluator_status_and_user_themes(console, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "themes").mkdir(parents=True)
+    (data / "themes" / "mine.toml").write_text('name = "mine"\ndark = true\nprimary = "#336699"\n')
+    (data / "themes" / "broken.toml").write_text('name = "broken"\nprimary = "#12"\n')
+    evaluator = FakeEvaluator()
+    app = console(data_dir=data, evaluator_status=evaluator_probe(evaluator))
+    assert app.export_dir == data and "mine" in app.console_themes and "broken" not in app.console_themes
+    assert console(prefs_path=None).export_dir is None  # nothing known: exports go to the working directory
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert any(n.title == "Theme file skipped" and "broken.toml" in n.message for n in app._notifications)
+        await pilot.press("4")
+        assert app.screen.query_one(DatasetsView).export_dir == data
+        await pilot.press("5")
+        status = app.screen.query_one("#guardrails-evaluator", Static)
+        await until(pilot, lambda: "llama-guard · healthy" in str(status.render()), what="the evaluator's health")
+        evaluator.healthy = False
+        app.screen.query_one(GuardrailsView).refresh_data()
+        await until(pilot, lambda: "unreachable: connection refused" in str(status.render()), what="the outage")
+
+
+async def test_gateway_created_in_view_6_is_offered_everywhere_and_a_deleted_one_is_left(console) -> None:
+    async with console().run_test(size=(100, 30)) as pilot:
+        app = pilot.app
+        await until(pilot, lambda: set(app.gateway_ids) == {"default", "staging"}, what="the gateway list")
+        await pilot.press("6")
+        gateways = app.screen.query_one(GatewaysView)
+        await until(pilot, lambda: gateways.query_one(GatewaysTable).row_count == 2, what="the gateways")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, GatewayDialog), what="the new-gateway dialog")
+        app.screen.query_one(Input).value = "eu-west"
+        await pilot.press("enter")
+        await until(pilot, lambda: "eu-west" in app.gateway_ids, what="the shell's list to follow")
+
+        await pilot.press("3")
+        await pilot.press("g")  # the gateway picker, also from Analytics (whose own keys leave g alone)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceDialog), what="the gateway picker")
+        options = app.screen.query_one(OptionList)
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert sorted(ids) == ["default", "eu-west", "staging"]
+        options.highlighted = ids.index("eu-west")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.gateway_id == "eu-west", what="the choice")
+        assert app.screen.query_one(AnalyticsView).gateway_id == "eu-west"
+        await pilot.press("5")
+        await until(pilot, lambda: app.screen.query_one(GuardrailsView).gateway_id == "eu-west", what="view 5")
+
+        # deleting the gateway on show in view 6: every view goes back to the default one
+        await pilot.press("6")
+        await until(pilot, lambda: gateways.selected == "eu-west", what="eu-west selected")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the confirmation")
+        await pilot.click("#confirm")
+        await until(pilot, lambda: app.gateway_id == "default", what="the default gateway")
+        assert "eu-west" not in app.gateway_ids
+        assert any("eu-west is gone" in n.message for n in app._notifications)
+        await pilot.press("3")
+        assert app.screen.query_one(AnalyticsView).gateway_id == "default"

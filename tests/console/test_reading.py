@@ -11,7 +11,7 @@ import pytest
 from console.livestats import LiveStats
 from console.prefs import PrefsFile
 from console.safe_text import clean, clean_line, untrusted
-from console.themes import ThemeFileError, load_theme, load_themes
+from console.theming import THEMES_DIR, ThemeFileError, discover_themes, load_theme, load_themes
 from console.transcript import read_request, read_response
 from console.units import format_cost, format_duration, format_tokens, format_when
 
@@ -108,12 +108,35 @@ def test_units() -> None:
 
 
 def test_theme_files_load(tmp_path: Path) -> None:
+    import console
+
+    assert THEMES_DIR == Path(console.__file__).resolve().parents[1] / "themes"  # the top-level themes/
     names = [t.name for t in load_themes()]
     assert names == ["aigw-dark", "aigw-high-contrast", "aigw-light"]
+    assert not list(Path(console.__file__).parent.rglob("*.toml"))  # themes are data, outside the package
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\nprimary = "#fff"\ncolour = "red"\n')
     with pytest.raises(ThemeFileError, match="unknown field 'colour'"):
         load_theme(bad)
+    bad.write_text('name = "x"\nprimary = "not-a-colour"\n')
+    with pytest.raises(ThemeFileError, match="not-a-colour"):
+        load_theme(bad)
+    bad.write_text('name = "x"\nprimary = "#fff"\n[variables]\n"footer-key-foreground" = "loud"\n')
+    with pytest.raises(ThemeFileError, match="footer-key-foreground"):
+        load_theme(bad)
+
+
+def test_user_themes_from_the_data_dir_and_bad_files_reported(tmp_path: Path) -> None:
+    themes = tmp_path / "themes"
+    themes.mkdir()
+    (themes / "mine.toml").write_text('name = "mine"\ndark = true\nprimary = "#336699"\nbackground = "#000000"\n')
+    (themes / "aigw-light.toml").write_text('name = "aigw-light"\ndark = false\nprimary = "#123456"\n')
+    (themes / "broken.toml").write_text('name = "broken"\nprimary = ')
+    found = discover_themes(tmp_path)
+    assert found.names == ["aigw-dark", "aigw-high-contrast", "aigw-light", "mine"]
+    assert next(t for t in found.themes if t.name == "aigw-light").primary == "#123456"  # the operator's wins
+    assert len(found.problems) == 1 and "broken.toml" in found.problems[0]
+    assert discover_themes(tmp_path / "missing").names == ["aigw-dark", "aigw-high-contrast", "aigw-light"]
 
 
 def test_prefs_survive_a_damaged_file(tmp_path: Path) -> None:

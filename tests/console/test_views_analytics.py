@@ -47,7 +47,7 @@ async def test_range_switch_shows_seeded_totals_and_errors_notify(tmp_path: Path
             cache = app.screen.query_one("#chart-cache", AnalyticsChart)
             assert cache.data is not None and max(cache.data.series[0].values) == 100.0
             # group by model, then chart another metric
-            await pilot.press("g", "c")
+            await pilot.press("b", "c")
             await settle(pilot)
             assert str(table.columns[table.ordered_columns[0].key].label) == "Model"
             assert {str(table.get_row_at(i)[0]) for i in range(table.row_count)} == {"gpt-4o-mini", "claude-3-5-haiku"}
