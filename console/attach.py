@@ -88,6 +88,17 @@ class GatewayLink:
         if self._session is not None:
             await self._session.close()
 
+    async def evaluator_status(self) -> tuple[str, str]:
+        """The gateway's guardrails evaluator and its health (for the Guardrails view)."""
+        assert self._session is not None
+        try:
+            async with self._session.get(f"{self.info.base_url}/healthz", params={"evaluator": "1"}) as resp:
+                guardrails = (await resp.json())["guardrails"]
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, KeyError, ValueError) as exc:
+            return "unknown", f"the gateway did not say: {exc or type(exc).__name__}"
+        detail = guardrails.get("detail") or "no answer"
+        return str(guardrails["evaluator"]), "healthy" if guardrails.get("healthy") else f"unreachable: {detail}"
+
     # -- DirectoryUpdates: the gateway re-reads its settings from the shared store ------------------
 
     async def put(self, config: GatewayConfig) -> None:

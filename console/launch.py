@@ -29,7 +29,7 @@ import os
 import signal
 from pathlib import Path
 
-from console.app import DETACH, QUIT, make_console
+from console.app import DETACH, QUIT, evaluator_probe, make_console
 from console.attach import AttachError, GatewayLink
 from console.prefs import PREFS_FILE_NAME
 from proxy_core.api import read_admin_token
@@ -37,7 +37,7 @@ from proxy_core.config import Settings
 from proxy_core.events import EventBus
 from proxy_core.runner import RunningGateway, pipe_report, settle_heap, start_gateway
 from proxy_core.runtime_file import RuntimeInfo, read_runtime
-from proxy_core.server import SERVICES
+from proxy_core.server import PROXY, SERVICES
 from proxy_core.services import Services
 from proxy_core.store.engine import open_store
 
@@ -106,7 +106,8 @@ async def run_console(settings: Settings) -> int:
     app = make_console(
         gateway.app[SERVICES], gateway.bus, gateway_url=gateway.base_url, account_id=settings.server.account_id,
         on_detach=lambda: log.warning("operator detached the console"),
-        prefs_path=settings.data_dir / PREFS_FILE_NAME,
+        prefs_path=settings.data_dir / PREFS_FILE_NAME, data_dir=settings.data_dir,
+        evaluator_status=evaluator_probe(gateway.app[PROXY].guard.engine.evaluator),
     )  # fmt: skip
 
     def hang_up() -> None:
@@ -171,7 +172,8 @@ async def run_attached(settings: Settings, info: RuntimeInfo) -> int:
     services = Services(store, account_id=info.account_id, directory=link, bus=bus, on_logs_deleted=link.changed)
     app = make_console(
         services, bus, gateway_url=info.base_url, account_id=info.account_id, attached=True,
-        prefs_path=settings.data_dir / PREFS_FILE_NAME,
+        prefs_path=settings.data_dir / PREFS_FILE_NAME, data_dir=settings.data_dir,
+        evaluator_status=link.evaluator_status,
     )  # fmt: skip
     link.on_state = lambda message, good: app.notify(
         message, title="Gateway", severity="information" if good else "warning", markup=False

@@ -58,6 +58,10 @@ async def _healthz(request: web.Request) -> web.Response:
             "last_error": stats.last_error,
         },
     }
+    if "evaluator" in request.query:  # asked for: a remote evaluator's health costs a round trip
+        evaluator = request.app[PROXY].guard.engine.evaluator
+        healthy, detail = await evaluator.health()
+        body["guardrails"] = {"evaluator": evaluator.name, "healthy": healthy, "detail": detail}
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
 

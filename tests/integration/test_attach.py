@@ -155,3 +155,9 @@ async def test_the_console_hears_when_the_gateway_goes_away(gateway_factory: Gat
         assert not link.connected
     finally:
         await link.close()
+
+
+async def test_the_attached_console_learns_the_gateways_evaluator(attached) -> None:  # noqa: ANN001
+    link, services, bus = attached
+    name, health = await link.evaluator_status()
+    assert (name, health) == ("builtin", "healthy")
