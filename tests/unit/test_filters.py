@@ -82,7 +82,8 @@ async def replace_rows(engine: AsyncEngine, rows: Iterable[dict[str, Any]]) -> N
             await conn.execute(insert(Log.__table__), logs)
         if bodies:
             await conn.execute(insert(LogBody.__table__), bodies)
-        await index_search_backlog(conn, len(bodies) + 1)  # what the log writer does when idle
+        if engine.dialect.name == "sqlite":
+            await index_search_backlog(conn, len(bodies) + 1)  # what the log writer does when idle
 
 
 async def select_ids(engine: AsyncEngine, f: LogFilter) -> set[str]:

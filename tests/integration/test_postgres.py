@@ -1,0 +1,157 @@
+"""PostgreSQL as the store: the gateway end to end, two gateways sharing one store, and the filter
+language compiled for PostgreSQL selecting exactly what ``matches`` selects.
+
+A private server is started from the installed PostgreSQL binaries (see ``postgres.py``); where
+there are none the module skips and says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+import aiohttp
+import pytest
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from proxy_core.runner import RunningGateway, start_gateway
+from proxy_core.server import DIRECTORY, PIPE, SERVICES
+from proxy_core.services import Actor
+from proxy_core.store.filters import LogFilter, Paging, matches, parse_text, to_text
+from proxy_core.store.migrate import upgrade_to_head
+from tests.conftest import Upstream, make_settings, mock_providers
+from tests.integration.postgres import PostgresServer, PostgresUnavailable, postgres_server
+from tests.unit.test_filters import ids_left_after_delete, replace_rows, select_ids, select_ids_each
+from tests.unit.test_filters_property import pool_filters, random_rows
+
+OPERATOR = Actor("operator", "API")
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[PostgresServer]:
+    servers = postgres_server()
+    try:
+        server = next(servers)
+    except PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL server for these tests: {exc}")
+    yield server
+    servers.close()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> str:
+    return pg_server.create_database()
+
+
+@pytest.fixture
+async def gateways(tmp_path: Path, upstream: Upstream, pg_url: str) -> AsyncIterator[list[RunningGateway]]:
+    """Two gateway processes' worth of state (separate data dirs) on one PostgreSQL store."""
+    started = []
+    for n in range(2):
+        settings = make_settings(tmp_path / f"gw{n}", mock_providers(upstream), store={"url": pg_url})
+        started.append(await start_gateway(settings))
+    yield started
+    for gateway in started:
+        await gateway.stop()
+
+
+async def chat(gateway: RunningGateway, text: str, **headers: str) -> aiohttp.ClientResponse:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{gateway.gateway_url}/openai/chat/completions", json=body, headers=headers) as r:
+            await r.read()
+            return r
+
+
+async def test_the_gateway_logs_filters_and_annotates_on_postgresql(gateways: list[RunningGateway]) -> None:
+    gateway, _ = gateways
+    await chat(gateway, "hello postgres", **{"cf-aig-metadata": '{"user": "alice"}'})
+    await chat(gateway, "another question", **{"cf-aig-metadata": '{"user": "bob"}'})
+    await gateway.app[PIPE].flush()
+    logs = gateway.app[SERVICES].logs
+    page = await logs.list("default", LogFilter(), Paging())
+    assert page.total_count == 2 and all(r.tokens_in and r.cost for r in page.items)
+    alice = await logs.list("default", parse_text("meta.user=alice cost>0 provider:openai"), Paging())
+    assert [r.metadata for r in alice.items] == [{"user": "alice"}]
+    found = await logs.list("default", parse_text('"postgres"'), Paging())
+    assert len(found.items) == 1  # PostgreSQL searches bodies by substring
+    await logs.annotate("default", alice.items[0].id, feedback=1, score=90)
+    liked = await logs.list("default", parse_text("feedback:1 score>=90"), Paging())
+    assert [r.id for r in liked.items] == [alice.items[0].id]
+    analytics = gateway.app[SERVICES].analytics
+    totals = await analytics.totals("default", 0, 2**62)
+    assert totals.requests == 2 and totals.tokens_in and totals.cost
+    assert await logs.delete("default", parse_text("meta.user=bob")) == 1
+
+
+async def test_the_cache_and_datasets_work_on_postgresql(gateways: list[RunningGateway]) -> None:
+    gateway, _ = gateways
+    services = gateway.app[SERVICES]
+    await services.gateways.update("default", {"cache_ttl": 60}, OPERATOR)
+    assert (await chat(gateway, "cache me")).headers["cf-aig-cache-status"] == "MISS"
+    assert (await chat(gateway, "cache me")).headers["cf-aig-cache-status"] == "HIT"
+    await gateway.app[PIPE].flush()
+    dataset = await services.datasets.create("default", "cached", [{"key": "cached", "operator": "eq", "value": [True]}], OPERATOR)
+    evaluation = await services.evaluations.create("default", "cost of cached", [dataset.id], ["cost"], OPERATOR)
+    await services.evaluations.wait()
+    done = await services.evaluations.get("default", evaluation.id)
+    assert done.status == "completed" and done.results[0].logs_used == 1
+
+
+async def test_retention_deletes_the_oldest_on_postgresql(gateways: list[RunningGateway]) -> None:
+    gateway, _ = gateways
+    await gateway.app[SERVICES].gateways.update(
+        "default", {"log_management": 3, "log_management_strategy": "DELETE_OLDEST"}, OPERATOR
+    )
+    for n in range(5):
+        await chat(gateway, f"message {n}")
+        await gateway.app[PIPE].flush()
+    page = await gateway.app[SERVICES].logs.list("default", LogFilter(), Paging())
+    assert page.total_count == 3
+
+
+async def test_two_gateways_share_one_postgresql_store(gateways: list[RunningGateway]) -> None:
+    first, second = gateways
+    response = await chat(first, "served by the first process")
+    await first.app[PIPE].flush()
+    seen = await second.app[SERVICES].logs.get("default", response.headers["cf-aig-log-id"])
+    assert seen.provider == "openai"
+    await second.app[SERVICES].gateways.update("default", {"authentication": True}, OPERATOR)
+    await first.app[DIRECTORY].refresh()  # what its 3 s poll (or an attached console's nudge) does
+    assert (await chat(first, "now refused")).status == 401
+
+
+def test_sql_selects_exactly_what_matches_selects_on_postgresql(pg_url: str) -> None:
+    """The SQLite property test's twin; text search is left out (PostgreSQL matches substrings,
+    SQLite's FTS5 index word prefixes, and ``matches`` follows the latter)."""
+    filters_without_search = pool_filters.map(lambda f: dataclasses.replace(f, search=None))
+    with asyncio.Runner() as runner:
+        engine = create_async_engine(pg_url)
+
+        async def migrate() -> None:
+            async with engine.begin() as conn:
+                await conn.run_sync(upgrade_to_head)
+
+        runner.run(migrate())
+
+        @settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+        @given(st.integers(0, 2**32), st.lists(filters_without_search, min_size=8, max_size=16))
+        def check(seed: int, filters: list[LogFilter]) -> None:
+            rows = random_rows(seed)
+            runner.run(replace_rows(engine, rows))
+            expected = [{row["id"] for row in rows if matches(f, row)} for f in filters]
+            got = runner.run(select_ids_each(engine, filters))
+            wrong = [f"{to_text(f)!r}: memory {sorted(e)}, SQL {sorted(g)}" for f, e, g in zip(filters, expected, got) if e != g]
+            assert not wrong, f"rows of seed {seed}:\n" + "\n".join(wrong)
+            assert runner.run(select_ids(engine, filters[0])) == expected[0], to_text(filters[0])
+            every = {row["id"] for row in rows}
+            assert runner.run(ids_left_after_delete(engine, filters[0])) == every - expected[0]
+
+        try:
+            check()
+        finally:
+            runner.run(engine.dispose())
