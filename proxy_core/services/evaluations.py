@@ -20,7 +20,8 @@ from proxy_core.services.datasets import DatasetInfo, DatasetService
 from proxy_core.services.errors import InvalidInput, NotFound
 from proxy_core.services.types import Actor, Clock, Page
 from proxy_core.store.engine import Store
-from proxy_core.store.filters import filter_clause, parse_json, to_json
+from proxy_core.store.filter_sql import filter_clause
+from proxy_core.store.filters import parse_json, to_json
 from proxy_core.store.models import Evaluation, EvaluationResult, Log
 
 __all__ = ["EVALUATION_TYPES", "EvaluationType", "EvaluationInfo", "ResultInfo", "EvaluationService"]

@@ -13,7 +13,8 @@ from proxy_core.policy import MAX_METADATA_ENTRIES
 from proxy_core.services.errors import InvalidInput, NotFound
 from proxy_core.services.types import Page
 from proxy_core.store.engine import Store
-from proxy_core.store.filters import LogFilter, Paging, compile_filter, order_clauses
+from proxy_core.store.filter_sql import compile_filter, order_clauses
+from proxy_core.store.filters import LogFilter, Paging
 from proxy_core.store.models import Log, LogBody
 
 __all__ = ["LogRecord", "LogDetail", "LogService", "UNSET"]

@@ -17,18 +17,15 @@ from proxy_core.store.filters import (
     FilterError,
     LogFilter,
     Paging,
-    compile_filter,
-    filter_clause,
     matches,
-    order_clauses,
     parse_json,
     parse_paging,
     parse_query,
     parse_text,
-    search_clause,
     to_json,
     to_text,
 )
+from proxy_core.store.filter_sql import compile_filter, filter_clause, order_clauses, search_clause
 from proxy_core.store.logwriter import index_search_backlog
 from proxy_core.store.migrate import upgrade_to_head
 from proxy_core.store.models import Base, Log, LogBody
