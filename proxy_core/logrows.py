@@ -124,7 +124,7 @@ def build_rows(
         "request_type": ex.request_type,
         "method": ex.method,
         "status_code": ex.status_code,
-        "success": 200 <= ex.status_code < 300 and ex.error_code is None,
+        "success": (200 <= ex.status_code < 300 or ex.status_code == 101) and ex.error_code is None,
         "error_code": ex.error_code,
         "error": ex.error,
         "cached": ex.cached,

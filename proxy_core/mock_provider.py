@@ -11,6 +11,13 @@ provoke each failure the proxy must survive:
 
 Any other path is echoed back as JSON (method, path, query, headers, body size), which is how the
 tests check that each provider's URL and headers arrive upstream intact.
+
+A WebSocket upgrade on any path is an OpenAI-Realtime-shaped echo: it opens with a
+``session.created`` event (carrying the handshake it saw: path, query, headers, subprotocols),
+answers ``response.create`` with ``response.created`` / ``response.text.delta`` (several) /
+``response.done`` (with usage), any other text message with ``{"type": "mock.echo", "received":
+…}``, echoes binary frames, and closes with ``code``/``reason`` on ``{"type": "mock.close"}``.
+``x-mock-status`` (or ``?mock_status=``) refuses the upgrade with that status.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 __all__ = ["MockProvider", "create_mock_app", "start_mock"]
 
@@ -244,15 +251,74 @@ class _Routes:
             return _json({"embedding": {"values": [0.1] * 8}})
         return _error(404, f"unknown action {action}")
 
+    # -- realtime (WebSocket) --------------------------------------------------------------------
+
+    async def realtime(self, request: web.Request) -> web.StreamResponse:
+        status = request.headers.get("x-mock-status") or request.query.get("mock_status")
+        if status:
+            return _error(int(status), f"mock refused the upgrade with {status}")
+        ws = web.WebSocketResponse(protocols=("realtime",))
+        await ws.prepare(request)
+        seen = {"path": request.raw_path.split("?", 1)[0], "query": request.query_string,
+                "headers": {str(k): v for k, v in request.headers.items()}, "protocol": ws.ws_protocol}  # fmt: skip
+        if self.mock.record:
+            self.mock.requests.append({"method": "WS", "path": seen["path"], "query": seen["query"],
+                                       "headers": seen["headers"], "body": b""})  # fmt: skip
+        model = request.query.get("model", "gpt-4o-realtime-preview")
+        await ws.send_json({"type": "session.created", "event_id": "event_mock_0",
+                            "session": {"id": "sess_mock", "object": "realtime.session", "model": model},
+                            "request": seen})  # fmt: skip
+        async for message in ws:
+            if message.type is WSMsgType.BINARY:
+                await ws.send_bytes(message.data)
+                continue
+            if message.type is not WSMsgType.TEXT:
+                continue
+            try:
+                event = orjson.loads(message.data)
+            except orjson.JSONDecodeError:
+                event = message.data
+            kind = event.get("type") if isinstance(event, dict) else None
+            if kind == "mock.close":
+                await ws.close(code=int(event.get("code", 1000)), message=str(event.get("reason", "")).encode())
+                break
+            if kind == "response.create":
+                for reply in _realtime_response(event):
+                    await ws.send_json(reply)
+                continue
+            await ws.send_json({"type": "mock.echo", "received": event})
+        if self.mock.record:
+            self.mock.requests.append({"method": "WS-CLOSE", "path": seen["path"], "query": seen["query"],
+                                       "headers": {}, "body": b"", "close_code": ws.close_code})  # fmt: skip
+        return ws
+
     # -- everything else -------------------------------------------------------------------------
 
     async def echo(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self.realtime(request)
         body, raw = await self._prelude(request)
         return _json({
             "echo": True, "method": request.method, "path": request.raw_path.split("?", 1)[0],
             "query": request.query_string, "headers": {str(k): v for k, v in request.headers.items()},
             "body_bytes": len(raw),
         })  # fmt: skip
+
+
+def _realtime_response(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """OpenAI Realtime's answer to ``response.create``: created, text deltas, done (with usage)."""
+    response = event.get("response") if isinstance(event.get("response"), dict) else {}
+    prompt = str(response.get("instructions", ""))
+    text = _answer(prompt, 12)
+    ident = "resp_" + hashlib.md5(prompt.encode()).hexdigest()[:16]
+    usage = {"total_tokens": _count_tokens(prompt) + _count_tokens(text), "input_tokens": _count_tokens(prompt),
+             "output_tokens": _count_tokens(text)}  # fmt: skip
+    out: list[dict[str, Any]] = [{"type": "response.created", "response": {"id": ident, "status": "in_progress"}}]
+    for piece in _chunks(text, 4):
+        out.append({"type": "response.text.delta", "response_id": ident, "delta": piece})
+    out.append({"type": "response.done", "response": {"id": ident, "status": "completed", "usage": usage,
+                "output": [{"type": "message", "content": [{"type": "text", "text": text}]}]}})  # fmt: skip
+    return out
 
 
 class _Reset(Exception):
@@ -293,6 +359,7 @@ def create_mock_app(mock: MockProvider | None = None) -> web.Application:
         app.router.add_post(prefix + "/chat/completions", routes.openai_chat)
         app.router.add_post(prefix + "/embeddings", routes.openai_embeddings)
     app.router.add_post("/v1/messages", routes.anthropic_messages)
+    app.router.add_get("/v1/realtime", routes.realtime)
     for version in ("v1", "v1beta"):
         app.router.add_post(f"/{version}/models/{{model_action}}", routes.google_generate)
     app.router.add_route("*", "/{tail:.*}", routes.echo)

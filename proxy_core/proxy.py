@@ -11,7 +11,9 @@ answer.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import math
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
@@ -40,7 +42,10 @@ from proxy_core.retry import is_retryable_status, plan_for
 from proxy_core.safepath import check_path
 from proxy_core.services.tokens import split_token, verify_token
 
-__all__ = ["Proxy", "Step"]
+__all__ = ["Proxy", "Step", "LOOPBACK_HEADER"]
+
+LOOPBACK_HEADER = "cf-aig-internal-websocket"
+"""Marks the WebSocket endpoint's own calls to the universal endpoint (value: the process secret)."""
 
 _STRIP_REQUEST = HOP_BY_HOP | {"host", "content-length", "accept-encoding", "expect", "cf-cache-ttl", "cf-skip-cache"}
 _CUSTOM_KEY_TTL = 300
@@ -136,6 +141,9 @@ class Proxy:
         self._body_timeout = settings.server.body_read_timeout
         self._max_captured = settings.logs.max_stored_body_bytes
         self._background: set[asyncio.Task[Any]] = set()
+        self.realtime: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None
+        """Serves WebSocket upgrades of provider paths (``proxy_core.ws_realtime``, set by the app factory)."""
+        self.loopback_secret = secrets.token_urlsafe(24)
 
     # -- the common prelude ----------------------------------------------------------------------
 
@@ -222,6 +230,8 @@ class Proxy:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Provider passthrough."""
+        if self.realtime is not None and request.headers.get("Upgrade", "").strip().lower() == "websocket":
+            return await self.realtime(request)
         ctx, error = await self._prelude(request, "provider")
         if ctx is None:
             assert error is not None
@@ -274,7 +284,9 @@ class Proxy:
 
     async def handle_universal(self, request: web.Request) -> web.StreamResponse:
         """``POST /v1/{account}/{gateway}``: one request object or an array of fallbacks."""
-        ctx, error = await self._prelude(request, "universal")
+        mark = request.headers.get(LOOPBACK_HEADER, "").encode(errors="replace")
+        kind = "websocket" if hmac.compare_digest(mark, self.loopback_secret.encode()) else "universal"
+        ctx, error = await self._prelude(request, kind)
         if ctx is None:
             assert error is not None
             return error
@@ -355,7 +367,7 @@ class Proxy:
         headers = {"cf-aig-log-id": ex.id, "cf-aig-cache-status": cache_status}
         if step.policy.event_id:
             headers["cf-aig-event-id"] = step.policy.event_id
-        if ex.request_type == "universal":
+        if ex.request_type in ("universal", "websocket"):
             headers["cf-aig-step"] = str(step.index)
         return headers
 

@@ -31,6 +31,8 @@ from proxy_core.ratelimit import RateLimiter
 from proxy_core.services import Services
 from proxy_core.store.engine import Store
 from proxy_core.store.logwriter import LogWriter
+from proxy_core.ws_realtime import RealtimeBridge
+from proxy_core.ws_universal import UniversalSockets
 
 __all__ = ["create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "PROXY", "PRICING", "WRITER", "SERVICES", "CACHE"]
 
@@ -156,6 +158,8 @@ def create_app(
     )
     proxy = Proxy(settings, registry, directory, pipe, cache=cache, limiter=RateLimiter(), guard=Guard(engine))
     proxy.share_cache_across_credentials = settings.cache.share_across_credentials
+    realtime, universal_ws = RealtimeBridge(proxy), UniversalSockets(proxy)
+    proxy.realtime = realtime.handle
     services = Services(
         store,
         account_id=settings.server.account_id,
@@ -177,11 +181,14 @@ def create_app(
     # Order matters on the way out (reverse): the upstream pool closes first, then the log
     # writer flushes, then the directory stops.
     app.cleanup_ctx.extend([_gateway_directory, _log_writer, _cache_janitor, _upstream_session])
+    app.on_shutdown.extend([realtime.open.close_all, universal_ws.open.close_all])
     app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=functools.partial(_reread, directory, writer)))
     app.router.add_get("/healthz", _healthz)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", proxy.handle)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", proxy.handle)
     app.router.add_post("/v1/{account}/{gateway}", proxy.handle_universal)
     app.router.add_post("/v1/{account}/{gateway}/", proxy.handle_universal)
+    app.router.add_get("/v1/{account}/{gateway}", universal_ws.handle)
+    app.router.add_get("/v1/{account}/{gateway}/", universal_ws.handle)
     app.router.add_route("*", "/{tail:[\\s\\S]*}", _not_found)
     return app

@@ -1,0 +1,272 @@
+"""The realtime WebSockets API: ``ws://HOST:PORT/v1/{account}/{gateway}/{provider}[/{path}]?{query}``.
+
+A bidirectional passthrough to a provider's own realtime WebSocket (OpenAI Realtime, Google AI
+Studio Live, Cartesia, ElevenLabs). The upstream URL is the provider's configured base (``http``
+→ ``ws``, ``https`` → ``wss``) plus the client's path and query, checked as for HTTP. The client's
+headers are forwarded minus hop-by-hop, ``Host``, the WebSocket handshake's own and ``cf-aig-*``;
+its subprotocols go along too, except ``cf-aig-authorization.<token>`` (ElevenLabs'
+``xi-api-key.<key>`` becomes the ``xi-api-key`` header). The upstream handshake happens first, so a
+refusal reaches the client as an HTTP error (the upstream's status) before any upgrade. Text and
+binary frames are then pumped both ways until either side closes; the close code and reason go
+to the other side.
+
+One log row per session, written when it ends: ``request_type`` ``realtime``, status ``101`` (or
+the refusal's), duration, time to the upstream's handshake, and an error when the session ended
+abnormally. With body collection on, the request/response bodies are a transcript of the text
+frames each way (one frame per line, capped; binary frames appear as ``[binary N bytes]``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import ClientWSTimeout, WSCloseCode, WSMsgType, web
+from yarl import URL
+
+from proxy_core.errors import ErrorCode, GatewayError, error_body
+from proxy_core.exchange import Exchange
+from proxy_core.ids import new_ulid
+from proxy_core.proxy import Proxy, _forward_headers, _upstream_error
+from proxy_core.redact import redact_query
+from proxy_core.safepath import check_path
+from proxy_core.ws_common import AUTH_PROTOCOL, OpenSockets, logged_headers, read_handshake
+
+__all__ = ["RealtimeBridge", "REALTIME_PROVIDERS"]
+
+REALTIME_PROVIDERS = ("openai", "google-ai-studio", "cartesia", "elevenlabs")
+_STRIP_HANDSHAKE = {"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
+                    "sec-websocket-protocol", "sec-websocket-accept", "origin"}  # fmt: skip
+_HANDSHAKE_TIMEOUT = 30.0
+"""Seconds for the provider's handshake unless ``cf-aig-request-timeout`` says otherwise."""
+_TRANSCRIPT_CAP = 1024 * 1024
+"""Bytes of transcript kept per direction (when bodies are collected)."""
+_UNSENDABLE = {WSCloseCode.ABNORMAL_CLOSURE, 1005, 1015}  # codes a close frame may not carry
+
+
+class RealtimeBridge:
+    """WebSocket upgrades on provider paths (``Proxy.handle`` hands them over)."""
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self.open = OpenSockets()
+        self.max_frame = proxy.settings.server.max_body_bytes
+        """Largest frame accepted from either side; a larger one ends the session with 1009."""
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        proxy = self.proxy
+        handshake = read_handshake(request)
+        ctx, error = await proxy._prelude(handshake.request, "realtime")
+        if ctx is None:
+            assert error is not None
+            return error
+        provider = request.match_info["provider"]
+        tail, query = _split_path(request, ctx.gateway.account_id, ctx.gateway.id, provider)
+        try:
+            if provider not in REALTIME_PROVIDERS:
+                raise GatewayError(ErrorCode.BAD_REQUEST,
+                                   f"Provider '{provider}' has no realtime WebSocket API here; realtime providers: "
+                                   + ", ".join(REALTIME_PROVIDERS))  # fmt: skip
+            if not web.WebSocketResponse().can_prepare(request).ok:
+                raise GatewayError(ErrorCode.BAD_REQUEST, "Invalid WebSocket handshake")
+            check_path(tail)
+            resolved = proxy.registry.resolve(provider, tail, account_id=ctx.gateway.account_id)
+        except GatewayError as err:
+            return proxy._answer_early(ctx, err, provider, tail, query)
+        base = resolved.upstream_base
+        ws_base = "ws" + base[4:] if base.startswith("http") else base
+        url = ws_base + resolved.path + ("?" + query if query else "")
+        ex = Exchange(
+            id=new_ulid(ctx.started_ms), account_id=ctx.gateway.account_id, gateway_id=ctx.gateway.id,
+            started_ms=ctx.started_ms, provider=provider, family=resolved.spec.family,
+            path=resolved.path + ("?" + redact_query(query) if query else ""), method=request.method,
+            request_type="realtime", policy=ctx.policy,
+            collect_bodies=ctx.gateway.collect_logs if ctx.policy.collect_log is None else ctx.policy.collect_log,
+            request_headers=logged_headers(request.headers.items()),
+        )  # fmt: skip
+        headers, protocols = _upstream_handshake(request, provider, handshake.other_protocols)
+        try:
+            timeout = ctx.policy.request_timeout_ms / 1000 if ctx.policy.request_timeout_ms else _HANDSHAKE_TIMEOUT
+            upstream = await self._connect(url, headers, protocols, timeout)
+        except aiohttp.WSServerHandshakeError as exc:
+            status = exc.status if 400 <= exc.status < 600 else 502
+            err = GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{provider}' refused the WebSocket "
+                               f"upgrade: HTTP {exc.status} ({exc.message})")  # fmt: skip
+            ex.response_headers = list((exc.headers or {}).items())
+            return self._refuse(ctx.started, ex, err, status)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            err = _upstream_error(provider, exc)
+            return self._refuse(ctx.started, ex, err, err.status)
+        ex.ttfb_ms = int((time.perf_counter() - ctx.started) * 1000)
+        ex.status_code = 101
+        answer = getattr(upstream, "_response", None)  # the 101's headers (no public accessor)
+        ex.response_headers = list(answer.headers.items()) if answer is not None else []
+        echo = _echo_protocol(upstream.protocol, handshake.auth_protocol, handshake.other_protocols)
+        client = web.WebSocketResponse(protocols=(echo,) if echo else (), max_msg_size=self.max_frame)
+        try:
+            await client.prepare(request)
+        except (ConnectionError, web.HTTPException) as exc:
+            await upstream.close(code=WSCloseCode.GOING_AWAY)
+            ex.error_code, ex.error = ErrorCode.CLIENT_DISCONNECTED, f"client left during the handshake: {exc}"
+            proxy._finish(ex, ctx.started)
+            return client
+        self.open.add(client)
+        try:
+            await _Session(client, upstream, ex).run()
+        finally:
+            self.open.discard(client)
+            if not upstream.closed:
+                await upstream.close(code=WSCloseCode.GOING_AWAY)
+            proxy._finish(ex, ctx.started)
+        return client
+
+    async def _connect(
+        self, url: str, headers: dict[str, str], protocols: list[str], timeout: float
+    ) -> aiohttp.ClientWebSocketResponse:
+        session = self.proxy.client
+        if session is None:
+            raise aiohttp.ClientConnectionError("the gateway is stopping")
+        async with asyncio.timeout(timeout):
+            return await session.ws_connect(
+                URL(url, encoded=True), headers=headers, protocols=protocols, max_msg_size=self.max_frame,
+                timeout=ClientWSTimeout(ws_receive=None, ws_close=10.0), autoping=True,
+            )  # fmt: skip
+
+    def _refuse(self, started: float, ex: Exchange, err: GatewayError, status: int) -> web.Response:
+        body = error_body(err.code, err.message)
+        ex.status_code, ex.error_code, ex.error = status, err.code, err.message
+        self.proxy._finish(ex, started)
+        headers = {"cf-aig-log-id": ex.id}
+        if ex.policy.event_id:
+            headers["cf-aig-event-id"] = ex.policy.event_id
+        return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+class _Session:
+    """Pumps frames both ways; the first side to close (or fail) ends the session for both."""
+
+    def __init__(self, client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse, ex: Exchange) -> None:
+        self.client, self.upstream, self.ex = client, upstream, ex
+        self.sent = _Transcript(ex.collect_bodies)
+        self.received = _Transcript(ex.collect_bodies)
+
+    async def run(self) -> None:
+        ex = self.ex
+        up = asyncio.ensure_future(self._pump(self.client, self.upstream, self.sent))
+        down = asyncio.ensure_future(self._pump(self.upstream, self.client, self.received))
+        try:
+            done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+            first, other = (up, down) if up in done else (down, up)
+            code, reason = first.result()
+            by_client = first is up
+            # Pass the close on: an abnormal end (no close frame) becomes 1011 upstream→client and
+            # 1001 ("going away") client→upstream.
+            sendable = code if code is not None and code not in _UNSENDABLE else (
+                WSCloseCode.GOING_AWAY if by_client else WSCloseCode.INTERNAL_ERROR)  # fmt: skip
+            target = self.upstream if by_client else self.client
+            with contextlib.suppress(Exception):
+                await target.close(code=sendable, message=reason.encode()[:120].decode(errors="ignore").encode())
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(other, 5.0)
+            side = "client" if by_client else "provider"
+            if code not in (WSCloseCode.OK, WSCloseCode.GOING_AWAY):
+                ex.error = f"{side} closed the session with {code}" + (f": {reason}" if reason else "")
+                if not by_client and (code is None or code in _UNSENDABLE or code == WSCloseCode.INTERNAL_ERROR):
+                    ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE  # a failure, not just an end
+        finally:
+            for task in (up, down):
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(up, down, return_exceptions=True)
+            ex.request_body = self.sent.body()
+            ex.response_body = self.received.body() if ex.collect_bodies else None
+            ex.response_size = self.received.size
+
+    @staticmethod
+    async def _pump(src: Any, dst: Any, transcript: _Transcript) -> tuple[int | None, str]:
+        """Copy frames until ``src`` closes; returns its close code and reason."""
+        while True:
+            msg = await src.receive()
+            try:
+                if msg.type is WSMsgType.TEXT:
+                    transcript.text(msg.data)
+                    await dst.send_str(msg.data)
+                    continue
+                if msg.type is WSMsgType.BINARY:
+                    transcript.binary(len(msg.data))
+                    await dst.send_bytes(msg.data)
+                    continue
+            except ConnectionError:  # the other side is gone: its own pump ends the session
+                continue
+            if msg.type is WSMsgType.CLOSE:
+                return msg.data, msg.extra or ""
+            if msg.type is WSMsgType.ERROR:
+                return WSCloseCode.ABNORMAL_CLOSURE, f"{type(msg.data).__name__}: {msg.data}"
+            if msg.type in (WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return src.close_code or WSCloseCode.ABNORMAL_CLOSURE, ""
+
+
+class _Transcript:
+    """The text frames of one direction, one per line, up to :data:`_TRANSCRIPT_CAP` bytes."""
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+        self.parts: list[bytes] = []
+        self.kept = 0
+        self.size = 0
+        self.cut = False
+
+    def _add(self, data: bytes) -> None:
+        if not self.keep or self.cut:
+            return
+        if self.kept + len(data) + 1 > _TRANSCRIPT_CAP:
+            self.parts.append(b"[transcript cut at %d bytes]" % _TRANSCRIPT_CAP)
+            self.cut = True
+            return
+        self.parts.append(data)
+        self.kept += len(data) + 1
+
+    def text(self, data: str) -> None:
+        encoded = data.encode()
+        self.size += len(encoded)
+        self._add(encoded.replace(b"\n", b" "))
+
+    def binary(self, size: int) -> None:
+        self.size += size
+        self._add(b"[binary %d bytes]" % size)
+
+    def body(self) -> bytes:
+        return b"\n".join(self.parts) if self.keep else b""
+
+
+def _split_path(request: web.Request, account_id: str, gateway_id: str, provider: str) -> tuple[str, str]:
+    raw_path = request.raw_path
+    query_at = raw_path.find("?")
+    raw_tail = raw_path if query_at < 0 else raw_path[:query_at]
+    query = "" if query_at < 0 else raw_path[query_at + 1 :]
+    prefix = f"/v1/{account_id}/{gateway_id}/{provider}"
+    tail = raw_tail[len(prefix) :] if raw_tail.startswith(prefix) else "/" + request.match_info.get("tail", "")
+    return tail, query
+
+
+def _upstream_handshake(request: web.Request, provider: str, protocols: list[str]) -> tuple[dict[str, str], list[str]]:
+    headers = {k: v for k, v in _forward_headers(request.headers).items() if k.lower() not in _STRIP_HANDSHAKE}
+    forwarded = []
+    for proto in protocols:
+        name, _, value = proto.partition(".")
+        if provider == "elevenlabs" and name.lower() == "xi-api-key" and value:
+            headers.setdefault("xi-api-key", value)
+        elif not proto.lower().startswith(AUTH_PROTOCOL):
+            forwarded.append(proto)
+    return headers, forwarded
+
+
+def _echo_protocol(chosen: str | None, auth_protocol: str | None, others: list[str]) -> str | None:
+    """The subprotocol answered to the client: the provider's choice, else the token's, else the
+    first offered (a browser fails a handshake whose offered subprotocols get no answer)."""
+    if chosen and chosen in others:
+        return chosen
+    return auth_protocol or (others[0] if others else None)
