@@ -39,12 +39,7 @@ class AnthropicFamily:
             usage.model = body["model"]
         usage_obj = body.get("usage")
         if isinstance(usage_obj, dict):
-            tokens_in = _input_tokens(usage_obj)
-            if tokens_in is not None:
-                usage.tokens_in = tokens_in
-            tokens_out = int_or_none(usage_obj.get("output_tokens"))
-            if tokens_out is not None:
-                usage.tokens_out = tokens_out
+            usage.update(_input_tokens(usage_obj), int_or_none(usage_obj.get("output_tokens")))
 
     def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
         if not isinstance(event, dict):

@@ -31,6 +31,13 @@ class Usage:
     tokens_in: int | None = None
     tokens_out: int | None = None
 
+    def update(self, tokens_in: int | None, tokens_out: int | None) -> None:
+        """Take the counts a provider gave; a count it did not give keeps what was known."""
+        if tokens_in is not None:
+            self.tokens_in = tokens_in
+        if tokens_out is not None:
+            self.tokens_out = tokens_out
+
 
 class ProviderFamily(Protocol):
     """Reads model, model type and token usage from one API family's requests and responses."""

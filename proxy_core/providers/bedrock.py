@@ -32,12 +32,10 @@ class BedrockFamily:
             return
         usage_obj = body.get("usage")
         if isinstance(usage_obj, dict):
-            tokens_in = int_or_none(usage_obj.get("inputTokens", usage_obj.get("input_tokens")))
-            tokens_out = int_or_none(usage_obj.get("outputTokens", usage_obj.get("output_tokens")))
-            if tokens_in is not None:
-                usage.tokens_in = tokens_in
-            if tokens_out is not None:
-                usage.tokens_out = tokens_out
+            usage.update(
+                int_or_none(usage_obj.get("inputTokens", usage_obj.get("input_tokens"))),
+                int_or_none(usage_obj.get("outputTokens", usage_obj.get("output_tokens"))),
+            )
 
     def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
         """One event of :func:`proxy_core.providers.eventstream.iter_events`: converse-stream's
@@ -49,12 +47,7 @@ class BedrockFamily:
             return
         metrics = event.get("amazon-bedrock-invocationMetrics")
         if isinstance(metrics, dict):
-            tokens_in = int_or_none(metrics.get("inputTokenCount"))
-            tokens_out = int_or_none(metrics.get("outputTokenCount"))
-            if tokens_in is not None:
-                usage.tokens_in = tokens_in
-            if tokens_out is not None:
-                usage.tokens_out = tokens_out
+            usage.update(int_or_none(metrics.get("inputTokenCount")), int_or_none(metrics.get("outputTokenCount")))
             return
         message = event.get("message")  # Anthropic models: message_start, then message_delta
         if isinstance(message, dict):

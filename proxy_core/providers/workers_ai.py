@@ -43,12 +43,7 @@ class WorkersAIFamily:
         container = result if isinstance(result, dict) else body
         usage_obj = container.get("usage")
         if isinstance(usage_obj, dict):
-            tokens_in = int_or_none(usage_obj.get("prompt_tokens"))
-            tokens_out = int_or_none(usage_obj.get("completion_tokens"))
-            if tokens_in is not None:
-                usage.tokens_in = tokens_in
-            if tokens_out is not None:
-                usage.tokens_out = tokens_out
+            usage.update(int_or_none(usage_obj.get("prompt_tokens")), int_or_none(usage_obj.get("completion_tokens")))
         if isinstance(body.get("model"), str):
             usage.model = body["model"]
 

@@ -21,12 +21,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from proxy_core.runner import RunningGateway, start_gateway
 from proxy_core.server import DIRECTORY, PIPE, SERVICES
 from proxy_core.services import Actor
-from proxy_core.store.filters import LogFilter, Paging, matches, parse_text, to_text
+from proxy_core.store.filters import LogFilter, Paging, parse_text
 from proxy_core.store.migrate import upgrade_to_head
 from tests.conftest import Upstream, make_settings, mock_providers
 from tests.integration.postgres import PostgresServer, PostgresUnavailable, postgres_server
-from tests.unit.test_filters import ids_left_after_delete, replace_rows, select_ids, select_ids_each
-from tests.unit.test_filters_property import pool_filters, random_rows
+from tests.unit.test_filters_property import pool_filters, sql_agrees_with_matches
 
 OPERATOR = Actor("operator", "API")
 
@@ -141,15 +140,7 @@ def test_sql_selects_exactly_what_matches_selects_on_postgresql(pg_url: str) -> 
         @settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
         @given(st.integers(0, 2**32), st.lists(filters_without_search, min_size=8, max_size=16))
         def check(seed: int, filters: list[LogFilter]) -> None:
-            rows = random_rows(seed)
-            runner.run(replace_rows(engine, rows))
-            expected = [{row["id"] for row in rows if matches(f, row)} for f in filters]
-            got = runner.run(select_ids_each(engine, filters))
-            wrong = [f"{to_text(f)!r}: memory {sorted(e)}, SQL {sorted(g)}" for f, e, g in zip(filters, expected, got) if e != g]
-            assert not wrong, f"rows of seed {seed}:\n" + "\n".join(wrong)
-            assert runner.run(select_ids(engine, filters[0])) == expected[0], to_text(filters[0])
-            every = {row["id"] for row in rows}
-            assert runner.run(ids_left_after_delete(engine, filters[0])) == every - expected[0]
+            sql_agrees_with_matches(runner, engine, seed, filters)
 
         try:
             check()

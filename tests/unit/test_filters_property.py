@@ -186,6 +186,21 @@ def random_rows(seed: int) -> list[dict[str, Any]]:
     return rows
 
 
+def sql_agrees_with_matches(runner: asyncio.Runner, engine: Any, seed: int, filters: list[LogFilter]) -> None:
+    """On the rows of ``seed``: each filter's SELECT (all in one query, then the first alone) and
+    DELETE pick exactly the rows ``matches`` picks."""
+    rows = random_rows(seed)
+    runner.run(replace_rows(engine, rows))
+    expected = [{row["id"] for row in rows if matches(f, row)} for f in filters]
+    got = runner.run(select_ids_each(engine, filters))
+    wrong = [f"{to_text(f)!r}: memory {sorted(e)}, SQL {sorted(g)}" for f, e, g in zip(filters, expected, got) if e != g]
+    assert not wrong, f"rows of seed {seed}:\n" + "\n".join(wrong)
+    first = filters[0]
+    assert runner.run(select_ids(engine, first)) == expected[0], to_text(first)
+    every = {row["id"] for row in rows}
+    assert runner.run(ids_left_after_delete(engine, first)) == every - expected[0], to_text(first)
+
+
 def test_sql_selects_exactly_what_matches_selects(tmp_path: Path) -> None:
     with asyncio.Runner() as runner:
         engine = runner.run(open_db(tmp_path / "property.db"))
@@ -195,16 +210,7 @@ def test_sql_selects_exactly_what_matches_selects(tmp_path: Path) -> None:
         @settings(max_examples=60, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
         @given(st.integers(0, 2**32), st.lists(pool_filters, min_size=8, max_size=16))
         def check(seed: int, filters: list[LogFilter]) -> None:
-            rows = random_rows(seed)
-            runner.run(replace_rows(engine, rows))
-            expected = [{row["id"] for row in rows if matches(f, row)} for f in filters]
-            got = runner.run(select_ids_each(engine, filters))
-            wrong = [f"{to_text(f)!r}: memory {sorted(e)}, SQL {sorted(g)}" for f, e, g in zip(filters, expected, got) if e != g]
-            assert not wrong, f"rows of seed {seed}:\n" + "\n".join(wrong)
-            first = filters[0]
-            assert runner.run(select_ids(engine, first)) == expected[0], to_text(first)
-            every = {row["id"] for row in rows}
-            assert runner.run(ids_left_after_delete(engine, first)) == every - expected[0], to_text(first)
+            sql_agrees_with_matches(runner, engine, seed, filters)
 
         try:
             check()
