@@ -25,8 +25,6 @@ from bench.targets import BENCH_DIR, REPO_DIR, AttachedConsoleTarget, BareTarget
 
 ALL_TARGETS = ("direct", "bare", "ours", "console", "attached", "litellm", "portkey")
 PEERS = ("litellm", "portkey")
-OPT_IN = ("attached",)
-"""Run only when ``--only`` names them (the attached console is newer than the rest)."""
 LABELS = {
     "direct": "direct (client → mock)",
     "bare": "bare aiohttp passthrough",
@@ -44,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--only",
         metavar="LIST",
-        help=f"comma-separated subset of {','.join(ALL_TARGETS)} (direct is always run; {','.join(OPT_IN)} only when named)",
+        help=f"comma-separated subset of {','.join(ALL_TARGETS)} (direct is always run)",
     )
     p.add_argument("--skip-peers", action="store_true", help="skip LiteLLM and Portkey (no installs)")
     p.add_argument("--duration", type=float, help="seconds per load point (default 5)")
@@ -128,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         print("bench: --latencies and --concurrency take comma-separated integers", file=sys.stderr)
         return 2
-    names = [n for n in ALL_TARGETS if n not in OPT_IN]
+    names = list(ALL_TARGETS)
     if args.only:
         wanted = {n.strip() for n in args.only.split(",") if n.strip()}
         unknown = wanted - set(ALL_TARGETS)
