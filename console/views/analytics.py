@@ -251,7 +251,7 @@ class AnalyticsView(Widget, can_focus=False):
             f"[$text-warning]{format_cost(t.cost)}[/]",
             f"{format_duration(t.avg_duration) if t.requests else '-'} avg",
         ]
-        self.query_one("#analytics-summary", Static).update(Content.from_markup(" · ".join(parts)))
+        self.query_one("#analytics-summary", Static).update(Content.from_markup(" · ".join(parts)), layout=False)
 
     def _update_charts(self, message: DataLoaded) -> None:
         time_range = _RANGE[message.range_key]

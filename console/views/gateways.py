@@ -281,7 +281,7 @@ class GatewaysView(Widget, can_focus=False):
     @on(DataTable.RowHighlighted, "#gateway-settings")
     def _setting_highlighted(self, event: DataTable.RowHighlighted) -> None:
         spec = SETTING.get(str(event.row_key.value))
-        self.query_one("#setting-help", Static).update(spec.help if spec else "")
+        self.query_one("#setting-help", Static).update(spec.help if spec else "", layout=False)
 
     @on(Tabs.TabActivated, "#gateway-tabs")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:

@@ -6,6 +6,15 @@ at most five times a second (:class:`LiveView.EventsArrived`). The tail is a Lin
 (:class:`console.widgets.live_tail.LiveTail`) repainted by a 200 ms timer only when something
 changed and only while this screen is the active one (not hidden by another mode or a dialog),
 so a busy proxy cannot make the console lag and the console barely costs the proxy anything.
+While another view is shown the bus is drained once a second (the tail still takes everything
+in, so it is current on return) and nothing is painted. The status and stats lines are updated
+without a layout pass and only when their text changed; the stats are read once a second from
+per-second aggregates (:class:`console.livestats.LiveStats`). Space is painted at once
+(:meth:`console.view_screen.ViewScreen.paint_now`), not a few turns of the loop later.
+
+The error rate leaves out requests whose client hung up before the answer was sent (logged as
+failed with ``CLIENT_DISCONNECTED``, e.g. the requests in flight when a load generator stops):
+they are shown apart as "client aborts", and their status in the tail is not painted as an error.
 
 :meth:`LiveView.catch_up` takes in everything published so far and paints it at once, without
 waiting for the timers: tests (and scripts) use it to see a settled screen deterministically.
@@ -19,6 +28,7 @@ stops moving and counts what arrives, which is inserted on resume. Feedback set 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import asdict
 from datetime import tzinfo
 from typing import Any, ClassVar
@@ -48,6 +58,8 @@ __all__ = ["LiveView"]
 _PREFILL = 200
 _MAX_ROWS = 1000
 _REPAINT_S = 0.2
+_HIDDEN_DRAIN_S = 1.0
+"""How often the bus is drained while the view is not on screen (the tail still takes everything in)."""
 _STATS_S = 1.0
 _ALERT_ERROR_RATE = 0.05
 
@@ -56,7 +68,7 @@ class LiveView(Vertical):
     """The live tail with its stats bar and status line."""
 
     FOCUS_ON_SHOW = "LiveTail"
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"live-view--figure", "live-view--alert"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"live-view--figure", "live-view--alert", "live-view--paused"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "pause", "Pause", id="live.pause",
                 tooltip="Freeze the tail; new requests are counted and shown on resume"),
@@ -68,7 +80,7 @@ class LiveView(Vertical):
         Binding("x", "clear", "Clear", show=False, id="live.clear", tooltip="Empty the tail and the stats"),
     ]  # fmt: skip
 
-    paused: reactive[bool] = reactive(False, init=False)
+    paused: reactive[bool] = reactive(False, init=False, repaint=False)
 
     class EventsArrived(Message):
         """Bus events drained in one pass (new logs and ``log_updated`` changes), oldest first."""
@@ -105,6 +117,9 @@ class LiveView(Vertical):
         self._loaded = asyncio.Event()
         """Set once the recent logs of the current filter are in the tail."""
         self._last_stats: StatsSnapshot | None = None
+        self._last_status: tuple[str, bool] | None = None
+        self._wake = asyncio.Event()
+        """Set when the view comes back on screen: the drain worker stops waiting at once."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="live-stats"):
@@ -130,6 +145,14 @@ class LiveView(Vertical):
         self.set_interval(_STATS_S, self._show_stats)
         self._show_stats()
         self._show_status()
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self, _theme: str) -> None:
+        """The stats and status lines carry resolved theme colours: draw them again."""
+        self._last_stats = None
+        self._last_status = None
+        self.call_after_refresh(self._show_stats)
+        self.call_after_refresh(self._show_status)
 
     def on_unmount(self) -> None:
         if self._subscription is not None:
@@ -159,7 +182,13 @@ class LiveView(Vertical):
         while True:
             await subscription.wait()
             self.post_message(self.EventsArrived(subscription.drain()))
-            await asyncio.sleep(_REPAINT_S)  # coalesce: at most five batches a second
+            # coalesce: at most five batches a second on screen, one while hidden
+            if self._visible():
+                await asyncio.sleep(_REPAINT_S)
+            else:
+                self._wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), _HIDDEN_DRAIN_S)
 
     # -- messages --------------------------------------------------------------------------------
 
@@ -258,7 +287,10 @@ class LiveView(Vertical):
         return self.is_mounted and self.screen.is_active
 
     def _repaint(self) -> None:
-        if self._dirty and self._visible():
+        if not self._visible():
+            return
+        self._wake.set()
+        if self._dirty:
             self._dirty = False
             self.tail.flush()
             self._show_status()
@@ -278,7 +310,11 @@ class LiveView(Vertical):
             " errors · p50 ", (format_duration(snap.p50_ms), figure), " · p95 ", (format_duration(snap.p95_ms), figure),
             " · ", (format_cost(snap.spend), figure), "/min · ", (f"{snap.requests:,}", figure), " req/min",
         )  # fmt: skip
-        self.query_one("#live-numbers", Static).update(text)
+        if snap.aborted:  # clients that hung up: their own doing, not an error of ours or the provider's
+            text.append(" · ")
+            text.append(f"{snap.aborted:,}", figure)
+            text.append(" client aborts")
+        self.query_one("#live-numbers", Static).update(text, layout=False)
         self.query_one("#live-rate", Sparkline).data = snap.rate_series
         self.query_one("#live-latency", Sparkline).data = snap.latency_series
 
@@ -292,8 +328,13 @@ class LiveView(Vertical):
             parts.append("filtered")
         if self._subscription is not None and self._subscription.dropped:
             parts.append(f"{self._subscription.dropped:,} events dropped")
-        self.query_one("#live-status", Static).update(Text("  ·  ".join(parts)))
-        self.set_class(self.paused, "-paused")
+        status = ("  ·  ".join(parts), self.paused)
+        if status == self._last_status:
+            return  # unchanged: no repaint
+        self._last_status = status
+        # the paused look is a style of the text, not a CSS class: no restyle, so it shows at once
+        style = component_style(self, "live-view--paused") if self.paused else ""
+        self.query_one("#live-status", Static).update(Text(status[0], style=style), layout=False)
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -310,6 +351,9 @@ class LiveView(Vertical):
         self._dirty = True
         self._show_status()
         self.refresh_bindings()
+        paint_now = getattr(self.screen, "paint_now", None)
+        if callable(paint_now):  # the operator waits on this key: show it now, not turns later
+            paint_now(self.query_one("#live-status"), footer=True)
 
     def action_focus_filter(self) -> None:
         self.add_class("-filtering")

@@ -312,7 +312,9 @@ class LogsView(Vertical):
             parts.append(f"{self._newer:,} newer (r reloads)")
         if self._loading:
             parts.append("loading…")
-        self.query_one("#logs-status", Static).update(Text(clean_line("  ·  ".join(parts)), no_wrap=True, overflow="ellipsis"))
+        self.query_one("#logs-status", Static).update(
+            Text(clean_line("  ·  ".join(parts)), no_wrap=True, overflow="ellipsis"), layout=False
+        )  # one line, fixed size
 
     # -- filter ----------------------------------------------------------------------------------
 

@@ -30,8 +30,11 @@ from textual.strip import Strip
 from console.safe_text import clean_line
 from console.widgets.styles import component_style
 from console.units import format_clock, format_cost, format_duration, format_tokens
+from proxy_core.errors import ErrorCode
 
 __all__ = ["LiveTail", "Column", "COLUMNS"]
+
+_CLIENT_DISCONNECTED = int(ErrorCode.CLIENT_DISCONNECTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +119,15 @@ class LiveTail(ScrollView, can_focus=True):
         self._rows: deque[dict[str, Any]] = deque(maxlen=max_rows)
         self._by_id: dict[str, dict[str, Any]] = {}
         self._strips: dict[str, Strip] = {}
+        """Each row's finished line (base style applied), by id; cleared when width or styles change."""
+        self._styles: dict[str, Style] = {}
+        self._base: Style | None = None
+        self._header_strip: Strip | None = None
         self._layout: tuple[int, list[tuple[Column, int]]] | None = None
         self._tz = tz
         self._shift = 0
+        self._changed = False
+        """Whether rows were added or changed since the last :meth:`flush`."""
         self.cursor = 0
         """Index of the selected row (0 = newest)."""
         self.unseen = 0
@@ -157,6 +166,7 @@ class LiveTail(ScrollView, can_focus=True):
             added += 1
         if not added:
             return 0
+        self._changed = True
         if not following:
             self.unseen += added
             self.cursor = min(self.cursor + added, len(self._rows) - 1)
@@ -165,7 +175,11 @@ class LiveTail(ScrollView, can_focus=True):
 
     def flush(self) -> None:
         """Show what :meth:`add_rows` and :meth:`update_row` changed (the owner calls this at most
-        a few times a second, and only while the tail is on screen)."""
+        a few times a second, and only while the tail is on screen); nothing to do when nothing
+        changed."""
+        if not self._changed:
+            return
+        self._changed = False
         self._resize_virtual()
         if self._shift:
             self.scroll_y = self.scroll_y + self._shift  # keep the rows the operator is reading
@@ -179,6 +193,7 @@ class LiveTail(ScrollView, can_focus=True):
             return False
         row.update(changes)
         self._strips.pop(log_id, None)
+        self._changed = True
         return True
 
     def clear(self) -> None:
@@ -188,6 +203,7 @@ class LiveTail(ScrollView, can_focus=True):
         self.cursor = 0
         self.unseen = 0
         self._shift = 0
+        self._changed = True
         self._resize_virtual()
         self.scroll_to(y=0, animate=False)
 
@@ -233,17 +249,23 @@ class LiveTail(ScrollView, can_focus=True):
         if new_value == 0 and self.cursor == 0:
             self.unseen = 0
 
+    def _forget_styles(self) -> None:
+        self._strips.clear()
+        self._styles.clear()
+        self._base = None
+        self._header_strip = None
+
     def on_resize(self, event: events.Resize) -> None:
         self._layout = None
-        self._strips.clear()
+        self._forget_styles()
         self._resize_virtual()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._strips.clear()
+        self._forget_styles()
 
     def on_mount(self) -> None:
-        self.watch(self.app, "theme", lambda _theme: (self._strips.clear(), self.refresh()), init=False)
+        self.watch(self.app, "theme", lambda _theme: (self._forget_styles(), self.refresh()), init=False)
 
     def on_click(self, event: events.Click) -> None:
         index = int(self.scroll_y) + event.y - 1
@@ -272,13 +294,17 @@ class LiveTail(ScrollView, can_focus=True):
         return layout
 
     def _style(self, name: str) -> Style:
-        return component_style(self, f"live-tail--{name}")
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = component_style(self, f"live-tail--{name}")
+        return style
 
     def _cells(self, row: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
         """Each column's text and component style name for one row (all text made printable)."""
         status = int(row.get("status_code") or 0)
         ok = bool(row.get("success"))
-        status_style = "ok" if ok else ("warn" if 400 <= status < 500 else "error")
+        client_gone = row.get("error_code") == _CLIENT_DISCONNECTED  # the client hung up: not our error
+        status_style = "ok" if ok else ("warn" if 400 <= status < 500 or client_gone else "error")
         feedback = row.get("feedback") or 0
         score = row.get("score")
         mark = {1: "+", -1: "-"}.get(feedback, " ")
@@ -317,17 +343,22 @@ class LiveTail(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base
+        if base is None:
+            base = self._base = self.rich_style
         if y == 0:
-            return self._header(width).apply_style(base)
+            if self._header_strip is None or self._header_strip.cell_length != width:
+                self._header_strip = self._header(width).apply_style(base)
+            return self._header_strip
         index = int(self.scroll_y) + y - 1
         if index >= len(self._rows):
             return Strip.blank(width, base)
         row = self._rows[index]
+        if index == self.cursor:  # the cursor's own colours, for contrast on every theme
+            strip = self._strip(row, width)
+            strip = Strip([Segment(segment.text) for segment in strip], strip.cell_length)
+            return strip.apply_style(self._style("cursor")).apply_style(base)
         strip = self._strips.get(row["id"])
         if strip is None:
-            strip = self._strips[row["id"]] = self._strip(row, width)
-        if index == self.cursor:  # the cursor's own colours, for contrast on every theme
-            strip = Strip([Segment(segment.text) for segment in strip], strip.cell_length)
-            strip = strip.apply_style(self._style("cursor"))
-        return strip.apply_style(base)
+            strip = self._strips[row["id"]] = self._strip(row, width).apply_style(base)
+        return strip

@@ -22,6 +22,7 @@ from console.views.guardrails import GuardrailsView
 from console.views.live import LiveView
 from console.views.logs import LogsView
 from console.widgets.gateways_dialogs import GatewayDialog
+from console.widgets.key_footer import KeyFooter
 from console.widgets.log_detail import LogDetailPane
 from tests.console.conftest import EVIL_PROMPT
 from tests.console.helpers import screen_text, until
@@ -209,3 +210,35 @@ async def test_gateway_created_in_view_6_is_offered_everywhere_and_a_deleted_one
         assert any("eu-west is gone" in n.message for n in app._notifications)
         await pilot.press("3")
         assert app.screen.query_one(AnalyticsView).gateway_id == "default"
+
+
+async def test_footer_keys_follow_the_view_and_a_click_presses_one(console) -> None:
+    async with console().run_test(size=(100, 30)) as pilot:
+        app = pilot.app
+        footer = screen_text(app).splitlines()[-1]
+        assert "space Pause" in footer and "123456 Views" in footer and "? Help" in footer and "^p palette" in footer
+        await pilot.press("space")  # the binding changes: the same footer widget redraws its line
+        assert "space Resume" in screen_text(app).splitlines()[-1]
+        await pilot.press("space")
+        footer_widget = app.screen.query_one(KeyFooter)
+        x = screen_text(app).splitlines()[-1].index("123456") + 2  # the "3"
+        await pilot.click(footer_widget, offset=(x, 0))
+        await until(pilot, lambda: app.current_mode == "analytics", what="the click on 3")
+        footer = screen_text(app).splitlines()[-1]
+        assert "123456 Views" in footer and "r Range" in footer  # the current view's key is dimmed
+
+
+async def test_bound_keys_never_steal_typing(console) -> None:
+    """Keys are looked up as bindings before they travel to the focused widget only when nothing
+    on the way takes keys itself: in a filter input, digits and space are text."""
+    async with console().run_test(size=(100, 30)) as pilot:
+        app = pilot.app
+        view = app.screen.query_one(LiveView)
+        await pilot.press("slash", "m", "space", "2")
+        assert app.screen.query_one(LiveView).query_one(Input).value == "m 2"
+        assert app.current_mode == "live" and not view.paused
+        await pilot.press("escape")  # back on the tail: the same keys are bindings again
+        await pilot.press("space")
+        assert view.paused
+        await pilot.press("2")
+        assert app.current_mode == "logs"

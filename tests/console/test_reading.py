@@ -13,6 +13,7 @@ from console.prefs import PrefsFile
 from console.safe_text import clean, clean_line, untrusted
 from console.theming import THEMES_DIR, ThemeFileError, discover_themes, load_theme, load_themes
 from console.transcript import read_request, read_response
+from proxy_core.errors import ErrorCode
 from console.units import format_cost, format_duration, format_tokens, format_when
 
 UTC = timezone.utc
@@ -151,3 +152,28 @@ def test_prefs_survive_a_damaged_file(tmp_path: Path) -> None:
     prefs.save()
     again = PrefsFile(path).prefs
     assert again.theme == "aigw-light" and again.filter_history == ["b", "a"]
+
+
+def test_live_stats_count_client_aborts_apart_from_errors() -> None:
+    """A client that hangs up before the answer (a load generator stopping mid-flight) is logged as
+    failed with CLIENT_DISCONNECTED: the Live view counts it, but not as an error rate."""
+    stats = LiveStats()
+    now = 1_000_000
+    stats.add({"id": "ok", "created_at": now, "duration": 10, "success": True})
+    stats.add({"id": "gone", "created_at": now, "duration": 10, "success": False, "status_code": 200,
+               "error_code": int(ErrorCode.CLIENT_DISCONNECTED)})  # fmt: skip
+    stats.add({"id": "bad", "created_at": now, "duration": 10, "success": False, "status_code": 502,
+               "error_code": int(ErrorCode.UPSTREAM_UNREACHABLE)})  # fmt: skip
+    snap = stats.snapshot(now)
+    assert snap.requests == 3 and snap.aborted == 1
+    assert snap.error_rate == pytest.approx(1 / 3)
+
+
+def test_live_stats_percentiles_stay_exact_below_a_second_and_close_above() -> None:
+    stats = LiveStats()
+    now = 5_000_000
+    for i, duration in enumerate([7, 521, 999, 1_234, 61_234]):
+        stats.add({"id": f"d{i}", "created_at": now - i, "duration": duration, "success": True})
+    snap = stats.snapshot(now)
+    assert snap.p50_ms == 999
+    assert snap.p95_ms is not None and abs(snap.p95_ms - 61_234) <= 61_234 // 1000
