@@ -42,7 +42,7 @@ from proxy_core.retry import is_retryable_status, plan_for
 from proxy_core.safepath import check_path
 from proxy_core.services.tokens import split_token, verify_token
 
-__all__ = ["Proxy", "Step", "LOOPBACK_HEADER"]
+__all__ = ["LOOPBACK_HEADER", "Proxy", "Step", "split_provider_path"]
 
 LOOPBACK_HEADER = "cf-aig-internal-websocket"
 """Marks the WebSocket endpoint's own calls to the universal endpoint (value: the process secret)."""
@@ -109,6 +109,18 @@ class _Failed:
 
 _FAILED = _Failed()
 
+
+
+def split_provider_path(request: web.Request, account_id: str, gateway_id: str, provider: str) -> tuple[str, str]:
+    """``(path below the provider, raw query)`` of a provider request, still percent-encoded (so
+    the path checks see what the client sent)."""
+    raw_path = request.raw_path
+    query_at = raw_path.find("?")
+    raw_tail = raw_path if query_at < 0 else raw_path[:query_at]
+    query = "" if query_at < 0 else raw_path[query_at + 1 :]
+    prefix = f"/v1/{account_id}/{gateway_id}/{provider}"
+    tail = raw_tail[len(prefix) :] if raw_tail.startswith(prefix) else "/" + request.match_info.get("tail", "")
+    return tail, query
 
 class Proxy:
     """The request handlers and the state they need (no globals: built by the app factory)."""
@@ -239,12 +251,7 @@ class Proxy:
         provider = request.match_info["provider"]
         if provider == "compat":
             return await self._handle_compat(ctx)
-        raw_path = request.raw_path
-        query_at = raw_path.find("?")
-        raw_tail = raw_path if query_at < 0 else raw_path[:query_at]
-        query = "" if query_at < 0 else raw_path[query_at + 1 :]
-        prefix = f"/v1/{ctx.gateway.account_id}/{ctx.gateway.id}/{provider}"
-        raw_tail = raw_tail[len(prefix) :] if raw_tail.startswith(prefix) else "/" + request.match_info.get("tail", "")
+        raw_tail, query = split_provider_path(request, ctx.gateway.account_id, ctx.gateway.id, provider)
         try:
             check_path(raw_tail)
             resolved = self.registry.resolve(provider, raw_tail, account_id=ctx.gateway.account_id)

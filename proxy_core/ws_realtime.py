@@ -30,7 +30,7 @@ from yarl import URL
 from proxy_core.errors import ErrorCode, GatewayError, error_body
 from proxy_core.exchange import Exchange
 from proxy_core.ids import new_ulid
-from proxy_core.proxy import Proxy, _forward_headers, _upstream_error
+from proxy_core.proxy import Proxy, _forward_headers, _upstream_error, split_provider_path
 from proxy_core.redact import redact_query
 from proxy_core.safepath import check_path
 from proxy_core.ws_common import AUTH_PROTOCOL, OpenSockets, logged_headers, read_handshake
@@ -64,7 +64,7 @@ class RealtimeBridge:
             assert error is not None
             return error
         provider = request.match_info["provider"]
-        tail, query = _split_path(request, ctx.gateway.account_id, ctx.gateway.id, provider)
+        tail, query = split_provider_path(request, ctx.gateway.account_id, ctx.gateway.id, provider)
         try:
             if provider not in REALTIME_PROVIDERS:
                 raise GatewayError(ErrorCode.BAD_REQUEST,
@@ -240,16 +240,6 @@ class _Transcript:
 
     def body(self) -> bytes:
         return b"\n".join(self.parts) if self.keep else b""
-
-
-def _split_path(request: web.Request, account_id: str, gateway_id: str, provider: str) -> tuple[str, str]:
-    raw_path = request.raw_path
-    query_at = raw_path.find("?")
-    raw_tail = raw_path if query_at < 0 else raw_path[:query_at]
-    query = "" if query_at < 0 else raw_path[query_at + 1 :]
-    prefix = f"/v1/{account_id}/{gateway_id}/{provider}"
-    tail = raw_tail[len(prefix) :] if raw_tail.startswith(prefix) else "/" + request.match_info.get("tail", "")
-    return tail, query
 
 
 def _upstream_handshake(request: web.Request, provider: str, protocols: list[str]) -> tuple[dict[str, str], list[str]]:

@@ -13,7 +13,7 @@ from proxy_core.directory import DirectoryUpdates, GatewayConfig
 from proxy_core.guardrails.categories import normalize_policy
 from proxy_core.services.audit import record_change
 from proxy_core.services.errors import Conflict, InvalidInput, NotFound
-from proxy_core.services.types import GATEWAY_SETTINGS, Actor, Clock, GatewayInfo, Page
+from proxy_core.services.types import Actor, Clock, GatewayInfo, Page
 from proxy_core.store.engine import Store
 from proxy_core.store.gateways import gateway_to_dict
 from proxy_core.store.models import Dataset, Gateway, GatewayToken, Log

@@ -3,7 +3,6 @@ universal fallbacks, and the cache."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -14,9 +13,9 @@ from aiohttp import web
 from proxy_core.config import ProviderSettings
 from proxy_core.errors import ErrorCode
 from proxy_core.runner import RunningGateway
-from proxy_core.server import PIPE, PROXY, SERVICES
+from proxy_core.server import PROXY, SERVICES
 from proxy_core.services import Actor
-from tests.conftest import GatewayFactory, Upstream, mock_providers
+from tests.conftest import GatewayFactory, Upstream
 from tests.integration.helpers import stored_logs
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello there"}]}

@@ -14,8 +14,6 @@ from typing import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
-from hypothesis import Phase, given, settings
-from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from proxy_core.runner import RunningGateway, start_gateway
@@ -25,7 +23,7 @@ from proxy_core.store.filters import LogFilter, Paging, parse_text
 from proxy_core.store.migrate import upgrade_to_head
 from tests.conftest import Upstream, make_settings, mock_providers
 from tests.integration.postgres import PostgresServer, PostgresUnavailable, postgres_server
-from tests.unit.test_filters_property import pool_filters, sql_agrees_with_matches
+from tests.unit.test_filters_property import check_sql_against_matches, pool_filters
 
 OPERATOR = Actor("operator", "API")
 
@@ -137,12 +135,4 @@ def test_sql_selects_exactly_what_matches_selects_on_postgresql(pg_url: str) -> 
 
         runner.run(migrate())
 
-        @settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
-        @given(st.integers(0, 2**32), st.lists(filters_without_search, min_size=8, max_size=16))
-        def check(seed: int, filters: list[LogFilter]) -> None:
-            sql_agrees_with_matches(runner, engine, seed, filters)
-
-        try:
-            check()
-        finally:
-            runner.run(engine.dispose())
+        check_sql_against_matches(runner, engine, filters_without_search, max_examples=30)

@@ -28,7 +28,7 @@ from proxy_core.store.filters import (
 from proxy_core.store.filter_sql import compile_filter, filter_clause, order_clauses, search_clause
 from proxy_core.store.logwriter import index_search_backlog
 from proxy_core.store.migrate import upgrade_to_head
-from proxy_core.store.models import Base, Log, LogBody
+from proxy_core.store.models import Log, LogBody
 
 # --- helpers shared with test_filters_property ------------------------------------------------
 

@@ -201,18 +201,24 @@ def sql_agrees_with_matches(runner: asyncio.Runner, engine: Any, seed: int, filt
     assert runner.run(ids_left_after_delete(engine, first)) == every - expected[0], to_text(first)
 
 
+def check_sql_against_matches(runner: asyncio.Runner, engine: Any, filters: Any, max_examples: int) -> None:
+    """Hypothesis over seeds and lists drawn from ``filters``, each run through
+    :func:`sql_agrees_with_matches`; disposes of ``engine`` at the end."""
+
+    # No shrink phase: shrinking re-runs the database for minutes; the failure message already
+    # names the seed and each filter SQL and memory disagree on.
+    @settings(max_examples=max_examples, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    @given(st.integers(0, 2**32), st.lists(filters, min_size=8, max_size=16))
+    def check(seed: int, chosen: list[LogFilter]) -> None:
+        sql_agrees_with_matches(runner, engine, seed, chosen)
+
+    try:
+        check()
+    finally:
+        runner.run(engine.dispose())
+
+
 def test_sql_selects_exactly_what_matches_selects(tmp_path: Path) -> None:
     with asyncio.Runner() as runner:
         engine = runner.run(open_db(tmp_path / "property.db"))
-
-        # No shrink phase: shrinking re-runs the database for minutes; the message below already
-        # names the seed and each filter SQL and memory disagree on.
-        @settings(max_examples=60, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
-        @given(st.integers(0, 2**32), st.lists(pool_filters, min_size=8, max_size=16))
-        def check(seed: int, filters: list[LogFilter]) -> None:
-            sql_agrees_with_matches(runner, engine, seed, filters)
-
-        try:
-            check()
-        finally:
-            runner.run(engine.dispose())
+        check_sql_against_matches(runner, engine, pool_filters, max_examples=60)

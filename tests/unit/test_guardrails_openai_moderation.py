@@ -93,7 +93,7 @@ def test_every_openai_category_is_mapped_and_unknown_ones_are_ignored() -> None:
 async def test_batches_and_order(fake) -> None:
     server, url = fake
     evaluator = build_evaluator("openai-moderation", {"base_url": url, "api_key": "k", "model": "text-moderation-latest"})
-    texts = [f"flag:hate" if i % 7 == 0 else f"fine {i}" for i in range(BATCH + 5)]
+    texts = ["flag:hate" if i % 7 == 0 else f"fine {i}" for i in range(BATCH + 5)]
     try:
         verdicts = await evaluator.judge(texts, "response")
     finally:

@@ -345,7 +345,7 @@ LEXICON: dict[str, CategoryLexicon] = {
             r"(?:biggest|largest|bigger|maximum|max|most powerful) (?:blast|explosion|bang|damage)",
             r" (?:ratio|mix|mixture|amount|proportions?) of (?:ammonium nitrate|fertili[sz]er|fuel oil|acetone|hydrogen peroxide|"
             r"potassium chlorate|potassium nitrate)",
-            rf" (?:turn|make|convert)(?: [a-z]+){{0,2}} into (?:a )?(?:weapon|bio ?weapon|biological weapon|chemical weapon)",
+            r" (?:turn|make|convert)(?: [a-z]+){0,2} into (?:a )?(?:weapon|bio ?weapon|biological weapon|chemical weapon)",
             rf" {PATHOGEN}(?: [a-z]+){{0,6}} (?:into a weapon|as a weapon|weaponi[sz]ed)",
             r" maximum (?:casualties|deaths|damage|death toll)", r" mass casualties",
             r" (?:make|build|mix) (?:some )?thermite (?:and|to) ",
