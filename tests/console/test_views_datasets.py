@@ -55,7 +55,9 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
             await pilot.pause()
             assert str(dialog.query_one("#dataset-filter-error", Static).render()) == ""
             await pilot.click("#save")
+            await wait_until(pilot, lambda: not isinstance(app.screen, DatasetDialog))
             await settle(pilot)
+            await wait_until(pilot, lambda: app.screen.query_one(DatasetsTable).row_count == 1, timeout=15)
             stored = (await services.datasets.list("default")).items
             assert [(d.name, to_text(d.filter)) for d in stored] == [("rated openai", "provider:openai feedback:1")]
             table = app.screen.query_one(DatasetsTable)

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 
+from console import store_calls
 from proxy_core.services import Services
 from proxy_core.store.engine import Store, open_store
 from proxy_core.store.gateways import ensure_default_gateway
@@ -217,6 +218,7 @@ async def settle(pilot: Pilot, *, rounds: int = 2) -> None:
     for _ in range(rounds):
         await pilot.pause()
         await app.workers.wait_for_complete()
+        await store_calls.settle()
         await pilot.pause()
 
 
