@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Callable, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -21,9 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.events import DescendantFocus
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widget import Widget
 
 from console.dialogs import ConfirmDialog
 from console.safe_text import clean_line
@@ -31,6 +29,7 @@ from console.store_calls import finish, report_failure
 from console.units import format_when
 from console.widgets.datasets_dialogs import DatasetDialog, DatasetDraft, EvaluationDialog, EvaluationDraft
 from console.widgets.datasets_tables import DatasetsTable, EvaluationsTable
+from console.widgets.dialog_owner import DialogOwner
 from proxy_core.services import Actor, DatasetInfo, EvaluationInfo, Services
 from proxy_core.store.filters import to_text
 
@@ -47,7 +46,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "dataset"
 
 
-class DatasetsView(Widget, can_focus=False):
+class DatasetsView(DialogOwner, can_focus=False):
     """Datasets and evaluations of the current gateway.
 
     Styles: ``datasets.tcss`` beside this module, loaded with the view's screen.
@@ -100,7 +99,6 @@ class DatasetsView(Widget, can_focus=False):
         self.gateway_id = gateway_id
         self.clock = clock or services.clock
         self.tz = tz
-        self._own_dialog = False
         self.export_dir = export_dir
         self._datasets: dict[str, DatasetInfo] = {}
         self._evaluations: dict[str, EvaluationInfo] = {}
@@ -120,23 +118,11 @@ class DatasetsView(Widget, can_focus=False):
     def on_mount(self) -> None:
         datasets = self.query_one(DatasetsTable)
         datasets.focus()
-        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+        self.watch_screen_changes()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.call_after_refresh(self._redraw))
 
     def on_show(self) -> None:
         self.refresh_data()
-
-    def _screen_changed(self, screen: Screen) -> None:
-        if not self.is_attached or screen is not self.screen:
-            return
-        if self._own_dialog:
-            self._own_dialog = False  # back from our own dialog: its outcome reloads what changed
-            return
-        self.refresh_data()
-
-    def _push_dialog(self, dialog: Screen[Any], callback: Callable[[Any], None] | None = None) -> None:
-        self._own_dialog = True
-        self.app.push_screen(dialog, callback)
 
     def _visible(self) -> bool:
         return self.is_attached and self.screen.is_active and self.display

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any, Callable, ClassVar
+from typing import Callable, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -21,13 +21,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
-from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import DataTable, Static, Tab, Tabs
 
 from console.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from console.safe_text import clean_line, untrusted_line
 from console.store_calls import describe_error, finish, report_failure
+from console.widgets.dialog_owner import DialogOwner
 from console.widgets.gateways_audit import AuditTable
 from console.widgets.gateways_dialogs import GatewayDialog, SettingChange, SettingDialog, TokenSecretDialog
 from console.widgets.gateways_settings import SETTING, SettingsTable, format_setting
@@ -49,7 +48,7 @@ class GatewaysTable(DataTable):
     """The account's gateways."""
 
 
-class GatewaysView(Widget, can_focus=False):
+class GatewaysView(DialogOwner, can_focus=False):
     """Gateways, their settings and tokens, and the audit log.
 
     Styles: ``gateways.tcss`` beside this module, loaded with the view's screen.
@@ -116,7 +115,6 @@ class GatewaysView(Widget, can_focus=False):
         """The gateway whose settings and tokens are shown (moves with the list's cursor)."""
         self.clock = clock or services.clock
         self.tz = tz
-        self._own_dialog = False
         self._gateways: dict[str, GatewayInfo] = {}
         self._tokens: list[TokenInfo] = []
         self._audit_limit = AUDIT_PAGE
@@ -142,7 +140,7 @@ class GatewaysView(Widget, can_focus=False):
     def on_mount(self) -> None:
         self.query_one(GatewaysTable).add_column("Gateway", key="id")
         self.query_one(SettingsTable).focus()
-        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+        self.watch_screen_changes()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.call_after_refresh(self.refresh_data))
 
     def on_show(self) -> None:
@@ -153,18 +151,6 @@ class GatewaysView(Widget, can_focus=False):
         if wide != self.has_class("-wide"):
             self.set_class(wide, "-wide")
             self.refresh_bindings()
-
-    def _screen_changed(self, screen: Screen) -> None:
-        if not self.is_attached or screen is not self.screen:
-            return
-        if self._own_dialog:
-            self._own_dialog = False  # back from our own dialog: its outcome reloads what changed
-            return
-        self.refresh_data()
-
-    def _push_dialog(self, dialog: Screen[Any], callback: Callable[[Any], None] | None = None) -> None:
-        self._own_dialog = True
-        self.app.push_screen(dialog, callback)
 
     # -- public API --------------------------------------------------------------------------
 
