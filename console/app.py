@@ -244,6 +244,8 @@ class AigwConsole(App[str]):
     # -- keys ------------------------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
+        # A deliberate override of Textual's App dispatcher (it always defers to it), not a message
+        # handler that happens to be named on_event: keys are the one event looked at here.
         if isinstance(event, events.Key) and not event.is_forwarded and await self._key_by_binding(event):
             return
         await super().on_event(event)
