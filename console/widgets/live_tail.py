@@ -359,6 +359,6 @@ class LiveTail(ScrollView, can_focus=True):
             strip = Strip([Segment(segment.text) for segment in strip], strip.cell_length)
             return strip.apply_style(self._style("cursor")).apply_style(base)
         strip = self._strips.get(row["id"])
-        if strip is None:
+        if strip is None or strip.cell_length != width:  # the region narrows when a scrollbar appears
             strip = self._strips[row["id"]] = self._strip(row, width).apply_style(base)
         return strip
