@@ -18,12 +18,12 @@ import orjson
 from proxy_core.compat.base import (
     CompatError, NativeRequest, as_dict, as_str, bearer_token, error_body, error_type, json_or_none,
 )
-from proxy_core.compat.completion import ChunkWriter, chat_completion, choice, count, tool_call, usage
+from proxy_core.compat.completion import ChunkWriter, SSEToChunks, chat_completion, choice, count, tool_call, usage
 from proxy_core.compat.openai import fallback_message
 from proxy_core.compat.request import (
     ChatRequest, content_parts, data_url, file_data, image_url, read_request, tool_arguments, tool_calls,
 )
-from proxy_core.compat.sse import SSEDecoder, SSEEvent
+from proxy_core.compat.sse import SSEEvent
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "AnthropicStream", "AnthropicTranslator"]
 
@@ -156,20 +156,13 @@ def _index(data: dict[str, Any]) -> int | None:
     return data["index"] if isinstance(data.get("index"), int) else None
 
 
-class AnthropicStream:
+class AnthropicStream(SSEToChunks):
     """Anthropic's ``message_start`` … ``message_stop`` events as OpenAI chunks."""
 
     def __init__(self, model: str, include_usage: bool) -> None:
-        self._sse = SSEDecoder()
-        self._out = ChunkWriter(model, include_usage)
+        super().__init__(model, include_usage)
         self._tool_blocks: set[int | None] = set()
         self._usage: dict[str, Any] = {}
-
-    def feed(self, chunk: bytes) -> bytes:
-        return b"".join(self._event(e) for e in self._sse.feed(chunk))
-
-    def finish(self) -> bytes:
-        return b"".join(self._event(e) for e in self._sse.flush()) + self._out.close()
 
     def _event(self, event: SSEEvent) -> bytes:
         data = json_or_none(event.data.encode())

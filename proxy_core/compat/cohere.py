@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 
 from proxy_core.compat.base import CompatError, NativeRequest, as_dict, as_list, as_str, error_body, json_or_none
-from proxy_core.compat.completion import ChunkWriter, chat_completion, choice, tool_call, usage
+from proxy_core.compat.completion import SSEToChunks, chat_completion, choice, tool_call, usage
 from proxy_core.compat.openai import fallback_message
 from proxy_core.compat.request import ChatRequest, content_parts, image_url, read_request, tool_arguments, tool_calls
-from proxy_core.compat.sse import SSEDecoder, SSEEvent
+from proxy_core.compat.sse import SSEEvent
 
 __all__ = ["CohereStream", "CohereTranslator"]
 
@@ -90,18 +90,8 @@ def _message_delta(data: dict[str, Any]) -> dict[str, Any]:
     return as_dict(as_dict(data.get("delta")).get("message"))
 
 
-class CohereStream:
+class CohereStream(SSEToChunks):
     """Cohere v2 stream events (SSE, or bare JSON lines) as OpenAI chunks."""
-
-    def __init__(self, model: str, include_usage: bool) -> None:
-        self._sse = SSEDecoder()
-        self._out = ChunkWriter(model, include_usage)
-
-    def feed(self, chunk: bytes) -> bytes:
-        return b"".join(self._event(e) for e in self._sse.feed(chunk))
-
-    def finish(self) -> bytes:
-        return b"".join(self._event(e) for e in self._sse.flush()) + self._out.close()
 
     def _event(self, event: SSEEvent) -> bytes:
         data = json_or_none(event.data.encode())

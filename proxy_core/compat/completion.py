@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from proxy_core.compat.base import error_body, new_id, now
-from proxy_core.compat.sse import DONE, encode
+from proxy_core.compat.sse import DONE, SSEDecoder, SSEEvent, encode
 
-__all__ = ["ChunkWriter", "chat_completion", "choice", "count", "tool_call", "usage"]
+__all__ = ["ChunkWriter", "SSEToChunks", "chat_completion", "choice", "count", "tool_call", "usage"]
 
 
 def tool_call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
@@ -147,3 +147,21 @@ class ChunkWriter:
         """The usage chunk (when asked for and known), then ``[DONE]``."""
         tail = self._chunk([], with_usage=True) if self.include_usage and self.usage is not None else b""
         return tail + DONE
+
+
+class SSEToChunks:
+    """A provider's server-sent events turned into OpenAI chunks, one event at a time: subclasses
+    write ``_event``; slicing, buffering and the closing usage chunk and ``[DONE]`` are here."""
+
+    def __init__(self, model: str, include_usage: bool) -> None:
+        self._sse = SSEDecoder()
+        self._out = ChunkWriter(model, include_usage)
+
+    def feed(self, chunk: bytes) -> bytes:
+        return b"".join(self._event(e) for e in self._sse.feed(chunk))
+
+    def finish(self) -> bytes:
+        return b"".join(self._event(e) for e in self._sse.flush()) + self._out.close()
+
+    def _event(self, event: SSEEvent) -> bytes:
+        raise NotImplementedError

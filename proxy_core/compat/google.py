@@ -23,12 +23,12 @@ import orjson
 from proxy_core.compat.base import (
     CompatError, NativeRequest, as_dict, as_list, as_str, bearer_token, error_body, json_or_none, new_id,
 )
-from proxy_core.compat.completion import ChunkWriter, chat_completion, choice, count, tool_call, usage
+from proxy_core.compat.completion import SSEToChunks, chat_completion, choice, count, tool_call, usage
 from proxy_core.compat.openai import fallback_message
 from proxy_core.compat.request import (
     ChatRequest, content_parts, data_url, file_data, image_url, read_request, tool_arguments, tool_calls,
 )
-from proxy_core.compat.sse import SSEDecoder
+from proxy_core.compat.sse import SSEEvent
 
 __all__ = ["SIGNATURE_MARK", "GoogleStream", "GoogleTranslator"]
 
@@ -187,21 +187,11 @@ def _usage(meta: Any) -> dict[str, Any] | None:
                  cached=meta.get("cachedContentTokenCount"), reasoning=thoughts)
 
 
-class GoogleStream:
+class GoogleStream(SSEToChunks):
     """``streamGenerateContent?alt=sse`` events (whole ``GenerateContentResponse`` objects) as OpenAI chunks."""
 
-    def __init__(self, model: str, include_usage: bool) -> None:
-        self._sse = SSEDecoder()
-        self._out = ChunkWriter(model, include_usage)
-
-    def feed(self, chunk: bytes) -> bytes:
-        return b"".join(self._event(e.data) for e in self._sse.feed(chunk))
-
-    def finish(self) -> bytes:
-        return b"".join(self._event(e.data) for e in self._sse.flush()) + self._out.close()
-
-    def _event(self, raw: str) -> bytes:
-        data = json_or_none(raw.encode())
+    def _event(self, event: SSEEvent) -> bytes:
+        data = json_or_none(event.data.encode())
         out = self._out
         if not isinstance(data, dict):
             return b""
