@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from typing import Any, Callable
 
 import aiohttp
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 _CONNECT_TIMEOUT = 5.0
 _REFRESH_TIMEOUT = 5.0
 _BACKOFF = (0.5, 1.0, 2.0, 4.0)
+_DROP_NOTICE_S = 10.0
 
 
 class AttachError(Exception):
@@ -55,7 +58,9 @@ class GatewayLink:
         self.bus = bus
         self.on_state = on_state
         self.dropped = 0
-        """Events the gateway dropped for this console because it fell behind."""
+        """Events the gateway dropped for this console (this connection) because it fell behind."""
+        self._dropped_told = 0
+        self._told_at = -math.inf
         self._token = admin_token
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -169,11 +174,21 @@ class GatewayLink:
     def _dispatch(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "events":
-            self.dropped = int(frame.get("dropped") or 0)
             for event in frame.get("events") or ():
                 self.bus.publish(event)
+            self._count_dropped(int(frame.get("dropped") or 0))
         elif kind == "refreshed":
             self._refreshed.set()
+
+    def _count_dropped(self, dropped: int) -> None:
+        """Tell the operator (at most every ``_DROP_NOTICE_S``) that the tail skipped events."""
+        if dropped < self.dropped:  # a new connection counts from zero
+            self._dropped_told = 0
+        self.dropped = dropped
+        now = time.monotonic()
+        if dropped > self._dropped_told and now - self._told_at >= _DROP_NOTICE_S:
+            skipped, self._dropped_told, self._told_at = dropped - self._dropped_told, dropped, now
+            self._say(f"The live tail fell behind: the gateway skipped {skipped} events for this console", False)
 
     def _say(self, message: str, good: bool) -> None:
         log.warning(message)

@@ -161,3 +161,16 @@ async def test_the_attached_console_learns_the_gateways_evaluator(attached) -> N
     link, services, bus = attached
     name, health = await link.evaluator_status()
     assert (name, health) == ("builtin", "healthy")
+
+
+async def test_an_attached_console_is_told_when_its_tail_skipped_events(gw: RunningGateway) -> None:
+    said: list[tuple[str, bool]] = []
+    bus = EventBus()
+    link = GatewayLink(runtime_of(gw), ADMIN, bus, on_state=lambda m, good: said.append((m, good)))
+    with bus.subscribe() as tail:
+        link._dispatch({"type": "events", "events": [{"id": "a"}], "dropped": 0})
+        link._dispatch({"type": "events", "events": [{"id": "b"}], "dropped": 5})
+        link._dispatch({"type": "events", "events": [], "dropped": 9})  # within the notice interval
+        assert [e["id"] for e in tail.drain()] == ["a", "b"]
+    assert said == [("The live tail fell behind: the gateway skipped 5 events for this console", False)]
+    assert link.dropped == 9
