@@ -1,12 +1,16 @@
 """The log store for a SQLite file: its own ``sqlite3`` connection on one dedicated thread.
 
-A batch is one call into the thread and one transaction of prepared ``executemany`` statements
-(logs, bodies, rollups, retention deletes); the search-index backlog runs on the same connection,
-so the log writer never competes with itself for SQLite's write lock. The statements are the ones
-in :mod:`proxy_core.store.logsql`, compiled once with the engine's dialect, and values go through
-that dialect's bind processors, so rows are stored exactly as the SQLAlchemy path stores them.
-Compared with SQLAlchemy over aiosqlite this saves the per-row parameter processing of the Core
-execution context and a thread hop per statement.
+A batch is one call into the thread and one transaction with **one multi-row ``INSERT`` per
+table** (logs, bodies, rollups), plus any retention deletes; the search-index backlog runs on the
+same connection, so the log writer never competes with itself for SQLite's write lock. The
+statements are the ones in :mod:`proxy_core.store.logsql`, compiled once with the engine's dialect,
+and values go through that dialect's bind processors, so rows are stored exactly as the SQLAlchemy
+path stores them.
+
+Why multi-row statements: ``sqlite3`` releases the GIL around every statement step. With
+``executemany`` that is one release per row, and while the event loop is busy each re-take waits
+for the interpreter's switch interval (5 ms), so the writer managed a few hundred rows per second
+under load however fast SQLite was. One statement per table pays that hand-off once per batch.
 """
 
 from __future__ import annotations
@@ -61,6 +65,23 @@ class _Prepared:
             out.append(values)
         return out
 
+    def multi_row_sql(self, n: int) -> str:
+        """This ``INSERT`` with ``n`` rows in its ``VALUES`` clause (any ``ON CONFLICT`` tail kept)."""
+        start = self.sql.index(" VALUES (") + len(" VALUES ")
+        end = self.sql.index(")", start) + 1
+        group = self.sql[start:end]
+        if group.count("?") != len(self._names):
+            raise ValueError(f"not a one-row INSERT with every bind in VALUES: {self.sql[:80]}")
+        return self.sql[:start] + ", ".join([group] * n) + self.sql[end:]
+
+    def insert(self, conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]], max_variables: int) -> None:
+        """Insert ``rows`` with as few statements as SQLite's bind-variable limit allows."""
+        per_statement = max(1, max_variables // max(1, len(self._names)))
+        params = self.many(rows)
+        for start in range(0, len(params), per_statement):
+            chunk = params[start : start + per_statement]
+            conn.execute(self.multi_row_sql(len(chunk)), [value for row in chunk for value in row])
+
     def one(self, values: Mapping[str, Any]) -> list[Any]:
         """Parameters for one execution; binds not in ``values`` keep their compiled value."""
         params = self._compiled.construct_params(dict(values))
@@ -70,9 +91,11 @@ class _Prepared:
 class SqliteLogStore:
     """The log writer's statements on a SQLite file, executed on one thread that owns the connection."""
 
-    def __init__(self, path: str, dialect: Dialect) -> None:
+    def __init__(self, path: str, dialect: Dialect, *, max_variables: int | None = None) -> None:
+        """``max_variables``: bind variables per statement (default: the connection's own limit)."""
         self._path = path
         self._conn: sqlite3.Connection | None = None
+        self._max_variables = max_variables or 0
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aigw-log-sqlite")
         self._logs = _Prepared(INSERT_LOGS, dialect)
         self._bodies = _Prepared(INSERT_BODIES, dialect)
@@ -110,9 +133,12 @@ class SqliteLogStore:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None)  # transactions are explicit
+            # Transactions are explicit; a small statement cache, as multi-row statements are large.
+            conn = sqlite3.connect(self._path, isolation_level=None, cached_statements=32)
             try:
                 _sqlite_pragmas(conn, None)
+                if not self._max_variables:
+                    self._max_variables = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             except BaseException:
                 conn.close()
                 raise
@@ -149,12 +175,13 @@ class SqliteLogStore:
         rollups: Sequence[Mapping[str, Any]],
         trims: Mapping[tuple[str, str], int],
     ) -> int:
+        limit = self._max_variables
         if logs:
-            conn.executemany(self._logs.sql, self._logs.many(logs))
+            self._logs.insert(conn, logs, limit)
         if bodies:
-            conn.executemany(self._bodies.sql, self._bodies.many(bodies))
+            self._bodies.insert(conn, bodies, limit)
         if rollups:
-            conn.executemany(self._rollups.sql, self._rollups.many(rollups))
+            self._rollups.insert(conn, rollups, limit)
         trimmed = 0
         for (account_id, gateway_id), excess in trims.items():
             done = 0

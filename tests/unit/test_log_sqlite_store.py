@@ -152,6 +152,40 @@ async def test_rows_are_stored_exactly_as_the_sqlalchemy_path_stores_them(tmp_pa
     assert any("'null', 'text'" in repr(r) for r in logs.values())  # JSON None stored as SQLAlchemy does
 
 
+async def test_a_batch_is_one_insert_per_table(tmp_path: Path) -> None:
+    """One statement per table per batch, not one per row: each statement costs a GIL hand-off."""
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+    log_store = SqliteLogStore(str(tmp_path / "one.db"), store.engine.dialect)
+    writer = LogWriter(store, lambda a, g: None, log_store)
+    statements: list[str] = []
+    try:
+        await writer.write(*batch([exchange(n) for n in range(200)]))  # opens the connection
+        await log_store._call(lambda: log_store._conn.set_trace_callback(statements.append))
+        await writer.write(*batch([exchange(n) for n in range(200, 400)]))
+    finally:
+        await writer.close()
+        await store.close()
+    # The trace repeats a statement once per trigger run; consecutive repeats are one execution.
+    runs = [s for i, s in enumerate(statements) if s.startswith("INSERT") and (i == 0 or statements[i - 1] != s)]
+    assert [s.split(" (")[0] for s in runs] == ["INSERT INTO logs", "INSERT INTO log_bodies", "INSERT INTO log_rollups"]
+    assert all(f"'{n:026d}'" in runs[0] for n in range(200, 400))  # the trace shows the bound values
+    assert count(tmp_path / "one.db", "SELECT count(*) FROM logs") == 400
+
+
+async def test_a_batch_over_the_variable_limit_is_split_and_stored_whole(tmp_path: Path, open_writer: Opener) -> None:
+    _, core = await open_writer("core", name="core.db")
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'small.db'}")
+    small = LogWriter(store, lambda a, g: None, SqliteLogStore(str(tmp_path / "small.db"), store.engine.dialect, max_variables=80))
+    try:
+        exchanges = sample_exchanges() * 1
+        for writer in (core, small):
+            await writer.write(*batch(exchanges))
+        assert dump(tmp_path / "small.db") == dump(tmp_path / "core.db")
+    finally:
+        await small.close()
+        await store.close()
+
+
 # -- retention ------------------------------------------------------------------------------------
 
 
