@@ -83,20 +83,35 @@ class ApiSettings:
     """Bearer token for the management API; empty means read or generate ``admin_token`` in the data dir."""
 
 
+OVERLOAD_MODES = ("backpressure", "drop")
+
+
 @dataclass(frozen=True, slots=True)
 class LogSettings:
     queue_max_entries: int = 50_000
     """Most finished requests buffered in memory while waiting for the store."""
     queue_max_bytes: int = 256 * 1024 * 1024
     """Most body bytes buffered in memory while waiting for the store."""
-    batch_size: int = 400
-    """Most rows written in one transaction."""
+    batch_size: int = 800
+    """Most rows written in one transaction (one multi-row statement per table)."""
     max_stored_body_bytes: int = 10 * 1024 * 1024
     """Bodies larger than this are not stored; the log row is, flagged ``body_truncated``."""
     retry_delay: float = 0.5
     """Seconds to wait before retrying a batch the store refused (doubles up to 10 s)."""
     linger: float = 0.05
     """Seconds the writer waits for a batch to fill before writing a partial one."""
+    overload: str = "backpressure"
+    """When the queue is full: ``backpressure`` (new requests wait for room, up to
+    ``backpressure_timeout``, then get 503 code 2019) or ``drop`` (requests go on, their logs are
+    dropped and counted). Either way ``/healthz`` says so."""
+    backpressure_timeout: float = 10.0
+    """Seconds a request waits for room in a full queue before it is answered 503 (``backpressure``)."""
+    flush_interval: float = 1.0
+    """The crash bound: a log row not in the store after this many seconds is copied to the crash
+    spool (``{data_dir}/log-spool``), so a ``kill -9`` loses at most this much traffic; 0 turns the
+    spool off."""
+    spool_max_bytes: int = 512 * 1024 * 1024
+    """Most bytes the crash spool holds; rows past it stay in memory only (counted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +321,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("config key [server] max_body_bytes: must be positive")
     if settings.logs.queue_max_entries <= 0 or settings.logs.batch_size <= 0:
         raise ConfigError("config keys [logs] queue_max_entries and batch_size must be positive")
+    if settings.logs.overload not in OVERLOAD_MODES:
+        raise ConfigError(f"config key [logs] overload: {settings.logs.overload!r} is not one of {', '.join(OVERLOAD_MODES)}")
+    if settings.logs.flush_interval < 0 or settings.logs.backpressure_timeout <= 0:
+        raise ConfigError("config keys [logs] flush_interval (≥ 0) and backpressure_timeout (> 0) are seconds")
     for name, provider in settings.providers.items():
         if provider.base_url and not provider.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"config key [providers.{name}] base_url: must start with http:// or https://")

@@ -35,6 +35,7 @@ class ErrorCode(IntEnum):
     PROMPT_BLOCKED = 2016
     RESPONSE_BLOCKED = 2017
     CLIENT_DISCONNECTED = 2018
+    LOGS_BEHIND = 2019
 
 
 STATUS: dict[ErrorCode, int] = {
@@ -56,6 +57,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.PROMPT_BLOCKED: 400,
     ErrorCode.RESPONSE_BLOCKED: 400,
     ErrorCode.CLIENT_DISCONNECTED: 499,
+    ErrorCode.LOGS_BEHIND: 503,
 }
 
 

@@ -216,7 +216,14 @@ class Proxy:
             ) from None
 
     async def _prelude(self, request: web.Request, request_type: str) -> tuple[_Request | None, web.Response | None]:
-        """Gateway, token, rate limit and headers; an error here is answered at once."""
+        """Room in the log queue, gateway, token, rate limit and headers; an error here is answered at once."""
+        if not self.pipe.has_room and not await self.pipe.wait_for_room():
+            # Not logged (there is no room for it) but counted in the pipe's stats and /healthz.
+            err = GatewayError(
+                ErrorCode.LOGS_BEHIND, "The gateway's log store is not keeping up; retry shortly",
+                headers={"Retry-After": "1"},
+            )  # fmt: skip
+            return None, error_response(err)
         started, started_ms = time.perf_counter(), _now_ms()
         match = request.match_info
         gateway: GatewayConfig | None = None

@@ -23,6 +23,7 @@ from proxy_core.directory import GatewayConfig, GatewayDirectory
 from proxy_core.errors import ErrorCode, GatewayError, error_response
 from proxy_core.events import EventBus
 from proxy_core.logpipe import LogPipe
+from proxy_core.logspool import LogSpool
 from proxy_core.providers.registry import ProviderRegistry
 from proxy_core.guarding import Guard
 from proxy_core.guardrails import GuardrailEngine, build_evaluator
@@ -92,6 +93,7 @@ async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
 
 async def _log_writer(app: web.Application) -> AsyncIterator[None]:
     pipe = app[PIPE]
+    await pipe.recover(app[WRITER].known_ids)  # what a killed process left, before new rows queue
     pipe.start()
     yield
     await app[PROXY].drain_background()
@@ -143,7 +145,8 @@ def create_app(
     cache = SqlCacheBackend(store, memory_bytes=settings.cache.memory_bytes)
     directory = GatewayDirectory(store, on_changed=functools.partial(_invalidate_changed, cache))
     writer = LogWriter(store, directory.log_limit)
-    pipe = LogPipe(settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending)
+    spool = LogSpool(settings.data_dir / "log-spool", settings.logs.spool_max_bytes)
+    pipe = LogPipe(settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending, spool=spool)
     registry = ProviderRegistry(settings.providers)
     try:
         evaluator = build_evaluator(

@@ -14,7 +14,7 @@ from proxy_core.store.models import Log, LogBody, LogRollup
 
 __all__ = [
     "INSERT_LOGS", "INSERT_BODIES", "COUNT_LOGS", "DELETE_OLDEST", "INDEX_PENDING", "DEQUEUE_PENDING",
-    "DELETE_CHUNK", "rollup_upsert",
+    "DELETE_CHUNK", "KNOWN_IDS", "rollup_upsert",
 ]  # fmt: skip
 
 _LOGS = Log.__table__
@@ -30,6 +30,8 @@ INSERT_BODIES = insert(LogBody.__table__)
 COUNT_LOGS = select(_LOGS.c.account_id, _LOGS.c.gateway_id, func.count()).group_by(
     _LOGS.c.account_id, _LOGS.c.gateway_id
 )
+KNOWN_IDS = select(_LOGS.c.id).where(_LOGS.c.id.in_(bindparam("ids", expanding=True)))
+"""Which of the log ids in ``ids`` are stored."""
 DELETE_OLDEST = delete(_LOGS).where(
     _LOGS.c.id.in_(
         select(_LOGS.c.id)

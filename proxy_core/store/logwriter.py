@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from proxy_core.store.engine import Store
 from proxy_core.store.logsql import (
-    COUNT_LOGS, DELETE_CHUNK, DELETE_OLDEST, DEQUEUE_PENDING, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS, rollup_upsert,
+    COUNT_LOGS, DELETE_CHUNK, DELETE_OLDEST, DEQUEUE_PENDING, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS, KNOWN_IDS,
+    rollup_upsert,
 )  # fmt: skip
 from proxy_core.store.sqlite_logstore import SqliteLogStore
 
@@ -46,6 +47,10 @@ class LogStore(Protocol):
         ...
 
     async def index_pending(self, limit: int) -> int: ...
+
+    async def known_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are in the logs table already."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -123,6 +128,10 @@ class CoreLogStore:
                     done += result.rowcount
                 trimmed += done
         return trimmed
+
+    async def known_ids(self, ids: Sequence[str]) -> set[str]:
+        async with self._store.engine.connect() as conn:
+            return {row[0] for row in await conn.execute(KNOWN_IDS, {"ids": list(ids)})}
 
     async def index_pending(self, limit: int) -> int:
         if not self._store.is_sqlite:
@@ -204,6 +213,10 @@ class LogWriter:
             counts[key] = current + 1
             keep.append(row)
         return keep, trims, refused
+
+    async def known_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` the store has (replaying the crash spool skips them)."""
+        return await self._db.known_ids(ids) if ids else set()
 
     async def index_pending(self, limit: int = 2_000) -> int:
         """Add up to ``limit`` queued bodies to the search index (SQLite); returns how many."""

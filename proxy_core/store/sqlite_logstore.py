@@ -124,6 +124,9 @@ class SqliteLogStore:
     async def index_pending(self, limit: int) -> int:
         return await self._call(self._in_transaction, self._index_pending, limit)
 
+    async def known_ids(self, ids: Sequence[str]) -> set[str]:
+        return await self._call(self._known_ids, list(ids))
+
     async def close(self) -> None:
         if self._conn is not None:
             await self._call(self._close)
@@ -193,6 +196,16 @@ class SqliteLogStore:
                 done += deleted
             trimmed += done
         return trimmed
+
+    def _known_ids(self, ids: list[str]) -> set[str]:
+        conn = self._connection()
+        found: set[str] = set()
+        step = max(1, self._max_variables)
+        for start in range(0, len(ids), step):
+            chunk = ids[start : start + step]
+            sql = f"SELECT id FROM logs WHERE id IN ({', '.join('?' * len(chunk))})"
+            found.update(row[0] for row in conn.execute(sql, chunk))
+        return found
 
     def _index_pending(self, conn: sqlite3.Connection, limit: int) -> int:
         indexed = conn.execute(self._index.sql, self._index.one({"n": limit})).rowcount

@@ -54,7 +54,7 @@ class FlakyStore:
 
 async def test_failing_store_loses_nothing_within_the_bound_and_counts_the_rest() -> None:
     store = FlakyStore()
-    settings = LogSettings(queue_max_entries=100, batch_size=10, retry_delay=0.01)
+    settings = LogSettings(queue_max_entries=100, batch_size=10, retry_delay=0.01, overload="drop")
     bus = EventBus()
     live = bus.subscribe()
     pipe = LogPipe(settings, store.write, load_pricing(), bus)
@@ -66,8 +66,10 @@ async def test_failing_store_loses_nothing_within_the_bound_and_counts_the_rest(
     stats = pipe.stats()
     assert stats.queued == 100 and stats.dropped == 50 and stats.written == 0
     assert stats.write_failures >= 3 and "database is down" in (stats.last_error or "")
+    assert stats.failing_since_ms is not None
     store.healthy = True
     await pipe.flush()
+    assert pipe.stats().last_error is None and pipe.stats().failing_since_ms is None  # healed: said so
     assert [row["id"] for row in store.rows] == [f"{n:026d}" for n in range(100)]
     assert pipe.stats().written == 100 and pipe.stats().queued == 0
     assert len(live.drain()) == 100  # each published once, even though its batch was retried
@@ -76,7 +78,7 @@ async def test_failing_store_loses_nothing_within_the_bound_and_counts_the_rest(
 
 async def test_byte_bound_drops_large_exchanges() -> None:
     store = FlakyStore()
-    settings = LogSettings(queue_max_entries=1000, queue_max_bytes=10_000, batch_size=10, retry_delay=0.01)
+    settings = LogSettings(queue_max_entries=1000, queue_max_bytes=10_000, batch_size=10, retry_delay=0.01, overload="drop")
     pipe = LogPipe(settings, store.write, load_pricing())
     assert pipe.submit(exchange(1, b"x" * 6000))
     assert not pipe.submit(exchange(2, b"x" * 6000))
@@ -85,6 +87,49 @@ async def test_byte_bound_drops_large_exchanges() -> None:
     pipe.start()
     await pipe.close()
     assert [row["id"] for row in store.rows] == [f"{1:026d}"]
+
+
+async def test_backpressure_holds_new_requests_until_the_writer_makes_room() -> None:
+    store = FlakyStore()
+    settings = LogSettings(queue_max_entries=10, batch_size=5, retry_delay=0.01, backpressure_timeout=600)
+    pipe = LogPipe(settings, store.write, load_pricing())
+    pipe.start()
+    assert all(pipe.submit(exchange(n)) for n in range(10))
+    assert not pipe.has_room
+    held = asyncio.create_task(pipe.wait_for_room())
+    while store.attempts < 2 or pipe.stats().waiting < 1:  # the store refuses; the request waits
+        await asyncio.sleep(0.01)
+    assert not held.done()
+    # Requests already in flight when the queue filled still keep their logs (up to twice the bound).
+    assert all(pipe.submit(exchange(n)) for n in range(10, 20))
+    assert not pipe.submit(exchange(20)) and pipe.stats().dropped == 1
+    store.healthy = True
+    assert await held is True
+    await pipe.flush()
+    assert len(store.rows) == 20 and pipe.stats().waiting == 0 and pipe.stats().refused == 0
+    await pipe.close()
+
+
+async def test_backpressure_refuses_a_request_when_the_queue_stays_full() -> None:
+    store = FlakyStore()
+    settings = LogSettings(queue_max_entries=3, batch_size=5, retry_delay=0.01, backpressure_timeout=0.05)
+    pipe = LogPipe(settings, store.write, load_pricing())
+    pipe.start()
+    for n in range(3):
+        pipe.submit(exchange(n))
+    assert await pipe.wait_for_room() is False
+    stats = pipe.stats()
+    assert stats.refused == 1 and stats.waiting == 0 and stats.dropped == 0
+    store.healthy = True
+    await pipe.close()
+    assert len(store.rows) == 3
+
+
+async def test_drop_mode_never_holds_a_request() -> None:
+    pipe = LogPipe(LogSettings(queue_max_entries=1, overload="drop"), FlakyStore().write, load_pricing())
+    assert pipe.submit(exchange(0)) and not pipe.has_room
+    assert await pipe.wait_for_room() is True
+    assert not pipe.submit(exchange(1)) and pipe.stats().dropped == 1
 
 
 async def test_close_flushes_everything_queued() -> None:
