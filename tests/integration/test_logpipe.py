@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from typing import Any, Sequence
 
 import aiohttp
@@ -164,3 +165,25 @@ async def test_two_thousand_concurrent_requests_make_two_thousand_logs(gateway_f
     assert {log["id"] for log in logs} == set(ids)
     assert {log["event_id"] for log in logs} == {f"e{i}" for i in range(2000)}
     assert gateway.app[PIPE].stats().dropped == 0
+
+
+async def test_a_full_queue_holds_then_refuses_new_requests_and_drops_no_log(gateway_factory: GatewayFactory) -> None:
+    gateway = await gateway_factory(logs={"queue_max_entries": 5, "backpressure_timeout": 0.2, "retry_delay": 0.05})
+    url = f"{gateway.gateway_url}/openai/chat/completions"
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hold me"}]}
+    db = sqlite3.connect(gateway.settings.data_dir / "aigw.db", isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")  # the store stops taking writes
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(5):
+                async with session.post(url, json=body) as resp:
+                    assert resp.status == 200
+            async with session.post(url, json=body) as resp:  # no room: held, then refused
+                assert resp.status == 503 and resp.headers["Retry-After"] == "1"
+                assert (await resp.json())["error"][0]["code"] == 2019
+            stats = gateway.app[PIPE].stats()
+            assert stats.refused == 1 and stats.dropped == 0 and stats.queued == 5
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    assert len(await stored_logs(gateway)) == 5
