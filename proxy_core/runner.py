@@ -183,4 +183,9 @@ async def print_access_log(subscription: Subscription, out: TextIO = sys.stdout)
 
 def pipe_report(gateway: RunningGateway) -> str:
     stats = gateway.app[PIPE].stats()
-    return f"logs written={stats.written} dropped={stats.dropped} write_failures={stats.write_failures}"
+    line = f"logs written={stats.written} dropped={stats.dropped} write_failures={stats.write_failures}"
+    if stats.refused:
+        line += f" refused_requests={stats.refused}"
+    if stats.spooled:
+        line += f" left_in_crash_spool={stats.spooled} (stored at the next start)"
+    return line
