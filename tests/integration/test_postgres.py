@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from proxy_core.runner import RunningGateway, start_gateway
-from proxy_core.server import DIRECTORY, PIPE, SERVICES
+from proxy_core.server import DIRECTORY, PIPE, SERVICES, WRITER
 from proxy_core.services import Actor
 from proxy_core.store.filters import LogFilter, Paging, parse_text
 from proxy_core.store.migrate import upgrade_to_head
@@ -136,3 +136,13 @@ def test_sql_selects_exactly_what_matches_selects_on_postgresql(pg_url: str) -> 
         runner.run(migrate())
 
         check_sql_against_matches(runner, engine, filters_without_search, max_examples=30)
+
+
+async def test_the_crash_spool_replay_skips_rows_postgresql_already_has(gateways: list[RunningGateway]) -> None:
+    gateway = gateways[0]
+    first = await chat(gateway, "stored once")
+    await gateway.app[PIPE].flush()
+    writer = gateway.app[WRITER]
+    assert await writer.known_ids([first.headers["cf-aig-log-id"], "01NOSUCHLOG000000000000000"]) == {
+        first.headers["cf-aig-log-id"]
+    }

@@ -186,6 +186,15 @@ async def test_a_batch_over_the_variable_limit_is_split_and_stored_whole(tmp_pat
         await store.close()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+async def test_known_ids_are_the_stored_ones(tmp_path: Path, open_writer: Opener, kind: str) -> None:
+    _, writer = await open_writer(kind)
+    await writer.write(*batch([exchange(n) for n in range(3)]))
+    asked = [f"{n:026d}" for n in range(1, 6)]
+    assert await writer.known_ids(asked) == {f"{1:026d}", f"{2:026d}"}
+    assert await writer.known_ids([]) == set()
+
+
 # -- retention ------------------------------------------------------------------------------------
 
 
