@@ -173,12 +173,24 @@ def format_log_line(event: dict[str, Any]) -> str:
 
 
 async def print_access_log(subscription: Subscription, out: TextIO = sys.stdout) -> None:
-    """Print every finished request until cancelled (batched per wake-up)."""
+    """Print every finished request until cancelled (batched per wake-up).
+
+    The bus also carries edits of stored logs (``{"event": "log_updated", …}``); those are not
+    requests and are skipped. A log the printer cannot format is reported once and skipped: the
+    access log must never stop because of one odd row."""
     while True:
         await subscription.wait()
-        lines = [format_log_line(event) for event in subscription.drain()]
-        out.write("\n".join(lines) + "\n")
-        out.flush()
+        lines = []
+        for event in subscription.drain():
+            if "event" in event:
+                continue
+            try:
+                lines.append(format_log_line(event))
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("access log: log %s not printed (%s: %s)", event.get("id"), type(exc).__name__, exc)
+        if lines:
+            out.write("\n".join(lines) + "\n")
+            out.flush()
 
 
 def pipe_report(gateway: RunningGateway) -> str:
