@@ -66,7 +66,7 @@ async def _serve(host: str, port: int, upstream: str) -> None:
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
     await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    bound = runner.addresses[0][1]
     print(f"bare proxy listening on {bound}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -372,6 +372,5 @@ async def start_mock(mock: MockProvider | None = None, host: str = "127.0.0.1", 
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-    return runner, sockets[0].getsockname()[1]
+    return runner, runner.addresses[0][1]
 

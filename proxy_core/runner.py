@@ -120,8 +120,8 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None) -> Runn
         await runner.cleanup()
         await store.close()
         raise OSError(f"cannot listen on {settings.server.host}:{settings.server.port}: {exc.strerror}") from None
-    server = site._server
-    port = server.sockets[0].getsockname()[1] if server is not None and server.sockets else settings.server.port
+    addresses = runner.addresses  # aiohttp's public list of bound (host, port, …) tuples
+    port = addresses[0][1] if addresses else settings.server.port
     gateway = RunningGateway(settings, store, bus, app, runner, port, mock_runner, admin_token, token_file)
     write_runtime(
         settings.data_dir,

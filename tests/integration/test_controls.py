@@ -67,7 +67,7 @@ async def flaky_server():
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         runners.append(runner)
-        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1"
+        return f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
 
     yield start
     for runner in runners:

@@ -87,7 +87,7 @@ async def test_blocked_response_is_2017(gateway_factory: GatewayFactory) -> None
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     try:
-        port = site._server.sockets[0].getsockname()[1]
+        port = runner.addresses[0][1]
         gateway = await gateway_factory(providers={"openai": ProviderSettings(base_url=f"http://127.0.0.1:{port}/v1")})
         evaluator = KeywordEvaluator()
         use_evaluator(gateway, evaluator)

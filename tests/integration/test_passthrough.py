@@ -212,7 +212,7 @@ async def test_chunks_reach_the_client_before_the_upstream_finishes(gateway_fact
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    port = runner.addresses[0][1]
     try:
         gateway = await gateway_factory(providers={"openai": ProviderSettings(base_url=f"http://127.0.0.1:{port}/v1")})
         async with aiohttp.ClientSession() as session:
@@ -241,7 +241,7 @@ async def test_binary_bodies_pass_through_untouched(gateway_factory: GatewayFact
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    port = runner.addresses[0][1]
     try:
         gateway = await gateway_factory(providers={"elevenlabs": ProviderSettings(base_url=f"http://127.0.0.1:{port}")})
         async with aiohttp.ClientSession() as session:
