@@ -59,10 +59,10 @@ def validate_settings(values: Mapping[str, Any]) -> dict[str, Any]:
             out[field] = _int(field, value, low=0, high=_MONTH)
         elif field in ("cache_invalidate_on_update", "collect_logs", "authentication", "logpush"):
             out[field] = _bool(field, value)
-        elif field == "rate_limiting_interval":
-            out[field] = _int(field, value, low=1, high=86_400)
+        elif field == "rate_limiting_interval":  # 0 (Cloudflare's "off", as its SDK sends it) or null: no limit
+            out[field] = _int(field, value, low=0, high=86_400)
         elif field == "rate_limiting_limit":
-            out[field] = _int(field, value, low=1, high=10_000_000)
+            out[field] = _int(field, value, low=0, high=10_000_000)
         elif field == "rate_limiting_technique":
             out[field] = _choice(field, value if value is not None else "fixed", ("fixed", "sliding"))
         elif field == "log_management":

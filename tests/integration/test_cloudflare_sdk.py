@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 from cloudflare import AsyncCloudflare, NotFoundError, AuthenticationError, BadRequestError
 
@@ -106,3 +107,20 @@ async def test_datasets_and_evaluations_with_the_sdk(gw: RunningGateway) -> None
     await cf.ai_gateway.evaluations.delete(evaluation.id, account_id="local", gateway_id="default")
     await cf.ai_gateway.datasets.delete(dataset.id, account_id="local", gateway_id="default")
     assert [d async for d in cf.ai_gateway.datasets.list("default", account_id="local")] == []
+
+
+async def test_the_references_gateway_with_rate_limiting_off_is_created_and_not_limited(gw: RunningGateway) -> None:
+    """The reference's audit-log example sends 0/0 for "no rate limit" (issue 14, bug 2)."""
+    cf = sdk(gw)
+    created = await cf.ai_gateway.create(
+        account_id="local", id="no-limit", cache_invalidate_on_update=False, cache_ttl=0, collect_logs=True,
+        rate_limiting_interval=0, rate_limiting_limit=0, rate_limiting_technique="fixed",
+    )  # fmt: skip
+    assert created.rate_limiting_interval == 0 and created.rate_limiting_limit == 0
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    statuses = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(5):
+            async with session.post(f"{gw.base_url}/v1/local/no-limit/openai/chat/completions", json=body) as resp:
+                statuses.append(resp.status)
+    assert statuses == [200] * 5
