@@ -39,14 +39,15 @@ def normalize_policy(value: Any) -> dict[str, Any]:
     """Validate a policy and fill it out: categories left out mean ``flag``.
 
     Accepts Cloudflare's upper-case actions (``"BLOCK"``); raises ``ValueError`` naming an
-    unknown field, category or action.
+    unknown field, category or action. A policy sent without ``enabled`` is on: whoever sets
+    category actions means them to apply, and a silent "off" would pass what they meant to block.
     """
     if not isinstance(value, Mapping):
         raise ValueError("guardrails: expected an object with enabled, prompt and response")
     unknown = set(value) - {"enabled", "prompt", "response"}
     if unknown:
         raise ValueError(f"guardrails: unknown field {sorted(unknown)[0]!r}")
-    enabled = value.get("enabled", False)
+    enabled = value.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ValueError("guardrails.enabled: expected true or false")
     policy = default_policy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Sequence
 
+import aiohttp
 import openai
 import pytest
 from aiohttp import web
@@ -170,3 +171,16 @@ async def test_guardrails_off_judges_nothing(gateway: RunningGateway) -> None:
     assert (await ask(gateway, "FORBIDDEN")).choices
     assert evaluator.seen == []
     assert (await stored_logs(gateway))[0]["guardrails"] is None
+
+
+async def test_a_cloudflare_shaped_policy_without_enabled_blocks(gateway: RunningGateway, upstream) -> None:
+    """``{"prompt": {"S9": "BLOCK"}}`` through the management API is enforced (issue 14, bug 3)."""
+    url = f"{gateway.api_url}/accounts/local/ai-gateway/gateways/default"
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {gateway.admin_token}"}) as session:
+        async with session.put(url, json={"guardrails": {"prompt": {"S9": "BLOCK"}}}) as resp:
+            assert resp.status == 200, await resp.text()
+            stored = (await resp.json())["result"]["guardrails"]
+    assert stored["enabled"] is True and stored["prompt"]["S9"] == "block"
+    with pytest.raises(openai.BadRequestError) as caught:
+        await ask(gateway, UNSAFE_PROMPT)
+    assert caught.value.body[0]["code"] == 2016 and upstream.requests == []
