@@ -1,13 +1,24 @@
 """CLI subcommands that work on the store through the service layer (no running gateway needed):
-``token create|list|revoke`` and ``dataset export``."""
+``token create|list|revoke`` and ``dataset export``.
+
+A gateway serving the same data directory holds tokens in memory; after a token change the CLI
+asks it to re-read them at once (the events WebSocket's ``refresh``), so a revoked token is refused
+from the next request, not after the gateway's periodic re-read."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from typing import BinaryIO
 
+import aiohttp
+import orjson
+
+from console.attach import events_url
+from proxy_core.api import read_admin_token
 from proxy_core.config import Settings
+from proxy_core.runtime_file import read_runtime
 from proxy_core.services import Actor, Services, ServiceError
 from proxy_core.store.engine import open_store
 from proxy_core.store.filters import FilterError, LogFilter, parse_text
@@ -15,6 +26,7 @@ from proxy_core.store.filters import FilterError, LogFilter, parse_text
 __all__ = ["add_subcommands", "run_subcommand"]
 
 CLI_ACTOR = Actor("cli", "CLI")
+_REFRESH_TIMEOUT = 10.0
 
 
 def add_subcommands(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +39,7 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     listing = token_commands.add_parser("list", help="list a gateway's tokens (never the secrets)")
     listing.add_argument("--gateway", required=True)
     revoke = token_commands.add_parser("revoke", help="revoke a token by id")
-    revoke.add_argument("--gateway", required=True)
+    revoke.add_argument("--gateway", help="gateway id (default: the token's own)")
     revoke.add_argument("token_id")
     dataset = commands.add_parser("dataset", help="export a dataset or a filter as JSON lines")
     dataset_commands = dataset.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -44,7 +56,10 @@ async def run_subcommand(args: argparse.Namespace, settings: Settings) -> int:
     services = Services(store, account_id=settings.server.account_id)
     try:
         if args.command == "token":
-            return await _token(args, services)
+            status = await _token(args, services)
+            if args.action != "list":
+                await _tell_running_gateway(settings)
+            return status
         return await _export(args, services)
     except (ServiceError, FilterError) as exc:
         print(f"aigw-console: error: {exc}", file=sys.stderr)
@@ -63,13 +78,41 @@ async def _token(args: argparse.Namespace, services: Services) -> int:
             file=sys.stderr,
         )
     elif args.action == "list":
+        await services.gateways.get(args.gateway)  # an unknown gateway is an error, not an empty list
         for token in await services.tokens.list(args.gateway):
             state = "active" if token.active else "revoked"
             print(f"{token.id}  …{token.hint}  {state:8}  {token.name}")
     else:
-        token = await services.tokens.revoke(args.gateway, args.token_id, CLI_ACTOR)
-        print(f"revoked {token.id}")
+        gateway_id = args.gateway or (await services.tokens.find(args.token_id)).gateway_id
+        token = await services.tokens.revoke(gateway_id, args.token_id, CLI_ACTOR)
+        print(f"revoked {token.id} (gateway '{gateway_id}')")
     return 0
+
+
+async def _tell_running_gateway(settings: Settings) -> None:
+    """Have the gateway serving this data directory, if any, re-read tokens and settings now."""
+    info = read_runtime(settings.data_dir)
+    if info is None:
+        return
+    admin_token = read_admin_token(settings)
+    try:
+        if admin_token is None:
+            raise ValueError("no admin token in the data directory")
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin_token}"}) as session:
+            async with asyncio.timeout(_REFRESH_TIMEOUT):
+                async with session.ws_connect(events_url(info)) as ws:
+                    await ws.send_str('{"type":"refresh"}')
+                    async for message in ws:  # event frames may come first
+                        if message.type == aiohttp.WSMsgType.TEXT and orjson.loads(message.data).get("type") == "refreshed":
+                            return
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        print(
+            f"aigw-console: warning: the gateway at {info.base_url} (pid {info.pid}) did not confirm it re-read "
+            f"its tokens ({type(exc).__name__}); it will within a few seconds",
+            file=sys.stderr,
+        )
+        return
+    print(f"aigw-console: warning: the gateway at {info.base_url} (pid {info.pid}) closed without confirming", file=sys.stderr)
 
 
 async def _export(args: argparse.Namespace, services: Services) -> int:

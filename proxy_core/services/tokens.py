@@ -101,6 +101,14 @@ class TokenService:
             rows = await session.scalars(select(GatewayToken).where(*where).order_by(GatewayToken.created_at))
             return [_info(r) for r in rows]
 
+    async def find(self, token_id: str) -> TokenInfo:
+        """A token of this account by id, whatever its gateway."""
+        async with self.store.sessions() as session:
+            row = await session.get(GatewayToken, token_id.upper())
+            if row is None or row.account_id != self.account_id:
+                raise NotFound(f"token '{token_id}' not found")
+            return _info(row)
+
     async def revoke(self, gateway_id: str, token_id: str, actor: Actor) -> TokenInfo:
         async with self.store.sessions.begin() as session:
             row = await session.get(GatewayToken, token_id.upper())
