@@ -1,7 +1,7 @@
 """``python -m bench`` (``make bench``): the side-by-side benchmark, or ``--soak N``.
 
 Runs every target against one fast mock upstream, pinned (target on one core, mock + wrk on the
-other), prints progress and the Markdown report, and writes ``bench/results/latest.md`` and
+other; ``ours-unpinned`` on every core), prints progress and the Markdown report, and writes ``bench/results/latest.md`` and
 ``latest.json`` (soak: ``soak-latest.md``/``.json``). Exit status 0 even when goals are missed
 (the report says by how much); 2 on bad arguments or a missing prerequisite.
 """
@@ -23,12 +23,15 @@ from bench.load import ensure_wrk, wrk_version
 from bench.suite import Plan, machine_facts, measure_target, preflight_noise, run_soak, write_json
 from bench.targets import BENCH_DIR, REPO_DIR, AttachedConsoleTarget, BareTarget, ConsoleTarget, DirectTarget, Mock, OursTarget
 
-ALL_TARGETS = ("direct", "bare", "ours", "console", "attached", "litellm", "portkey")
+ALL_TARGETS = ("direct", "bare", "ours", "ours-unpinned", "console", "attached", "litellm", "portkey")
+UNPINNED = ("ours-unpinned",)
+"""Targets run on every core (not pinned), as on a real server: they share cores with the mock and wrk."""
 PEERS = ("litellm", "portkey")
 LABELS = {
     "direct": "direct (client → mock)",
     "bare": "bare aiohttp passthrough",
     "ours": "ours, headless, full logging",
+    "ours-unpinned": "ours, headless, unpinned (both cores)",
     "console": "ours + console attached (one process, tmux)",
     "attached": "ours headless + a 2nd aigw-console attached (tmux)",
     "litellm": "LiteLLM proxy",
@@ -38,14 +41,16 @@ LABELS = {
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description="aigw-console benchmark (issue 3); not part of the tests.")
-    p.add_argument("--quick", action="store_true", help="2 s points, 1 s warm-up, 60 TTFB requests (iteration, not for the record)")
+    p.add_argument(
+        "--quick", action="store_true", help="2 s points, 1 s warm-up, 60 TTFB requests, 3 s log drain (iteration, not for the record)"
+    )
     p.add_argument(
         "--only",
         metavar="LIST",
         help=f"comma-separated subset of {','.join(ALL_TARGETS)} (direct is always run)",
     )
     p.add_argument("--skip-peers", action="store_true", help="skip LiteLLM and Portkey (no installs)")
-    p.add_argument("--duration", type=float, help="seconds per load point (default 5)")
+    p.add_argument("--duration", type=float, help="seconds per load point (default 15)")
     p.add_argument("--latencies", default="0,50", help="upstream latencies in ms (default 0,50)")
     p.add_argument("--concurrency", default="1,16,64", help="wrk connections per point (default 1,16,64)")
     p.add_argument("--ttfb-requests", type=int, help="streaming requests for TTFB (default 200)")
@@ -103,19 +108,25 @@ def _cpus(no_pin: bool) -> tuple[int | None, int | None]:
     return cpus[0], cpus[1]
 
 
-def _make_targets(names: list[str], workdir: Path, target_cpu: int | None, latencies: tuple[int, ...]) -> list:
+def _make_targets(names: list[str], workdir: Path, target_cpu: int | None, latencies: tuple[int, ...], all_cpus: str) -> list:
+    """``all_cpus``: the ``taskset -c`` list an unpinned target gets (the bench itself is pinned to
+    the load core and its children would inherit that)."""
     from bench.peers import LiteLLMTarget, PortkeyTarget
 
     classes = {
         "direct": DirectTarget,
         "bare": BareTarget,
         "ours": OursTarget,
+        "ours-unpinned": OursTarget,
         "console": ConsoleTarget,
         "attached": AttachedConsoleTarget,
         "litellm": LiteLLMTarget,
         "portkey": PortkeyTarget,
     }
-    return [classes[n](name=n, label=LABELS[n], workdir=workdir, cpu=target_cpu, latencies=latencies) for n in names]
+    return [
+        classes[n](name=n, label=LABELS[n], workdir=workdir, cpu=all_cpus if n in UNPINNED else target_cpu, latencies=latencies)
+        for n in names
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,11 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in names if n not in PEERS]
     plan = Plan(latencies=latencies, concurrencies=concurrencies)
     if args.quick:
-        plan.duration, plan.warmup, plan.ttfb_requests = 2.0, 1.0, 60
+        plan.duration, plan.warmup, plan.ttfb_requests, plan.drain_timeout = 2.0, 1.0, 60, 3.0
     if args.duration:
         plan.duration = args.duration
     if args.ttfb_requests:
         plan.ttfb_requests = args.ttfb_requests
+    all_cpus = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
     plan.target_cpu, plan.load_cpu = _cpus(args.no_pin)
     if plan.load_cpu is not None:
         os.sched_setaffinity(0, {plan.load_cpu})  # the bench itself stays off the target's core
@@ -171,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.soak:
                 return _soak(args, plan, workdir, mock)
             results = []
-            targets = _make_targets(names, workdir, plan.target_cpu, latencies)
+            targets = _make_targets(names, workdir, plan.target_cpu, latencies, all_cpus)
             for target in targets:
                 try:
                     target.prepare()

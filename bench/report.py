@@ -8,6 +8,13 @@ otherwise the goal says ``not measured``. The absolute CPU and latency goals wer
 reference machine; the *machine-scaled* rows restate them relative to the bare proxy measured in
 the same run (reference: bare 229 µs/req and +0.50 ms), so a slower or busier machine does not
 fail them by itself.
+
+*Sustained only*: a point of ours (or its console variants) whose log writer did not keep up
+(``Point.sustained`` False: rows written during the point short of the requests answered, the
+queue left holding more than 2 s of traffic, or logs dropped; see :func:`bench.suite.judge_sustained`)
+never counts: the ratios and goals that would use it say ``not sustained: …`` instead of a number.
+``ours-unpinned`` runs on every core, sharing them with the mock and wrk, so it is compared for
+sustainment and absolute req/s only, never in a ratio against the pinned rows.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from bench.suite import TargetResult
+from bench.suite import SUSTAIN_QUEUE_S, SUSTAIN_ROWS, SUSTAIN_SLACK_S, Point, TargetResult
 
-__all__ = ["GOALS", "REFERENCE", "build_report", "render_markdown", "render_soak"]
+__all__ = ["GOALS", "REFERENCE", "UNPINNED", "build_report", "render_markdown", "render_soak", "sustained_cell"]
+
+UNPINNED = ("ours-unpinned",)
+"""Targets not pinned (every core, shared with the mock and wrk): no ratios against pinned rows."""
 
 REFERENCE = {
     "note": "reference (upstream 0 ms, target pinned to one core, mock on the other)",
@@ -49,7 +59,29 @@ def _by_name(results: list[TargetResult]) -> dict[str, TargetResult]:
     return {r.name: r for r in results}
 
 
+_REFUSED: list[str] = []
+"""Points a ratio or goal wanted but could not use because they were not sustained (reset per use)."""
+
+
+def _usable(r: TargetResult | None, lat: int, c: int) -> Point | None:
+    """The point if it was measured and sustained (or its writer is not judged: not ours); else None
+    (a not-sustained point is noted in :data:`_REFUSED`)."""
+    if r is None or r.status != "ok":
+        return None
+    p = r.point(lat, c)
+    if p is not None and p.sustained is False:
+        _REFUSED.append(f"{r.name} {lat} ms c={c} not sustained: {p.not_sustained}")
+        return None
+    return p
+
+
 def _rps(r: TargetResult | None, lat: int, c: int) -> float | None:
+    p = _usable(r, lat, c)
+    return p.wrk.rps if p else None
+
+
+def _raw_rps(r: TargetResult | None, lat: int, c: int) -> float | None:
+    """req/s whether sustained or not (the load generator check: what the client got)."""
     if r is None or r.status != "ok":
         return None
     p = r.point(lat, c)
@@ -57,10 +89,23 @@ def _rps(r: TargetResult | None, lat: int, c: int) -> float | None:
 
 
 def _p50(r: TargetResult | None, lat: int, c: int) -> float | None:
+    p = _usable(r, lat, c)
+    return p.wrk.p50_ms if p else None
+
+
+def _unsustained_points(r: TargetResult | None) -> float | None:
+    """How many of the target's points were not sustained; None if none was judged."""
     if r is None or r.status != "ok":
         return None
-    p = r.point(lat, c)
-    return p.wrk.p50_ms if p else None
+    judged = [p for p in r.points if p.sustained is not None]
+    return float(sum(1 for p in judged if not p.sustained)) if judged else None
+
+
+def sustained_cell(p: dict[str, Any]) -> str:
+    """The verdict of one point as the report shows it: ``sustained``, ``not sustained: …`` or ``–``."""
+    if p.get("sustained") is None:
+        return "–"
+    return "sustained" if p["sustained"] else f"**not sustained**: {p.get('not_sustained') or '?'}"
 
 
 def _added_p50(r: TargetResult | None, direct: TargetResult | None, lat: int = 0) -> float | None:
@@ -75,9 +120,7 @@ def _ttfb_overhead(r: TargetResult | None, direct: TargetResult | None) -> float
 
 
 def _cpu(r: TargetResult | None, lat: int = 0, c: int = 64) -> float | None:
-    if r is None or r.status != "ok":
-        return None
-    p = r.point(lat, c)
+    p = _usable(r, lat, c)  # a writer that fell behind has not paid for its rows yet
     return p.cpu_us_per_req if p else None
 
 
@@ -105,6 +148,20 @@ def _worst_probe_ms(r: TargetResult | None, kind: str) -> float | None:
 # name, description, lambda(results) -> value, comparison, threshold, unit
 GoalFn = Callable[[dict[str, TargetResult]], float | None]
 GOALS: list[tuple[str, GoalFn, str, float, str]] = [
+    (
+        "ours: load points where the log writer did not keep up (not sustained)",
+        lambda t: _unsustained_points(t.get("ours")),
+        "<=",
+        0,
+        "",
+    ),
+    (
+        "ours unpinned (both cores): load points not sustained",
+        lambda t: _unsustained_points(t.get("ours-unpinned")),
+        "<=",
+        0,
+        "",
+    ),
     ("ours / bare req/s, c=16, 0 ms", lambda t: _ratio(_rps(t.get("ours"), 0, 16), _rps(t.get("bare"), 0, 16)), ">=", 0.85, "×"),
     ("ours / bare req/s, c=64, 0 ms", lambda t: _ratio(_rps(t.get("ours"), 0, 64), _rps(t.get("bare"), 0, 64)), ">=", 0.85, "×"),
     ("ours / bare req/s, c=16, 50 ms", lambda t: _ratio(_rps(t.get("ours"), 50, 16), _rps(t.get("bare"), 50, 16)), ">=", 0.97, "×"),
@@ -175,8 +232,10 @@ GOALS: list[tuple[str, GoalFn, str, float, str]] = [
 ]
 
 
-def _check(value: float | None, op: str, threshold: float, unit: str) -> dict[str, Any]:
+def _check(value: float | None, op: str, threshold: float, unit: str, refused: list[str] | None = None) -> dict[str, Any]:
     goal = f"{op.replace('>=', '≥').replace('<=', '≤')} {threshold:g}{unit}"
+    if value is None and refused:
+        return {"value": None, "goal": goal, "met": False, "verdict": "MISSED: " + "; ".join(refused)}
     if value is None:
         return {"value": None, "goal": goal, "met": None, "verdict": "not measured"}
     met = value >= threshold if op == ">=" else value <= threshold
@@ -193,34 +252,48 @@ def build_report(results: list[TargetResult], meta: dict[str, Any], plan: dict[s
     t = _by_name(results)
     direct, ours = t.get("direct"), t.get("ours")
     ratios: dict[str, Any] = {}
+    ratio_notes: dict[str, str] = {}
+
+    def ratio(key: str, fn: Callable[[], float | None]) -> None:
+        _REFUSED.clear()
+        ratios[key] = fn()
+        if ratios[key] is None and _REFUSED:
+            ratio_notes[key] = "; ".join(_REFUSED)
+
+    bare = t.get("bare")
     for lat in plan["latencies"]:
         for c in plan["concurrencies"]:
-            ratios[f"ours/bare {lat}ms c={c}"] = _ratio(_rps(ours, lat, c), _rps(t.get("bare"), lat, c))
+            ratio(f"ours/bare sustained req/s {lat}ms c={c}", lambda: _ratio(_rps(ours, lat, c), _rps(bare, lat, c)))
     top_c = max(plan["concurrencies"])
     for c in plan["concurrencies"][1:]:
         # CPU per request is robust to other load on the machine: a cross-check of the req/s ratio.
-        ratios[f"ours/bare CPU efficiency (bare µs/req ÷ ours µs/req) 0ms c={c}"] = _ratio(_cpu(t.get("bare"), 0, c), _cpu(ours, 0, c))
-    ratios[f"ours/litellm 0ms c={top_c}"] = _ratio(_rps(ours, 0, top_c), _rps(t.get("litellm"), 0, top_c))
-    ratios[f"ours/portkey 0ms c={top_c}"] = _ratio(_rps(ours, 0, top_c), _rps(t.get("portkey"), 0, top_c))
+        ratio(f"ours/bare sustained CPU efficiency (bare µs/req ÷ ours µs/req) 0ms c={c}", lambda: _ratio(_cpu(bare, 0, c), _cpu(ours, 0, c)))
+    for peer in ("litellm", "portkey"):
+        ratio(f"ours/{peer} sustained req/s 0ms c={top_c}", lambda: _ratio(_rps(ours, 0, top_c), _rps(t.get(peer), 0, top_c)))
     for lat in plan["latencies"]:
         for c in plan["concurrencies"]:
-            ratios[f"console/headless {lat}ms c={c}"] = _ratio(_rps(t.get("console"), lat, c), _rps(ours, lat, c))
-    ratios[f"console/headless CPU efficiency (headless µs/req ÷ console µs/req) 0ms c={top_c}"] = _ratio(
-        _cpu(ours, 0, top_c), _cpu(t.get("console"), 0, top_c)
+            ratio(f"console/headless sustained req/s {lat}ms c={c}", lambda: _ratio(_rps(t.get("console"), lat, c), _rps(ours, lat, c)))
+    ratio(
+        f"console/headless sustained CPU efficiency (headless µs/req ÷ console µs/req) 0ms c={top_c}",
+        lambda: _ratio(_cpu(ours, 0, top_c), _cpu(t.get("console"), 0, top_c)),
     )
     for c in plan["concurrencies"]:
-        ratios[f"attached console/headless 0ms c={c}"] = _ratio(_rps(t.get("attached"), 0, c), _rps(ours, 0, c))
+        ratio(f"attached console/headless sustained req/s 0ms c={c}", lambda: _ratio(_rps(t.get("attached"), 0, c), _rps(ours, 0, c)))
     goals = []
     for name, fn, op, threshold, unit in GOALS:
+        _REFUSED.clear()
         try:
             value = fn(t)
         except (KeyError, TypeError, AttributeError):
             value = None
-        goals.append({"name": name, **_check(value, op, threshold, unit)})
+        goals.append({"name": name, **_check(value, op, threshold, unit, list(_REFUSED))})
+    _REFUSED.clear()
     # The load generator check: the same core (mock + wrk) must sustain far more than any proxy.
     gen: dict[str, Any] = {}
-    direct_top = _rps(direct, 0, top_c)
-    proxies = [(r.label, _rps(r, 0, top_c)) for r in results if r.name != "direct" and _rps(r, 0, top_c)]
+    direct_top = _raw_rps(direct, 0, top_c)
+    proxies = [
+        (r.label, _raw_rps(r, 0, top_c)) for r in results if r.name != "direct" and r.name not in UNPINNED and _raw_rps(r, 0, top_c)
+    ]
     if direct_top and proxies:
         best_label, best = max(proxies, key=lambda x: x[1] or 0)
         gen["direct_rps"] = direct_top
@@ -239,6 +312,8 @@ def build_report(results: list[TargetResult], meta: dict[str, Any], plan: dict[s
         "reference": REFERENCE,
         "targets": [r.to_dict() for r in results],
         "ratios": {k: (round(v, 3) if v is not None else None) for k, v in ratios.items()},
+        "ratio_notes": ratio_notes,
+        "sustain_rule": {"rows_share": SUSTAIN_ROWS, "slack_s": SUSTAIN_SLACK_S, "queue_s": SUSTAIN_QUEUE_S},
         "goals": goals,
         "generator": gen,
         "noisy_points": noise,
@@ -266,13 +341,18 @@ def render_markdown(rep: dict[str, Any]) -> str:
     top_c = max(conc)
     out: list[str] = []
     out.append(f"# aigw-console benchmark — {meta['date']}\n")
+    durations = f"{plan['duration']:g} s per point"
     out.append(
         f"Machine: {meta['machine']['nproc']} cores, {meta['machine']['cpu_model']}, Linux {meta['machine']['kernel']}. "
-        f"Target pinned to core {plan['target_cpu']}, mock upstream + wrk (1 thread) on core {plan['load_cpu']}. "
-        f"{plan['duration']:g} s per point after a {plan['warmup']:g} s warm-up; request: a short OpenAI chat completion "
+        f"Target pinned to core {plan['target_cpu']}, mock upstream + wrk (1 thread) on core {plan['load_cpu']}"
+        + ("; *ours, headless, unpinned* on every core, shared with them" if any(r["name"] in UNPINNED for r in rep["targets"]) else "")
+        + f". {durations} after a {plan['warmup']:g} s warm-up per upstream latency; request: a short OpenAI chat completion "
         f"(~300 B in, ~450 B out).\n"
     )
     out.append(f"Command: `{meta['command']}`\n")
+    noise = _noise_warning(rep)
+    if noise:
+        out.append(noise + "\n")
     for lat in plan["latencies"]:
         out.append(f"\n## Upstream latency {lat} ms\n")
         head = "| target |" + "".join(f" c={c} req/s | c={c} p50 / p99 ms |" for c in conc) + f" CPU µs/req (c={top_c}) | errors |"
@@ -293,14 +373,16 @@ def render_markdown(rep: dict[str, Any]) -> str:
                     continue
                 w = p["wrk"]
                 errors += w["errors"]
-                cells += [_fmt(w["rps"], 0), f"{_fmt(w['p50_ms'], 2)} / {_fmt(w['p99_ms'], 2)}"]
+                rps = _fmt(w["rps"], 0) + (" (not sustained)" if p.get("sustained") is False else "")
+                cells += [rps, f"{_fmt(w['p50_ms'], 2)} / {_fmt(w['p99_ms'], 2)}"]
                 if c == top_c:
                     cpu = _fmt(p["cpu_us_per_req"], 0)
             out.append(f"| {r['label']} | " + " | ".join(cells) + f" | {cpu} | {errors} |")
+    out.extend(_render_sustained(rep))
     out.append("\n## Per target\n")
     out.append(
         "| target | version | ready in s | added p50 c=1 (0 ms) | stream TTFB p50 / p99 ms | TTFB overhead p50 | "
-        f"CPU s per 1,000 req (c={top_c}, 0 ms) | peak RSS MB | logs stored / forwarded |"
+        f"CPU s per 1,000 req (c={top_c}, 0 ms) | peak RSS MB | logs stored / forwarded (after the shutdown flush) |"
     )
     out.append("|---|---|---|---|---|---|---|---|---|")
     for r in rep["targets"]:
@@ -323,7 +405,7 @@ def render_markdown(rep: dict[str, Any]) -> str:
             logs = f"{r['logs']['rows']:,} / {r['logs']['upstream_requests']:,}"
             if r["logs"].get("reported_dropped"):
                 logs += f" (dropped {r['logs']['reported_dropped']})"
-        elif r["name"] in ("ours", *CONSOLE_TARGETS):
+        elif r["name"] in ("ours", *UNPINNED, *CONSOLE_TARGETS):
             logs = str(r["logs"].get("rows_error", "–"))
         rss = _fmt(r["peak_rss_bytes"] / MB, 1) if r.get("peak_rss_bytes") else "–"
         out.append(
@@ -342,11 +424,24 @@ def render_markdown(rep: dict[str, Any]) -> str:
                 "never logged, which is what *logs lost* counts."
             )
     out.extend(_render_console(rep))
-    out.append("\n## Ratios\n")
+    out.append("\n## Ratios (sustained points only)\n")
+    if any(r["name"] in UNPINNED for r in rep["targets"]):
+        out.append(
+            "*ours, headless, unpinned* is in no ratio: it may use both cores while the pinned rows get one, and it shares "
+            "them with the mock and wrk, so its req/s is not comparable with bare's; see its absolute req/s and whether "
+            "it was sustained above.\n"
+        )
     out.append("| ratio | value |")
     out.append("|---|---|")
+    notes = rep.get("ratio_notes", {})
     for k, v in rep["ratios"].items():
-        out.append(f"| {k} | {_fmt(v, 2) + '×' if v is not None else 'n/a (not measured)'} |")
+        if v is not None:
+            cell = _fmt(v, 2) + "×"
+        elif k in notes:
+            cell = "n/a: " + notes[k]
+        else:
+            cell = "n/a (not measured)"
+        out.append(f"| {k} | {cell} |")
     out.append("\n## Goals (issue 3)\n")
     out.append("| goal | measured | target | verdict |")
     out.append("|---|---|---|---|")
@@ -372,16 +467,8 @@ def render_markdown(rep: dict[str, Any]) -> str:
         )
     else:
         out.append("Not checked (direct or proxies not measured).")
-    if rep["noisy_points"]:
-        worst: dict[str, tuple[int, float]] = {}
-        for label, _lat, _c, n in rep["noisy_points"]:
-            count, top = worst.get(label, (0, 0.0))
-            worst[label] = (count + 1, max(top, n))
-        out.append(
-            "\n**Noise warning**: other processes used CPU during these points (cores busy beyond target+mock+wrk): "
-            + "; ".join(f"{label}: {count} points, up to {top:.2f} cores" for label, (count, top) in worst.items())
-            + ". Re-run on a quiet machine for trustworthy numbers."
-        )
+    if noise:
+        out.append("\n" + noise)
     ref = rep["reference"]
     out.append(
         f"\nReference numbers ({ref['note']}): bare {ref['bare_rps_c64']:,} req/s at c=64, +{ref['bare_added_p50_ms']} ms p50 c=1, "
@@ -392,6 +479,66 @@ def render_markdown(rep: dict[str, Any]) -> str:
     for k, v in meta["versions"].items():
         out.append(f"- {k}: {v}")
     return "\n".join(out) + "\n"
+
+
+def _noise_warning(rep: dict[str, Any]) -> str:
+    """The noise warning (other processes used CPU during some points), or "" on a quiet run."""
+    if not rep["noisy_points"]:
+        return ""
+    worst: dict[str, tuple[int, float]] = {}
+    for label, _lat, _c, n in rep["noisy_points"]:
+        count, top = worst.get(label, (0, 0.0))
+        worst[label] = (count + 1, max(top, n))
+    return (
+        "> **⚠ Noise warning**: other processes used CPU during these points (cores busy beyond target+mock+wrk): "
+        + "; ".join(f"{label}: {count} points, up to {top:.2f} cores" for label, (count, top) in worst.items())
+        + ". Re-run on a quiet machine for trustworthy numbers."
+    )
+
+
+def _render_sustained(rep: dict[str, Any]) -> list[str]:
+    """Per point of ours and its variants: log rows written during it against requests answered."""
+    rows = [(r, p) for r in rep["targets"] if r["status"] == "ok" for p in r["points"] if p.get("sustained") is not None]
+    if not rows:
+        return []
+    rule = rep.get("sustain_rule", {"rows_share": SUSTAIN_ROWS, "slack_s": SUSTAIN_SLACK_S, "queue_s": SUSTAIN_QUEUE_S})
+    out = ["\n## Sustained throughput: log rows written vs requests answered\n"]
+    out.append(
+        "`/healthz` read right before and right after each wrk run (after up to "
+        f"{rep['plan'].get('drain_timeout', 0):g} s for the previous point's log queue to drain). *Sustained* = rows written "
+        f"≥ {rule['rows_share']:g} × requests answered (or short by at most {rule['slack_s']:g} s of traffic: the batch in "
+        f"flight when /healthz is read), the queue at the end ≤ {rule['queue_s']:g} s of traffic, and 0 logs dropped. "
+        "A point that is not sustained counts in no ratio and no goal: its req/s was bought by deferring the writes.\n"
+    )
+    out.append("| target | upstream | c | req/s answered | requests answered | rows written | writer rows/s | queue start → end | dropped | verdict |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    for r, p in rows:
+        out.append(
+            f"| {r['label']} | {p['latency_ms']} ms | {p['connections']} | {_fmt(p['wrk']['rps'], 0)} | {p['answered']:,} | "
+            f"{p['rows_written']:,} | {_fmt(p['writer_rps'], 0)} | {p['queue_start']:,} → {p['queue_end']:,} | "
+            f"{p['dropped_delta']:,} | {sustained_cell(p)} |"
+        )
+    top_c = max(rep["plan"]["concurrencies"])
+    for r in rep["targets"]:
+        top = next((p for p in r["points"] if r["name"] in UNPINNED and p["latency_ms"] == 0 and p["connections"] == top_c), None)
+        if top and top.get("core_busy"):
+            busy = ", ".join(f"core {c} {b * 100:.0f}%" for c, b in sorted(top["core_busy"].items(), key=lambda kv: int(kv[0])))
+            out.append(
+                f"\n*{r['label']}* runs on every core, sharing them with the mock and wrk (at 0 ms c={top_c}: {busy} busy): "
+                "compare its req/s in absolute terms and whether it was sustained, not as a ratio to the pinned rows."
+            )
+    bad = sum(1 for _r, p in rows if not p["sustained"])
+    waited = [p["drain_wait_s"] for _r, p in rows if p.get("drain_wait_s")]
+    out.append(
+        f"\n**{len(rows) - bad} of {len(rows)} points sustained.**"
+        + (
+            f" Before {len(waited)} point{'s' if len(waited) > 1 else ''} the bench waited for the previous point's log queue to drain (up to {max(waited):.1f} s)."
+            if waited
+            else ""
+        )
+        + (" A queue not empty at the start is the backlog of the previous point, written during this one." if any(p["queue_start"] for _r, p in rows) else "")
+    )
+    return out
 
 
 def _render_console(rep: dict[str, Any]) -> list[str]:

@@ -1,11 +1,19 @@
 """The measurement plan: one mock, each target in turn, the same points for all.
 
-For every target: start it pinned to the *target core*, wait until a real request answers 200,
-warm up, then for each upstream latency and concurrency run ``wrk`` (pinned, with the mock, to
-the *load core*) and record req/s, latency percentiles, the target's CPU seconds (its process tree
-from ``/proc``), the busy fraction of each core and the machine's *noise* (busy CPU not explained
-by the target, the mock, wrk or this process: someone else using the machine). Then stream
-TTFB with the Python client, read the peak RSS, stop it and collect what it reports at shutdown.
+For every target: start it pinned to the *target core* (or on every core: ``ours-unpinned``),
+wait until a real request answers 200, warm up, then for each upstream latency and concurrency run
+``wrk`` (pinned, with the mock, to the *load core*) and record req/s, latency percentiles, the
+target's CPU seconds (its process tree from ``/proc``), the busy fraction of each core and the
+machine's *noise* (busy CPU not explained by the target, the mock, wrk or this process: someone
+else using the machine). Then stream TTFB with the Python client, read the peak RSS, stop it and
+collect what it reports at shutdown.
+
+*Sustained* (ours and its console variants): a point only counts if the log writer kept up with
+it. Before the point the log queue is given up to ``Plan.drain_timeout`` s to drain (the previous
+point's backlog must not be this one's), ``/healthz`` is read right before and right after the wrk
+run, and :func:`judge_sustained` compares the rows written during the point with the requests
+answered during it, looks at the queue left at the end and at the logs dropped. The SIGTERM flush
+at the end writes any backlog, so the stored/forwarded count alone says nothing about a rate.
 
 :func:`run_suite` returns plain data (:class:`TargetResult` list) for :mod:`bench.report`;
 :func:`run_soak` is the long-running memory check.
@@ -24,20 +32,70 @@ from bench import procstat
 from bench.load import TtfbResult, WrkResult, run_wrk, stream_ttfb
 from bench.targets import Mock, OursTarget, Target
 
-__all__ = ["Plan", "Point", "TargetResult", "measure_target", "run_soak", "SoakResult", "preflight_noise"]
+__all__ = [
+    "Plan",
+    "Point",
+    "TargetResult",
+    "measure_target",
+    "run_soak",
+    "SoakResult",
+    "preflight_noise",
+    "judge_sustained",
+    "SUSTAIN_ROWS",
+    "SUSTAIN_SLACK_S",
+    "SUSTAIN_QUEUE_S",
+]
+
+SUSTAIN_ROWS = 0.98
+"""Rows written during a point must be at least this share of the requests answered during it..."""
+SUSTAIN_SLACK_S = 0.25
+"""...or fall short by no more than this many seconds of the point's traffic, whichever is more
+lenient: the rows of the last requests are still in the queue or in the batch being written when
+``/healthz`` is read (the writer lingers 50 ms for a batch to fill, then writes up to 800 rows)."""
+SUSTAIN_QUEUE_S = 2.0
+"""The log queue left at the end of a point may hold at most this many seconds of its traffic."""
 
 
 @dataclass
 class Plan:
-    duration: float = 5.0
-    """Seconds per load point."""
-    warmup: float = 2.0
+    duration: float = 15.0
+    """Seconds per load point (c=1 too: at 0 ms one connection already sends thousands of req/s).
+    Long against the writer's own time scales (50 ms linger, 1 s spool interval) so the 2% rows
+    tolerance is 0.3 s of traffic, more than the batch in flight; a writer short by more than that
+    shows, and one well behind fills its queue (then backpressure holds requests) within the point."""
+    warmup: float = 3.0
+    """Seconds of c=16 per upstream latency before the first point."""
     latencies: tuple[int, ...] = (0, 50)
     concurrencies: tuple[int, ...] = (1, 16, 64)
     ttfb_requests: int = 200
     target_cpu: int | None = 0
     load_cpu: int | None = 1
     ready_timeout: float = 120.0
+    drain_timeout: float = 15.0
+    """Most seconds to wait before a point for the log queue left by the previous one to drain."""
+
+
+def judge_sustained(
+    rows_written: int, answered: int, queue_end: int, dropped: int, duration_s: float
+) -> tuple[bool, str]:
+    """Did the log writer keep up with a point? ``(verdict, why not)`` (``why`` is "" when it did).
+
+    Sustained when all three hold: the rows written during the point are at least
+    :data:`SUSTAIN_ROWS` × the requests answered during it (or short by at most
+    :data:`SUSTAIN_SLACK_S` s of traffic: the batch in flight), the queue at the end holds at most
+    :data:`SUSTAIN_QUEUE_S` s of traffic, and no log was dropped.
+    """
+    span = max(duration_s, 0.001)
+    rate = answered / span
+    allowed = max((1 - SUSTAIN_ROWS) * answered, SUSTAIN_SLACK_S * rate)
+    why: list[str] = []
+    if answered - rows_written > allowed:
+        why.append(f"writer {rows_written / span:,.0f} rows/s vs {rate:,.0f} req/s")
+    if queue_end > SUSTAIN_QUEUE_S * rate:
+        why.append(f"{queue_end:,} logs queued at the end ({queue_end / rate if rate else float('inf'):,.1f} s of traffic)")
+    if dropped:
+        why.append(f"{dropped:,} logs dropped")
+    return not why, "; ".join(why)
 
 
 @dataclass
@@ -54,6 +112,23 @@ class Point:
     """What the target measured meanwhile (the console: key → screen latencies), if anything."""
     side_cpu_s: float = 0.0
     """CPU of the harness's helpers (tmux for the console), not counted as the target's."""
+    # -- the log writer during the point (ours and its console variants; None for the others) --
+    rows_written: int | None = None
+    """``logs.written`` after the wrk run minus before it."""
+    answered: int | None = None
+    """Requests wrk got an answer to during the point (any status)."""
+    queue_start: int | None = None
+    """``logs.queued`` right before the wrk run (after waiting up to ``drain_timeout`` for it to drain)."""
+    queue_end: int | None = None
+    dropped_delta: int | None = None
+    drain_wait_s: float | None = None
+    """Seconds waited before the point for the previous backlog to drain."""
+    writer_rps: float | None = None
+    """``rows_written`` per second of the wrk run."""
+    sustained: bool | None = None
+    """Whether the writer kept up (:func:`judge_sustained`); None when not known (not ours, /healthz failed)."""
+    not_sustained: str = ""
+    """Why not, e.g. ``writer 412 rows/s vs 2,480 req/s``."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -106,7 +181,34 @@ def _tree_cpu(pids: list[int]) -> float:
     return sum(procstat.tree_cpu_seconds(pid) for pid in pids)
 
 
+def _logs(target: Target) -> dict[str, Any] | None:
+    """``/healthz``'s ``logs`` (ours and its variants), None for other targets or when it fails."""
+    if not isinstance(target, OursTarget):
+        return None
+    try:
+        logs = target.healthz().get("logs")
+    except (OSError, ValueError):
+        return None
+    return logs if isinstance(logs, dict) and isinstance(logs.get("written"), int) else None
+
+
+def _drain(target: Target, timeout: float) -> float:
+    """Wait (up to ``timeout`` s) until ours' log queue is empty; seconds waited (0: it was empty)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        logs = _logs(target)
+        if logs is None or not logs.get("queued"):
+            break
+        time.sleep(0.1)
+    else:
+        return round(time.monotonic() - started, 2)
+    waited = time.monotonic() - started
+    return round(waited, 2) if waited > 0.1 else 0.0
+
+
 def _point(target: Target, mock: Mock, plan: Plan, latency: int, conns: int) -> Point:
+    duration = plan.duration
+    drain_wait = _drain(target, plan.drain_timeout) if isinstance(target, OursTarget) else None
     mock_pid = mock.proc.pid
     is_mock = target.pid == mock_pid
     pids = target.pids()
@@ -117,10 +219,12 @@ def _point(target: Target, mock: Mock, plan: Plan, latency: int, conns: int) -> 
     self0 = _self_cpu()
     cores0 = procstat.read_cores()
     heaviest = conns == max(plan.concurrencies) and latency == plan.latencies[0]
-    collect = target.during_point(latency, conns, plan.duration, heaviest=heaviest)
+    collect = target.during_point(latency, conns, duration, heaviest=heaviest)
+    logs0 = _logs(target)
     result = run_wrk(
-        target.url(latency), target.body(latency), target.headers(latency), connections=conns, duration=plan.duration, cpu=plan.load_cpu
+        target.url(latency), target.body(latency), target.headers(latency), connections=conns, duration=duration, cpu=plan.load_cpu
     )
+    logs1 = _logs(target) if logs0 is not None else None
     cores1 = procstat.read_cores()
     cpu = _tree_cpu(pids) - cpu0
     mock_cpu = 0.0 if is_mock else procstat.proc_cpu_seconds(mock_pid) - mock0
@@ -131,6 +235,23 @@ def _point(target: Target, mock: Mock, plan: Plan, latency: int, conns: int) -> 
     span = max(result.duration_s, 0.001)
     noise = max(0.0, busy - cpu - mock_cpu - side_cpu - result.wrk_cpu_s - own) / span
     per_req = cpu / result.requests * 1e6 if result.requests else float("nan")
+    writer: dict[str, Any] = {}
+    if logs0 is not None and logs1 is not None:
+        written = logs1["written"] - logs0["written"]
+        dropped = int(logs1.get("dropped") or 0) - int(logs0.get("dropped") or 0)
+        queue_end = int(logs1.get("queued") or 0)
+        ok, why = judge_sustained(written, result.requests, queue_end, dropped, span)
+        writer = {
+            "rows_written": written,
+            "answered": result.requests,
+            "queue_start": int(logs0.get("queued") or 0),
+            "queue_end": queue_end,
+            "dropped_delta": dropped,
+            "drain_wait_s": drain_wait,
+            "writer_rps": round(written / span, 1),
+            "sustained": ok,
+            "not_sustained": why,
+        }
     return Point(
         latency_ms=latency,
         connections=conns,
@@ -141,6 +262,7 @@ def _point(target: Target, mock: Mock, plan: Plan, latency: int, conns: int) -> 
         noise_cores=round(noise, 3),
         probe=probe,
         side_cpu_s=round(side_cpu, 3),
+        **writer,
     )
 
 
@@ -178,9 +300,13 @@ def measure_target(target: Target, mock: Mock, plan: Plan, *, log: Any = print) 
                 res.points.append(p)
                 err = f" errors={p.wrk.errors} {p.wrk.error_detail}" if p.wrk.errors else ""
                 noisy = f" noise={p.noise_cores:.2f} cores" if p.noise_cores > 0.1 else ""
+                writer = ""
+                if p.sustained is not None:
+                    writer = f"  writer {p.writer_rps:,.0f} rows/s queue {p.queue_start}→{p.queue_end}"
+                    writer += "  sustained" if p.sustained else f"  NOT SUSTAINED ({p.not_sustained})"
                 log(
                     f"bench: {target.label}: {lat:>2} ms c={conns:<2} {p.wrk.rps:9.1f} req/s  p50 {p.wrk.p50_ms:7.2f} ms"
-                    f"  p99 {p.wrk.p99_ms:7.2f} ms  cpu {p.cpu_us_per_req:6.0f} µs/req{err}{noisy}"
+                    f"  p99 {p.wrk.p99_ms:7.2f} ms  cpu {p.cpu_us_per_req:6.0f} µs/req{err}{noisy}{writer}"
                 )
                 keys = [f"{q['key']}→{q['ms']:.0f} ms" if q.get("ms") is not None else f"{q['key']}→timeout" for q in p.probe or [] if "key" in q]
                 if keys:

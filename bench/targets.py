@@ -1,4 +1,4 @@
-"""The systems under test, each started as a subprocess pinned with ``taskset``.
+"""The systems under test, each started as a subprocess pinned with ``taskset`` (``cpu=None``: not pinned).
 
 A :class:`Target` knows how to start itself against a running mock upstream, which URL, headers
 and model name a client uses for a given upstream latency, which PID to account CPU and memory to,
@@ -56,8 +56,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def pin(cmd: list[str], cpu: int | None) -> list[str]:
-    """Prefix ``cmd`` with ``taskset -c CPU`` (taskset execs, so the PID is the command's)."""
+def pin(cmd: list[str], cpu: int | str | None) -> list[str]:
+    """Prefix ``cmd`` with ``taskset -c CPU`` (taskset execs, so the PID is the command's).
+
+    ``cpu`` is a core or a ``taskset -c`` list (``"0,1"``: every core, for an unpinned target; a
+    plain ``None`` would inherit the bench's own affinity, the load core)."""
     return cmd if cpu is None else ["taskset", "-c", str(cpu), *cmd]
 
 
@@ -157,7 +160,8 @@ class Target:
     name: str
     label: str
     workdir: Path
-    cpu: int | None
+    cpu: int | str | None
+    """The core it is pinned to, or a list of cores (``"0,1"``), or None (inherit the bench's affinity)."""
     latencies: tuple[int, ...] = (0, 50)
     skip_reason: str | None = None
     proc: Proc | None = None
@@ -273,6 +277,9 @@ def _aigw_bin() -> str:
 class OursTarget(Target):
     """``aigw-console --headless`` with full logging into SQLite in a fresh data dir.
 
+    With ``cpu`` every core (``"0,1"``: the ``ours-unpinned`` row) it is not pinned, as on a real
+    server, and shares the cores with the mock and wrk.
+
     ``launcher`` replaces the ``aigw-console`` executable (e.g. ``[python, script.py]`` that patches
     something and then calls ``console.cli.main``), for A/B experiments on the hot path.
     """
@@ -292,12 +299,12 @@ class OursTarget(Target):
         return config
 
     def start(self, mock: Mock) -> None:
-        config = self.write_config(mock)
+        config = self.write_config(mock, self.name)  # its own data dir: ``ours`` and ``ours-unpinned`` never share one
         cmd = pin(
             [*(self.launcher or [_aigw_bin()]), "--headless", "--quiet", "--port", "0", "--data-dir", str(self.data_dir), "--config", str(config)],
             self.cpu,
         )
-        self.proc = Proc("ours", cmd, self.workdir / "ours.log", cwd=self.workdir)
+        self.proc = Proc(self.name, cmd, self.workdir / f"{self.name}.log", cwd=self.workdir)
         m = self.proc.wait_for_line(r"gateway listening on http://[^:]+:(\d+)(/v1/\S+)", 60)
         self.port = int(m.group(1))
         self.prefix = m.group(2).rstrip("/")
