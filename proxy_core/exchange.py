@@ -30,6 +30,9 @@ class Exchange:
     request_type: str
     policy: RequestPolicy
     collect_bodies: bool
+    collect_log: bool = True
+    """``False`` (``cf-aig-collect-log: false`` or the gateway's ``collect_logs`` off): no log row
+    is stored; the exchange is only counted in the analytics rollups."""
     request_headers: list[tuple[str, str]] = field(default_factory=list)
     request_body: bytes = b""
     status_code: int = 0
@@ -38,6 +41,9 @@ class Exchange:
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     response_body: bytes | None = None
     response_truncated: bool = False
+    unread_reason: str | None = None
+    """Why the gateway could not read the response's content (over the decoding cap, corrupt, a
+    coding it does not decode); the client still got the bytes. ``None`` when it was read."""
     streamed: bool = False
     cached: bool = False
     step: int = 0

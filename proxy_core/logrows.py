@@ -126,7 +126,9 @@ def build_rows(
         "status_code": ex.status_code,
         "success": (200 <= ex.status_code < 300 or ex.status_code == 101) and ex.error_code is None,
         "error_code": ex.error_code,
-        "error": ex.error,
+        # Until the schema has its own column: why the response's content went unread (gzip bomb, br).
+        "error": "; ".join(filter(None, (ex.error, ex.unread_reason and f"response not read: {ex.unread_reason}")))
+        or None,
         "cached": ex.cached,
         "step": ex.step,
         "event_id": ex.policy.event_id,

@@ -23,6 +23,7 @@ import orjson
 from aiohttp import web
 from yarl import URL
 
+from proxy_core.bounded_body import decodable_accept, read_body
 from proxy_core.cache import MAX_CACHEABLE_BYTES, CacheBackend, CachedResponse, cache_key, custom_cache_key
 from proxy_core.compat import CompatError
 from proxy_core.compat_endpoint import CompatReply, build_compat_request
@@ -37,7 +38,9 @@ from proxy_core.policy import DEFAULT_POLICY, RequestPolicy, parse_policy
 from proxy_core.providers.registry import ProviderRegistry, ResolvedProvider
 from proxy_core.ratelimit import RateLimiter
 from proxy_core.redact import redact_query
-from proxy_core.relay import HOP_BY_HOP, is_streamed, relay_body, relay_error, relay_upstream, upstream_headers
+from proxy_core.guardrails import GuardrailOutcome
+from proxy_core.relay import HOP_BY_HOP, is_streamed, note_unread, relay_body, relay_error, relay_stream
+from proxy_core.relay import relay_upstream, upstream_headers
 from proxy_core.retry import is_retryable_status, plan_for
 from proxy_core.safepath import check_path
 from proxy_core.services.tokens import split_token, verify_token
@@ -47,7 +50,9 @@ __all__ = ["LOOPBACK_HEADER", "Proxy", "Step", "split_provider_path"]
 LOOPBACK_HEADER = "cf-aig-internal-websocket"
 """Marks the WebSocket endpoint's own calls to the universal endpoint (value: the process secret)."""
 
-_STRIP_REQUEST = HOP_BY_HOP | {"host", "content-length", "accept-encoding", "expect", "cf-cache-ttl", "cf-skip-cache"}
+_STRIP_REQUEST = HOP_BY_HOP | {"host", "content-length", "expect", "cf-cache-ttl", "cf-skip-cache"}
+"""Request headers not forwarded. ``Accept-Encoding`` is: the provider compresses only when the
+client asked, and the answer goes back still compressed (the gateway adds none of its own)."""
 _CUSTOM_KEY_TTL = 300
 """Seconds a ``cf-aig-cache-key`` entry lives when neither the request nor the gateway sets a TTL."""
 
@@ -372,6 +377,7 @@ class Proxy:
             request_type=ctx.request_type,
             policy=policy,
             collect_bodies=collect,
+            collect_log=collect,
             request_headers=ctx.raw_headers if ctx.request_type == "provider" else list(step.headers.items()),
             request_body=step.body,
             step=step.index,
@@ -415,6 +421,7 @@ class Proxy:
                 return response
         plan = plan_for(step.policy, ctx.gateway)
         assert self.client is not None, "the upstream session is opened by the app's cleanup context"
+        send_headers = self._upstream_headers(ctx, step, guard_policy)
         for attempt in range(1, plan.max_attempts + 1):
             attempt_started = time.perf_counter()
             ex = self._exchange(ctx, step, _now_ms())
@@ -423,7 +430,7 @@ class Proxy:
             try:
                 async with asyncio.timeout(plan.timeout_for(attempt, last_step=last_step)):
                     upstream = await self.client.request(
-                        step.method, URL(step.url, encoded=True), headers=step.headers,
+                        step.method, URL(step.url, encoded=True), headers=send_headers,
                         data=step.body or None, allow_redirects=False,
                     )  # fmt: skip
             except (TimeoutError, aiohttp.ClientError) as exc:
@@ -454,23 +461,50 @@ class Proxy:
                         response = await relay_upstream(
                             request, ex, upstream, reply, self._max_captured, rewrite=step.reply
                         )
-                        if mode == ResponseMode.AFTER and ex.response_body is not None and ex.error_code is None:
-                            await self._judge_after(step, ex, guard_policy, prompt_outcome)
+                        if mode == ResponseMode.AFTER and ex.error_code is None:
+                            if ex.response_body is not None:
+                                await self._judge_after(step, ex, guard_policy, prompt_outcome)
+                            elif ex.unread_reason is not None:
+                                ex.guardrails = merged_log(prompt_outcome, self._unread_outcome(guard_policy, ex))
                     self._finish(ex, ctx.started)
                     if key is not None and ttl and 200 <= ex.status_code < 300 and ex.error_code is None:
                         self._cache_put(ctx, key, ttl, ex)
                     return response
-                body = await _read_quietly(upstream)
+                body, unread = await _read_quietly(upstream, self._max_captured)
             finally:
                 upstream.release()
             ex.response_headers = [(k, v) for k, v in upstream.headers.items()]
             ex.response_body = body
+            note_unread(ex, unread)
             self._log_failed_attempt(ex, status, None, f"upstream answered {status}", attempt_started)
             if not final and is_retryable_status(status):
                 await self.sleep(plan.delay_before(attempt))
                 continue
             return _FAILED
         return _FAILED  # pragma: no cover - the loop always returns
+
+    def _upstream_headers(self, ctx: _Request, step: Step, guard_policy: Any) -> dict[str, str]:
+        """The step's headers, with ``Accept-Encoding`` narrowed to codings the gateway decodes when
+        it must read the answer first: a translated answer (decoded for the client, as before) or
+        one judged by response guardrails (so ``br`` cannot carry an answer past them). The
+        WebSocket endpoint reads its loopback answers undecoded, so it asks for none."""
+        accept = next((v for k, v in step.headers.items() if k.lower() == "accept-encoding"), None)
+        guard = self.guard
+        judged = guard_policy is not None and guard is not None and guard.engine.needs(guard_policy, "response")
+        if step.reply is not None:
+            wanted: str | None = "gzip, deflate"
+        elif accept is None:
+            return step.headers
+        elif ctx.request_type == "websocket":
+            wanted = None
+        elif judged:
+            wanted = decodable_accept(accept)
+        else:
+            return step.headers
+        headers = {k: v for k, v in step.headers.items() if k.lower() != "accept-encoding"}
+        if wanted is not None:
+            headers["Accept-Encoding"] = wanted
+        return headers
 
     async def _relay_judged(
         self,
@@ -482,28 +516,54 @@ class Proxy:
         prompt_outcome: Any,
         reply: dict[str, str],
     ) -> web.StreamResponse:
-        """Buffer the whole answer, judge it, then send it or refuse it with 2017."""
+        """Buffer the answer (at most the stored-body limit, decoded), judge it, then send it or
+        refuse it with 2017. An answer the gateway cannot read is judged as an evaluator that
+        cannot answer: refused when a response category blocks, else sent as it came, unjudged."""
         assert self.guard is not None
         streamed = is_streamed(upstream)
         headers = upstream_headers(upstream)
         try:
-            body = await upstream.read()
+            got = await read_body(
+                upstream.content, upstream.headers.get("content-encoding"), self._max_captured,
+                raw_cap=self._max_captured if streamed else max(self._max_captured, upstream.content_length or 0),
+            )  # fmt: skip
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             err = _upstream_error(step.provider, exc)
             return await relay_error(ctx.request, ex, err, reply)
         ex.status_code, ex.response_headers = upstream.status, headers
         content_type = upstream.headers.get("content-type", "")
-        outcome = await self.guard.check_response(
-            policy, step.resolved.spec.family, step.resolved.path, body, streamed, content_type
-        )
+        if got.decoded is None:
+            outcome = self._unread_outcome(policy, ex, got.reason)
+        else:
+            outcome = await self.guard.check_response(
+                policy, step.resolved.spec.family, step.resolved.path, got.decoded, streamed, content_type
+            )
         ex.guardrails = merged_log(prompt_outcome, outcome)
         if outcome.action == "blocked":
-            ex.response_body = body  # the log keeps what the provider said; the client does not get it
             err = GatewayError(ErrorCode.RESPONSE_BLOCKED, "Response blocked due to security configurations")
             response = await relay_error(ctx.request, ex, err, reply)
-            ex.response_body, ex.response_size = body, len(body)
+            # the log keeps what the provider said; the client does not get it
+            ex.response_body, ex.response_size = got.decoded, len(got.raw)
+            note_unread(ex, got.reason)
             return response
-        return await relay_body(ctx.request, ex, upstream.status, headers, body, streamed, reply, rewrite=step.reply)
+        if got.decoded is None and (step.reply is not None or not got.complete):
+            if step.reply is not None:  # nothing to translate
+                err = GatewayError(
+                    ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{step.provider}' sent an answer the gateway cannot read"
+                )
+                response = await relay_error(ctx.request, ex, err, reply)
+                note_unread(ex, got.reason)
+                return response
+            # over the cap before its end: what was read goes first, the rest follows as it comes
+            return await relay_stream(
+                ctx.request, ex, upstream, reply, self._max_captured, None, head=got.raw, unread=got.reason
+            )
+        sent = got.decoded if step.reply is not None else got.raw
+        response = await relay_body(ctx.request, ex, upstream.status, headers, sent or b"", streamed, reply,
+                                    rewrite=step.reply)  # fmt: skip
+        ex.response_body, ex.response_size = got.decoded, len(got.raw)
+        note_unread(ex, got.reason)
+        return response
 
     async def _judge_after(self, step: Step, ex: Exchange, policy: Any, prompt_outcome: Any) -> None:
         """Flag-only responses of a stream: judged once the client has the whole stream."""
@@ -513,6 +573,17 @@ class Proxy:
             policy, step.resolved.spec.family, step.resolved.path, ex.response_body, True, content_type
         )
         ex.guardrails = merged_log(prompt_outcome, outcome)
+
+    def _unread_outcome(self, policy: Any, ex: Exchange, reason: str | None = None) -> GuardrailOutcome:
+        """The response stage of an answer the gateway could not read: like an evaluator that
+        cannot answer, blocked when a response category blocks (fail closed), else passed unjudged."""
+        assert self.guard is not None
+        fail_closed = any(action == "block" for action in (policy.get("response") or {}).values())
+        return GuardrailOutcome(
+            evaluated=False, action="blocked" if fail_closed else "passed", categories=(), stage="response",
+            evaluator=self.guard.engine.evaluator.name, latency_ms=0,
+            error=f"response not read: {reason or ex.unread_reason}",
+        )  # fmt: skip
 
     # -- cache -----------------------------------------------------------------------------------
 
@@ -546,7 +617,9 @@ class Proxy:
         if self.cache is None or ex.response_body is None or len(ex.response_body) > MAX_CACHEABLE_BYTES:
             return
         now = self.now_ms()
-        entry = CachedResponse(ex.status_code, ex.response_headers, ex.response_body, ex.streamed, now, now + ttl * 1000)
+        # The cache keeps the decoded content, so a hit is served unencoded to any client.
+        headers = [(k, v) for k, v in ex.response_headers if k.lower() != "content-encoding"]
+        entry = CachedResponse(ex.status_code, headers, ex.response_body, ex.streamed, now, now + ttl * 1000)
         task = asyncio.get_running_loop().create_task(
             self.cache.put(key, ctx.gateway.account_id, ctx.gateway.id, entry)
         )
@@ -611,6 +684,7 @@ class Proxy:
             request_type=request_type,
             policy=policy,
             collect_bodies=False,
+            collect_log=gateway.collect_logs if policy.collect_log is None else policy.collect_log,
             request_headers=list(request.headers.items()),
             status_code=err.status,
             error_code=err.code,
@@ -625,11 +699,14 @@ def _upstream_error(provider: str, exc: BaseException) -> GatewayError:
     return GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{provider}' is unreachable: {type(exc).__name__}")
 
 
-async def _read_quietly(upstream: aiohttp.ClientResponse) -> bytes:
+async def _read_quietly(upstream: aiohttp.ClientResponse, cap: int) -> tuple[bytes | None, str | None]:
+    """A failed attempt's body for the log, decoded, at most ``cap`` bytes read or kept, and why
+    not when it could not be read."""
     try:
-        return await upstream.read()
+        got = await read_body(upstream.content, upstream.headers.get("content-encoding"), cap, keep_raw=False)
     except (aiohttp.ClientError, asyncio.TimeoutError):
-        return b""
+        return b"", None
+    return got.decoded, got.reason
 
 
 def _config_policy(config: Any, where: str) -> RequestPolicy:

@@ -2,6 +2,11 @@
 
 Every function here fills the :class:`Exchange` with what the client got (status, headers, body as
 captured for the log) and leaves submitting it to the caller.
+
+Upstream bodies reach the client as the provider sent them, ``Content-Encoding`` included; the copy
+captured for the log is decoded with a cap (:mod:`proxy_core.bounded_body`), so a compressed bomb
+costs the gateway its compressed size. Only a rewritten answer (the OpenAI-compatible endpoint) is
+decoded for the client, and sent without a ``Content-Encoding``.
 """
 
 from __future__ import annotations
@@ -12,10 +17,14 @@ from typing import Any, Protocol
 import aiohttp
 from aiohttp import web
 
+from proxy_core.bounded_body import BoundedBody, Decoder, Unreadable, coding_of, read_body
 from proxy_core.errors import ErrorCode, GatewayError, error_body
 from proxy_core.exchange import Exchange
 
-__all__ = ["HOP_BY_HOP", "upstream_headers", "relay_upstream", "relay_body", "relay_error", "send_whole", "Rewrite"]
+__all__ = [
+    "HOP_BY_HOP", "upstream_headers", "relay_upstream", "relay_stream", "relay_body", "relay_error", "send_whole",
+    "note_unread", "Rewrite",
+]  # fmt: skip
 
 HOP_BY_HOP = frozenset(
     {
@@ -31,10 +40,19 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_STRIP_RESPONSE = HOP_BY_HOP | {"content-length", "content-encoding"}
+_STRIP_RESPONSE = HOP_BY_HOP | {"content-length"}
 _BUFFER_LIMIT = 1024 * 1024
 """Responses with a known length up to this size are read whole and sent in one write."""
 _STREAM_TYPES = ("text/event-stream", "ndjson", "stream+json")
+
+
+def note_unread(ex: Exchange, reason: str | None) -> None:
+    """Record that the gateway could not read the answer's content (no usage, not cached); the
+    client still got the bytes, and the log says why."""
+    if reason is not None:
+        ex.response_body = None
+        ex.response_truncated = True
+        ex.unread_reason = reason
 
 
 def upstream_headers(upstream: aiohttp.ClientResponse) -> list[tuple[str, str]]:
@@ -59,7 +77,7 @@ class Rewrite(Protocol):
 def _client_headers(headers: list[tuple[str, str]], rewrite: Rewrite | None, streamed: bool) -> list[tuple[str, str]]:
     if rewrite is None:
         return headers
-    kept = [(k, v) for k, v in headers if k.lower() != "content-type"]
+    kept = [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-encoding")]
     return kept + [("Content-Type", "text/event-stream" if streamed else "application/json")]
 
 
@@ -78,23 +96,35 @@ async def relay_upstream(
         ex.error = f"upstream answered {upstream.status}"
     if not is_streamed(upstream):
         try:
-            body = await upstream.read()
+            # The length is known and at most _BUFFER_LIMIT; the decoded copy is capped as well.
+            got = await read_body(
+                upstream.content, upstream.headers.get("content-encoding"), max(capture_limit, _BUFFER_LIMIT),
+                raw_cap=_BUFFER_LIMIT,
+            )  # fmt: skip
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             err = GatewayError(
                 ErrorCode.UPSTREAM_UNREACHABLE,
                 f"Provider '{ex.provider}' closed the connection mid-response: {type(exc).__name__}",
             )
             return await relay_error(request, ex, err, reply_headers)
-        sent = rewrite.whole(upstream.status, body) if rewrite is not None else body
+        if rewrite is not None and got.decoded is None:
+            err = GatewayError(
+                ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{ex.provider}' sent an answer the gateway cannot read"
+            )
+            response = await relay_error(request, ex, err, reply_headers)
+            note_unread(ex, got.reason)
+            return response
+        sent = rewrite.whole(upstream.status, got.decoded or b"") if rewrite is not None else got.raw
         response = web.Response(
             status=upstream.status, body=sent, headers=_client_headers(ex.response_headers, rewrite, False)
         )
         response.headers.update(reply_headers)
-        ex.response_body = body
-        ex.response_size = len(body)
+        ex.response_body = got.decoded
+        ex.response_size = len(got.raw)
+        note_unread(ex, got.reason)
         await send_whole(request, response, ex)
         return response
-    return await _relay_stream(request, ex, upstream, reply_headers, capture_limit, rewrite)
+    return await relay_stream(request, ex, upstream, reply_headers, capture_limit, rewrite)
 
 
 async def send_whole(request: web.Request, response: web.Response, ex: Exchange) -> None:
@@ -107,21 +137,43 @@ async def send_whole(request: web.Request, response: web.Response, ex: Exchange)
         ex.error = f"client disconnected before the answer was sent: {type(exc).__name__}"
 
 
-async def _relay_stream(
+async def relay_stream(
     request: web.Request,
     ex: Exchange,
     upstream: aiohttp.ClientResponse,
     reply_headers: dict[str, str],
     capture_limit: int,
     rewrite: Rewrite | None,
+    *,
+    head: bytes = b"",
+    unread: str | None = None,
 ) -> web.StreamResponse:
+    """Copy ``upstream`` chunk by chunk, capturing (decoded, at most ``capture_limit`` bytes) for
+    the log. ``head`` is what was already read off the upstream (sent first); ``unread`` gives up
+    on the capture from the start."""
     ex.streamed = True
+    encoding = upstream.headers.get("content-encoding")
+    decoder: Decoder | None = None
+    if rewrite is not None:  # the translation reads the content, so it is decoded for the client too
+        try:
+            coding = coding_of(encoding)
+        except Unreadable as exc:
+            err = GatewayError(
+                ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{ex.provider}' sent an answer the gateway cannot read"
+            )
+            response = await relay_error(request, ex, err, reply_headers)
+            note_unread(ex, exc.reason)
+            return response
+        decoder = Decoder(coding) if coding is not None else None
     state = rewrite.stream() if rewrite is not None else None
     response = web.StreamResponse(
         status=upstream.status, headers=_client_headers(ex.response_headers, rewrite, True)
     )
     response.headers.update(reply_headers)
-    captured = bytearray()
+    capture = BoundedBody(None if decoder is not None else encoding, capture_limit)
+    identity = capture.identity
+    if unread is not None:
+        capture.fail(unread)
     size = 0
     try:
         await response.prepare(request)
@@ -131,41 +183,59 @@ async def _relay_stream(
         return response
     reader = upstream.content
     while True:
-        try:
-            chunk = await reader.readany()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE
-            ex.error = f"provider stream broke after {size} bytes: {type(exc).__name__}"
-            # The status line is gone already; cutting the connection is the only way left to
-            # tell the client its stream is incomplete (a clean end would pass for success).
-            if request.transport is not None:
-                request.transport.abort()
-            break
+        if head:
+            chunk, head = head, b""
+        else:
+            try:
+                chunk = await reader.readany()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE
+                ex.error = f"provider stream broke after {size} bytes: {type(exc).__name__}"
+                # The status line is gone already; cutting the connection is the only way left to
+                # tell the client its stream is incomplete (a clean end would pass for success).
+                if request.transport is not None:
+                    request.transport.abort()
+                break
         if not chunk:
             break
         size += len(chunk)
-        if not ex.response_truncated:
-            if len(captured) + len(chunk) <= capture_limit:
-                captured += chunk
-            else:
-                ex.response_truncated = True
-                captured.clear()
         try:
-            out = state.feed(chunk) if state is not None else chunk
-            if out:
-                await response.write(out)
+            for piece in decoder.decode(chunk) if decoder is not None else (chunk,):
+                out = state.feed(piece) if state is not None else piece
+                if out:
+                    await response.write(out)
+                if decoder is not None:
+                    await capture.feed(piece)
         except ConnectionError as exc:
             ex.error_code = ErrorCode.CLIENT_DISCONNECTED
             ex.error = f"client disconnected after {size} bytes: {type(exc).__name__}"
             break
+        except Unreadable as exc:
+            ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE
+            ex.error = f"provider stream could not be decoded after {size} bytes: {exc.reason}"
+            if request.transport is not None:
+                request.transport.abort()
+            break
+        if decoder is None:
+            await capture.feed(chunk)  # after the client has the chunk: the log's copy costs it nothing
     if ex.error_code is None:
         try:
+            if decoder is not None:
+                decoder.finish()
             if state is not None:
                 await response.write(state.finish())
             await response.write_eof()
         except ConnectionError:
             pass
-    ex.response_body = None if ex.response_truncated else bytes(captured)
+        except Unreadable as exc:
+            ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE
+            ex.error = f"provider stream could not be decoded after {size} bytes: {exc.reason}"
+            if request.transport is not None:
+                request.transport.abort()
+    ex.response_body = capture.finish()
+    ex.response_truncated = ex.response_body is None
+    if not identity or unread is not None:  # an identity body over the cap is only "truncated", as before
+        note_unread(ex, capture.reason)
     ex.response_size = size
     return response
 

@@ -83,8 +83,10 @@ async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(
         total=None, connect=settings.server.upstream_connect_timeout, sock_read=settings.server.upstream_timeout
     )
+    # Bodies are relayed as the provider encoded them and only the client's own Accept-Encoding is
+    # sent: decoding is the gateway's choice, bounded (proxy_core.bounded_body), never aiohttp's.
     async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, auto_decompress=True, skip_auto_headers=("User-Agent",)
+        connector=connector, timeout=timeout, auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding")
     ) as session:
         app[PROXY].client = session
         yield
