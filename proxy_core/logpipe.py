@@ -42,8 +42,9 @@ __all__ = ["LogPipe", "PipeStats", "RowWriter", "KnownIds"]
 
 log = logging.getLogger(__name__)
 
-RowWriter = Callable[[Sequence[dict[str, Any]], Sequence[dict[str, Any]]], Awaitable[None]]
-"""Writes one batch: ``(log rows, body rows)``; raises to have the batch retried."""
+RowWriter = Callable[..., Awaitable[None]]
+"""Writes one batch: ``(log rows, body rows, tallied=rows only counted)``; raises to have the batch
+retried. Tallied rows (log collection off) go into the analytics rollups, never into the logs table."""
 KnownIds = Callable[[Sequence[str]], Awaitable[set[str]]]
 """Which of these log ids the store already has (used when replaying the crash spool)."""
 
@@ -58,6 +59,7 @@ class PipeStats:
     """Exchanges waiting for the store, including a batch being written or retried."""
     queued_bytes: int
     written: int
+    """Exchanges the store has taken: log rows, and rows only tallied in the rollups (collection off)."""
     dropped: int
     """Logs not kept: the queue was full (``drop``, or past the overshoot bound), or the pipe was closed."""
     write_failures: int
@@ -207,10 +209,11 @@ class LogPipe:
             for records in self._spool.leftovers():
                 for start in range(0, len(records), self._settings.batch_size):
                     chunk = records[start : start + self._settings.batch_size]
-                    have = await known([row["id"] for row, _ in chunk])
-                    rows = [row for row, _ in chunk if row["id"] not in have]
-                    bodies = [body for row, body in chunk if body is not None and row["id"] not in have]
-                    if rows:
+                    have = await known([row["id"] for row, _, keep in chunk if keep])
+                    fresh = [(row, body) for row, body, keep in chunk if keep and row["id"] not in have]
+                    rows = [row for row, _ in fresh]
+                    bodies = [body for _, body in fresh if body is not None]
+                    if rows:  # tallied-only rows are not replayed: their rollup may have been counted
                         await self._write(rows, bodies)
                         recovered += len(rows)
         except Exception as exc:  # the store refuses: keep the spool for the next start
@@ -272,22 +275,29 @@ class LogPipe:
         if entry.built is None and entry.exchange is not None:
             ex, entry.exchange = entry.exchange, None
             try:
-                entry.built = build_rows(ex, self._pricing, self._settings.max_stored_body_bytes)
+                row, body = build_rows(ex, self._pricing, self._settings.max_stored_body_bytes)
+                entry.built = (row, body, ex.collect_log)
             except Exception:  # a malformed exchange must not poison the batch
                 log.exception("could not build the log row for %s", ex.id)
         return entry.built
 
-    def _build(self, batch: list[_Entry]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _build(self, batch: list[_Entry]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """``(rows to store, their bodies, rows only counted)`` of a batch."""
         rows: list[dict[str, Any]] = []
         bodies: list[dict[str, Any]] = []
+        tallied: list[dict[str, Any]] = []
         for entry in batch:
             built = self._built(entry)
             if built is None:
                 continue
-            rows.append(built[0])
-            if built[1] is not None:
-                bodies.append(built[1])
-        return rows, bodies
+            row, body, keep = built
+            if not keep:
+                tallied.append(row)
+                continue
+            rows.append(row)
+            if body is not None:
+                bodies.append(body)
+        return rows, bodies, tallied
 
     def _publish(self, rows: list[dict[str, Any]]) -> None:
         bus = self._bus
@@ -324,10 +334,10 @@ class LogPipe:
                 # Let a batch fill: one transaction per request costs several times more per row.
                 await asyncio.sleep(self._settings.linger)
             batch = self._take_batch()
-            rows, bodies = self._build(batch)
+            rows, bodies, tallied = self._build(batch)
             self._publish(rows)
-            await self._write_batch(rows, bodies)
-            self.written += len(rows)
+            await self._write_batch(rows, bodies, tallied)
+            self.written += len(rows) + len(tallied)
             self._bytes -= sum(entry.weight for entry in batch)
             self._inflight = []
             if self._spool is not None:
@@ -335,12 +345,12 @@ class LogPipe:
             if self.has_room:
                 self._room.set()
 
-    async def _write_batch(self, rows: list[dict[str, Any]], bodies: list[dict[str, Any]]) -> None:
+    async def _write_batch(self, rows: list[dict[str, Any]], bodies: list[dict[str, Any]], tallied: list[dict[str, Any]]) -> None:
         """Write until the store accepts, backing off between refusals."""
         delay = self._settings.retry_delay
-        while rows:
+        while rows or tallied:
             try:
-                await self._write(rows, bodies)
+                await self._write(rows, bodies, tallied) if tallied else await self._write(rows, bodies)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the store refused: keep the batch, retry with backoff

@@ -8,7 +8,7 @@ the segment holding them is deleted, and at start-up whatever is left is replaye
 and the spool stays empty; it matters when the store is slow, locked or failing.
 
 Format: segment files ``{process start ns}-{first seq}.spool`` in one directory, each a run of records
-``[length: u32][crc32: u32][pickle of (log row, body row or None)]``. Writes are plain ``write``
+``[length: u32][crc32: u32][pickle of (log row, body row or None, stored)]``. Writes are plain ``write``
 calls (in the kernel's page cache at once, so they survive the process; not fsynced, so a power
 cut can lose the last ones). Replay stops at the first torn or corrupt record of a segment: only
 the tail of the last write can be torn. Unpickling allows plain values only (no classes).
@@ -31,8 +31,9 @@ __all__ = ["LogSpool", "SpoolRecord"]
 
 log = logging.getLogger(__name__)
 
-SpoolRecord = tuple[dict[str, Any], "dict[str, Any] | None"]
-"""One log row and its body row (``None`` when bodies are not kept)."""
+SpoolRecord = tuple[dict[str, Any], "dict[str, Any] | None", bool]
+"""One log row, its body row (``None`` when bodies are not kept), and whether the row is stored
+(``False``: log collection was off; the row only counts in the rollups)."""
 
 _HEADER = struct.Struct("<II")
 _SEGMENT_BYTES = 8 * 1024 * 1024

@@ -173,8 +173,11 @@ class LogWriter:
         self._counts = None
         self._counts_epoch += 1
 
-    async def write(self, rows: Sequence[dict[str, Any]], bodies: Sequence[dict[str, Any]]) -> None:
-        """Store one batch (raises to have the pipeline retry it whole)."""
+    async def write(
+        self, rows: Sequence[dict[str, Any]], bodies: Sequence[dict[str, Any]], tallied: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """Store one batch (raises to have the pipeline retry it whole); ``tallied`` rows (log
+        collection off) only add to the rollups."""
         epoch = self._counts_epoch
         counts = self._counts
         if counts is None:
@@ -186,7 +189,7 @@ class LogWriter:
             bodies = [b for b in bodies if b["log_id"] in kept_ids]
         elif not keep:
             bodies = ()
-        trimmed = await self._db.store(keep, bodies, rollup_rows(rows), trims)
+        trimmed = await self._db.store(keep, bodies, rollup_rows([*rows, *tallied] if tallied else rows), trims)
         for key, excess in trims.items():
             counts[key] -= excess
         if epoch == self._counts_epoch:  # logs deleted meanwhile: the next batch re-reads the counts

@@ -10,8 +10,13 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
+from sqlalchemy import func, select
+
 from proxy_core.config import ProviderSettings
 from proxy_core.providers.registry import BUILTIN_PROVIDERS
+from proxy_core.server import SERVICES
+from proxy_core.services import Actor
+from proxy_core.store.models import LogRollup
 from tests.conftest import GatewayFactory, Upstream
 from tests.integration.helpers import only_log, stored_body, stored_logs
 
@@ -165,18 +170,21 @@ async def test_custom_cost_header_overrides_table_and_is_flagged(gateway_factory
     assert log["cost"] == pytest.approx(usage["prompt_tokens"] * 0.001 + usage["completion_tokens"] * 0.002)
 
 
-async def test_collect_log_false_keeps_the_row_but_not_the_bodies(gateway_factory: GatewayFactory) -> None:
+@pytest.mark.parametrize("how", ["header", "gateway"])
+async def test_a_request_not_collected_stores_no_log_but_counts_in_analytics(gateway_factory: GatewayFactory, how: str) -> None:
+    """As the reference says: ``cf-aig-collect-log: false`` (or ``collect_logs`` off) is not logged."""
     gateway = await gateway_factory()
+    headers = {"cf-aig-collect-log": "false"} if how == "header" else {}
+    if how == "gateway":
+        await gateway.app[SERVICES].gateways.update("default", {"collect_logs": False}, Actor("t", "API"))
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "private"}]}
     async with aiohttp.ClientSession() as session:
-        async with session.post(
-            f"{gateway.gateway_url}/openai/chat/completions", json=body, headers={"cf-aig-collect-log": "false"}
-        ) as resp:
-            log_id = resp.headers["cf-aig-log-id"]
-    log = await only_log(gateway)
-    assert log["id"] == log_id and not log["body_stored"]
-    assert log["tokens_in"] is not None  # usage still counted for analytics
-    assert await stored_body(gateway, log_id) is None
+        async with session.post(f"{gateway.gateway_url}/openai/chat/completions", json=body, headers=headers) as resp:
+            assert resp.status == 200 and resp.headers["cf-aig-log-id"]
+    assert await stored_logs(gateway) == []
+    async with gateway.store.engine.connect() as conn:
+        requests, tokens_in = (await conn.execute(select(func.sum(LogRollup.requests), func.sum(LogRollup.tokens_in)))).one()
+    assert requests == 1 and tokens_in > 0  # usage still counted for analytics
 
 
 async def test_metadata_keeps_five_entries(gateway_factory: GatewayFactory) -> None:

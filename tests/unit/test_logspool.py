@@ -15,8 +15,8 @@ from proxy_core.logspool import LogSpool
 from tests.integration.test_logpipe import FlakyStore, exchange
 
 
-def record(n: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    return {"id": f"{n:026d}", "metadata": {"user": "u"}, "cost": 0.5}, {"log_id": f"{n:026d}", "request_body": b"\x00body"}
+def record(n: int) -> tuple[dict[str, Any], dict[str, Any] | None, bool]:
+    return {"id": f"{n:026d}", "metadata": {"user": "u"}, "cost": 0.5}, {"log_id": f"{n:026d}", "request_body": b"\x00body"}, True
 
 
 def test_records_survive_a_new_process_and_confirmed_segments_go(tmp_path: Path) -> None:
@@ -125,6 +125,16 @@ async def test_rows_the_store_takes_promptly_are_never_spooled(tmp_path: Path) -
         pipe.submit(exchange(n))
     await pipe.close()
     assert len(up.rows) == 10 and spool.bytes == 0 and not list(tmp_path.glob("*.spool"))
+
+
+async def test_a_replay_stores_kept_rows_only(tmp_path: Path) -> None:
+    untallied = ({"id": "t"}, None, False)  # collection off: counted once, when it was first written
+    LogSpool(tmp_path, 1 << 20).append(2, [record(1), untallied])
+    up = FlakyStore()
+    up.healthy = True
+    pipe = LogPipe(LogSettings(), up.write, load_pricing(), spool=LogSpool(tmp_path, 1 << 20))
+    assert await pipe.recover(KnownIds(set())) == 1
+    assert [row["id"] for row in up.rows] == [f"{1:026d}"]
 
 
 async def test_a_replay_the_store_refuses_keeps_the_spool(tmp_path: Path) -> None:
