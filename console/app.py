@@ -43,10 +43,11 @@ from console.view_screen import UnavailableView, ViewScreen
 from console.views import VIEWS, ViewSpec, find_view, load_view, view_css_path
 from console.widgets.filter_bar import FilterBar
 from proxy_core.events import EventBus
+from proxy_core.logpipe import PipeStats
 from proxy_core.services import Services
 from proxy_core.services.types import Clock, system_clock
 
-__all__ = ["AigwConsole", "make_console", "evaluator_probe", "EvaluatorStatus", "QUIT", "DETACH"]
+__all__ = ["AigwConsole", "make_console", "evaluator_probe", "EvaluatorStatus", "LogHealth", "QUIT", "DETACH"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ _VIEW_ACTIONS = {f"show_view('{spec.mode}')": spec for spec in VIEWS}
 
 EvaluatorStatus = Callable[[], "tuple[str, str] | Awaitable[tuple[str, str]]"]
 """The guardrails evaluator's name and ``"healthy"`` or ``"unreachable: <reason>"`` (sync or async)."""
+LogHealth = Callable[[], "PipeStats | Awaitable[PipeStats]"]
+"""The gateway's log pipeline as :meth:`proxy_core.logpipe.LogPipe.stats` reports it (sync or async;
+raises when it cannot be read): the Live view's status line says when the store fails, logs are
+dropped or requests are held."""
 
 
 class _HasHealth(Protocol):
@@ -136,6 +141,7 @@ class AigwConsole(App[str]):
         data_dir: Path | None = None,
         export_dir: Path | None = None,
         evaluator_status: EvaluatorStatus | None = None,
+        log_health: LogHealth | None = None,
     ) -> None:
         super().__init__(css_path=_stylesheets())
         self.services = services
@@ -152,6 +158,7 @@ class AigwConsole(App[str]):
         self.export_dir = export_dir if export_dir is not None else self.data_dir
         """Where exports are written (``None``: the working directory)."""
         self.evaluator_status = evaluator_status
+        self.log_health = log_health
         self.gateway_ids: tuple[str, ...] = ()
         """The account's gateways as last read (see :meth:`refresh_gateways`)."""
         self.default_gateway_id = "default"
@@ -189,7 +196,7 @@ class AigwConsole(App[str]):
             return UnavailableView(f"{spec.title} is not available in this build yet.", markup=False)
         offered: dict[str, Any] = {
             "clock": self.clock, "bus": self.bus, "tz": self.tz, "export_dir": self.export_dir,
-            "evaluator_status": self.evaluator_status,
+            "evaluator_status": self.evaluator_status, "log_health": self.log_health,
         }  # fmt: skip
         try:
             parameters = inspect.signature(view_class).parameters
@@ -441,6 +448,7 @@ def make_console(
     data_dir: Path | None = None,
     export_dir: Path | None = None,
     evaluator_status: EvaluatorStatus | None = None,
+    log_health: LogHealth | None = None,
 ) -> AigwConsole:
     """The console App, wired to ``services`` and ``bus``.
 
@@ -455,9 +463,11 @@ def make_console(
     there unless ``export_dir`` says otherwise (neither known: the working directory).
     ``evaluator_status`` reports the guardrails evaluator's name and health for the Guardrails
     view (build it with :func:`evaluator_probe`); ``None`` when this console cannot know it.
+    ``log_health`` returns the gateway's log pipeline stats (:class:`~proxy_core.logpipe.PipeStats`,
+    sync or async) for the Live view's status line; ``None`` when this console cannot know them.
     """
     return AigwConsole(
         services, bus, gateway_url=gateway_url, account_id=account_id, gateway_id=gateway_id, clock=clock,
         tz=tz, on_detach=on_detach, attached=attached, prefs_path=prefs_path, data_dir=data_dir,
-        export_dir=export_dir, evaluator_status=evaluator_status,
+        export_dir=export_dir, evaluator_status=evaluator_status, log_health=log_health,
     )  # fmt: skip

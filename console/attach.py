@@ -5,7 +5,8 @@ in-process console does. Two things only the running gateway has come over its m
 WebSocket event stream (``…/ai-gateway/events``, admin token): the live tail, republished on a
 local :class:`EventBus` so the views cannot tell the difference, and the nudge that makes the gateway
 re-read changed gateway settings and tokens at once (:class:`GatewayLink` is the service layer's
-:class:`~proxy_core.directory.DirectoryUpdates` when attached).
+:class:`~proxy_core.directory.DirectoryUpdates` when attached). The gateway's own state (its log
+pipeline, its guardrails evaluator) is read from its ``/healthz``.
 
 The link reconnects with backoff when the stream drops (the gateway restarting, say) and reports
 each change of state through ``on_state`` so the console can tell the operator.
@@ -18,16 +19,17 @@ import contextlib
 import logging
 import math
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import aiohttp
 import orjson
 
 from proxy_core.directory import GatewayConfig
 from proxy_core.events import EventBus
+from proxy_core.logpipe import PipeStats
 from proxy_core.runtime_file import RuntimeInfo
 
-__all__ = ["AttachError", "GatewayLink", "events_url"]
+__all__ = ["AttachError", "GatewayLink", "events_url", "pipe_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ _CONNECT_TIMEOUT = 5.0
 _REFRESH_TIMEOUT = 5.0
 _BACKOFF = (0.5, 1.0, 2.0, 4.0)
 _DROP_NOTICE_S = 10.0
+_HEALTH_TIMEOUT = 5.0
+_HEALTH_FRESH_S = 1.0
+"""A ``/healthz`` answer younger than this is reused: the console's pollers cost one request a poll."""
 
 
 class AttachError(Exception):
@@ -43,6 +48,36 @@ class AttachError(Exception):
 
 def events_url(info: RuntimeInfo) -> str:
     return f"{info.api_url.replace('http', 'ws', 1)}/accounts/{info.account_id}/ai-gateway/events"
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a shared call's failure as seen (its callers may all have stopped waiting)."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _number(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def pipe_stats(logs: Mapping[str, Any]) -> PipeStats:
+    """The :class:`PipeStats` of a ``/healthz`` ``"logs"`` object. Every key is optional (a gateway
+    of an older version reports fewer of them): a missing or malformed count reads as 0, a missing
+    error or failing time as none."""
+
+    def count(key: str) -> int:
+        return _number(logs.get(key)) or 0
+
+    error = logs.get("last_error")
+    overload = logs.get("overload")
+    return PipeStats(
+        queued=count("queued"), queued_bytes=count("queued_bytes"), written=count("written"), dropped=count("dropped"),
+        write_failures=count("write_failures"), last_error=str(error) if error else None,
+        failing_since_ms=_number(logs.get("failing_since_ms")),
+        overload=overload if isinstance(overload, str) and overload else "backpressure",
+        waiting=count("waiting"), refused=count("refused"), spooled=count("spooled"),
+        queue_max_entries=count("queue_max_entries"),
+    )  # fmt: skip
 
 
 class GatewayLink:
@@ -67,6 +102,8 @@ class GatewayLink:
         self._task: asyncio.Task[None] | None = None
         self._refreshed: asyncio.Event = asyncio.Event()
         self._pending_refresh: asyncio.Task[None] | None = None
+        self._health: tuple[float, PipeStats] | None = None
+        self._health_call: asyncio.Task[PipeStats] | None = None
 
     async def connect(self) -> None:
         """Open the stream and start receiving; raises :class:`AttachError` if the gateway says no."""
@@ -83,6 +120,8 @@ class GatewayLink:
         return self._ws is not None and not self._ws.closed
 
     async def close(self) -> None:
+        if self._health_call is not None:
+            self._health_call.cancel()
         for task in (self._task, self._pending_refresh):
             if task is not None:
                 task.cancel()
@@ -103,6 +142,40 @@ class GatewayLink:
             return "unknown", f"the gateway did not say: {exc or type(exc).__name__}"
         detail = guardrails.get("detail") or "no answer"
         return str(guardrails["evaluator"]), "healthy" if guardrails.get("healthy") else f"unreachable: {detail}"
+
+    async def log_health(self) -> PipeStats:
+        """The gateway's log pipeline, from its ``/healthz`` (for the Live view's status line).
+
+        Costs at most one request per ``_HEALTH_FRESH_S``: a recent answer is reused and callers
+        arriving while a request is out share it. Raises (:class:`AttachError`) when the gateway
+        does not answer within ``_HEALTH_TIMEOUT``, or answers something else.
+        """
+        cached = self._health
+        if cached is not None and time.monotonic() - cached[0] < _HEALTH_FRESH_S:
+            return cached[1]
+        call = self._health_call
+        if call is None or call.done():
+            call = self._health_call = asyncio.get_running_loop().create_task(self._read_log_health())
+            call.add_done_callback(_retrieve)
+        # shielded: one caller giving up (a cancelled worker) must not cancel the others' request
+        return await asyncio.shield(call)
+
+    async def _read_log_health(self) -> PipeStats:
+        if self._session is None:
+            raise AttachError("not connected to the gateway")
+        try:
+            async with self._session.get(
+                f"{self.info.base_url}/healthz", timeout=aiohttp.ClientTimeout(total=_HEALTH_TIMEOUT)
+            ) as resp:
+                resp.raise_for_status()
+                logs = (await resp.json())["logs"]
+            if not isinstance(logs, dict):
+                raise TypeError(f"'logs' is {type(logs).__name__}, not an object")
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, KeyError, TypeError, ValueError) as exc:
+            raise AttachError(f"the gateway's /healthz did not say: {exc or type(exc).__name__}") from None
+        stats = pipe_stats(logs)
+        self._health = (time.monotonic(), stats)
+        return stats
 
     # -- DirectoryUpdates: the gateway re-reads its settings from the shared store ------------------
 

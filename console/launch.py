@@ -37,7 +37,7 @@ from proxy_core.config import Settings
 from proxy_core.events import EventBus
 from proxy_core.runner import RunningGateway, pipe_report, settle_heap, start_gateway
 from proxy_core.runtime_file import RuntimeInfo, read_runtime
-from proxy_core.server import PROXY, SERVICES
+from proxy_core.server import PIPE, PROXY, SERVICES
 from proxy_core.services import Services
 from proxy_core.store.engine import open_store
 
@@ -108,6 +108,7 @@ async def run_console(settings: Settings) -> int:
         on_detach=lambda: log.warning("operator detached the console"),
         prefs_path=settings.data_dir / PREFS_FILE_NAME, data_dir=settings.data_dir,
         evaluator_status=evaluator_probe(gateway.app[PROXY].guard.engine.evaluator),
+        log_health=lambda: gateway.app[PIPE].stats(),
     )  # fmt: skip
 
     def hang_up() -> None:
@@ -173,7 +174,7 @@ async def run_attached(settings: Settings, info: RuntimeInfo) -> int:
     app = make_console(
         services, bus, gateway_url=info.base_url, account_id=info.account_id, attached=True,
         prefs_path=settings.data_dir / PREFS_FILE_NAME, data_dir=settings.data_dir,
-        evaluator_status=link.evaluator_status,
+        evaluator_status=link.evaluator_status, log_health=link.log_health,
     )  # fmt: skip
     link.on_state = lambda message, good: app.notify(
         message, title="Gateway", severity="information" if good else "warning", markup=False

@@ -4,8 +4,10 @@ Each entry is ``(key, mode, title, target)``: the key that switches to it, the A
 title shown in the header, and ``"module:Class"``. A view class is a Textual widget constructed as
 ``View(services, gateway_id)``; it may also accept the keyword arguments ``clock`` (Unix-ms
 callable), ``bus`` (the event bus), ``tz`` (display time zone), ``export_dir`` (where exports are
-written; ``None``: the working directory) and ``evaluator_status`` (the guardrails evaluator's
-name and health, sync or async; ``None``: not known here), which the App passes when the
+written; ``None``: the working directory), ``evaluator_status`` (the guardrails evaluator's
+name and health, sync or async; ``None``: not known here) and ``log_health`` (the gateway's log
+pipeline, a callable returning a :class:`proxy_core.logpipe.PipeStats`, sync or async, that may
+raise when it cannot be read; ``None``: not known here), which the App passes when the
 constructor names them. Views reach the store only through ``console.store_calls.finish`` and
 report failures with ``console.store_calls.report_failure``. Its styles live in a ``.tcss`` file beside its module, named like the
 module (``analytics.py`` → ``analytics.tcss``), loaded with the view's screen. A view may define

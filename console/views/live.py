@@ -19,6 +19,15 @@ they are shown apart as "client aborts", and their status in the tail is not pai
 :meth:`LiveView.catch_up` takes in everything published so far and paints it at once, without
 waiting for the timers: tests (and scripts) use it to see a settled screen deterministically.
 
+The log pipeline's health (``log_health``, the gateway's :class:`proxy_core.logpipe.PipeStats`) is
+read every two seconds by a worker, only while the view is on screen (:class:`LiveView.LogHealthRead`).
+When there is something to say the status line says it, in words (readable without colour) and in
+the alert style: the store refusing writes (for how long, and its error), requests held because the
+log queue is full, requests refused (503), logs dropped, and how many logs wait in memory and in
+the crash spool. Refused and dropped are totals since the gateway started: alerts while they grew
+in the last minute, plain text after. Nothing is added while the pipeline is healthy. To make room
+at 80 columns the status line then leaves out "all gateways" and the count of rows kept.
+
 Shows every gateway (the gateway column tells them apart); ``/`` filters in memory with the same
 language as the Logs view (:func:`proxy_core.store.filters.matches`). Space pauses: the tail
 stops moving and counts what arrives, which is inserted on resume. Feedback set anywhere
@@ -29,9 +38,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from dataclasses import asdict
 from datetime import tzinfo
-from typing import Any, ClassVar
+from typing import Any, Awaitable, Callable, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -43,12 +53,14 @@ from textual.reactive import reactive
 from textual.widgets import Label, Sparkline, Static
 
 from console.livestats import LiveStats, StatsSnapshot
-from console.store_calls import finish
+from console.safe_text import clean_line
+from console.store_calls import describe_error, finish
 from console.units import format_cost, format_duration, format_rate
 from console.widgets.filter_bar import FilterBar
 from console.widgets.live_tail import LiveTail
 from console.widgets.styles import component_style
 from proxy_core.events import EventBus, Subscription
+from proxy_core.logpipe import PipeStats
 from proxy_core.services import Services
 from proxy_core.services.types import Clock, system_clock
 from proxy_core.store.filters import LogFilter, Paging, matches
@@ -62,6 +74,35 @@ _HIDDEN_DRAIN_S = 1.0
 """How often the bus is drained while the view is not on screen (the tail still takes everything in)."""
 _STATS_S = 1.0
 _ALERT_ERROR_RATE = 0.05
+_HEALTH_S = 2.0
+"""How often the log pipeline's health is read while the view is on screen."""
+_HEALTH_TIMEOUT_S = 5.0
+_HEALTH_ERROR_CHARS = 60
+"""The store's error is cut to this on the status line (the line itself ends in … when too long)."""
+_FRESH_MS = 60_000
+"""Refused and dropped counts are shown as alerts while they grew within this long."""
+_BACKLOG_SHARE = 10
+"""Logs waiting in memory are mentioned from 1/this of the queue's bound (or while the store fails)."""
+_BACKLOG_DEFAULT = 1000
+"""… or from this many, when the bound is not known (an older gateway's /healthz)."""
+_SEP = "  ·  "
+
+
+def _age(ms: int) -> str:
+    """``42s``, ``3m05s``, ``2h05m``."""
+    seconds = max(0, ms // 1000)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
+
+
+def _one_line(text: str, limit: int = _HEALTH_ERROR_CHARS) -> str:
+    """The first line of an error, its controls made visible, cut to ``limit``."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    line = " ".join(clean_line(first).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class LiveView(Vertical):
@@ -89,6 +130,14 @@ class LiveView(Vertical):
             super().__init__()
             self.events = events
 
+    class LogHealthRead(Message):
+        """``log_health`` answered: the log pipeline's stats, or (``stats`` ``None``) why it could not."""
+
+        def __init__(self, stats: PipeStats | None, error: str | None) -> None:
+            super().__init__()
+            self.stats = stats
+            self.error = error
+
     class RecentLoaded(Message):
         """The most recent stored logs, newest first, read when the view starts or the filter changes."""
 
@@ -99,7 +148,7 @@ class LiveView(Vertical):
 
     def __init__(
         self, services: Services, gateway_id: str, *, bus: EventBus | None = None, clock: Clock = system_clock,
-        tz: tzinfo | None = None,
+        tz: tzinfo | None = None, log_health: Callable[[], PipeStats | Awaitable[PipeStats]] | None = None,
     ) -> None:  # fmt: skip
         super().__init__(id="live-view")
         self.services = services
@@ -117,9 +166,20 @@ class LiveView(Vertical):
         self._loaded = asyncio.Event()
         """Set once the recent logs of the current filter are in the tail."""
         self._last_stats: StatsSnapshot | None = None
-        self._last_status: tuple[str, bool] | None = None
+        self._last_status: tuple[str, bool, tuple[tuple[str, str, bool], ...]] | None = None
         self._wake = asyncio.Event()
         """Set when the view comes back on screen: the drain worker stops waiting at once."""
+        self._log_health = log_health
+        self.pipe_stats: PipeStats | None = None
+        """The log pipeline as ``log_health`` last reported it (``None``: not read yet, or not known)."""
+        self.health_error: str | None = None
+        """Why the last read of ``log_health`` failed (``None``: it answered)."""
+        self._grew_at: dict[str, int] = {}
+        """When (clock ms) the refused and dropped totals last grew."""
+        self._health_shown = asyncio.Event()
+        """Set while the view is on screen: the health worker waits for it while hidden."""
+        self._health_now = asyncio.Event()
+        """Set to read the health now rather than at the next poll."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="live-stats"):
@@ -146,6 +206,8 @@ class LiveView(Vertical):
         self._show_stats()
         self._show_status()
         self.watch(self.app, "theme", self._theme_changed, init=False)
+        if self._log_health is not None:
+            self._watch_health()
 
     def _theme_changed(self, _theme: str) -> None:
         """The stats and status lines carry resolved theme colours: draw them again."""
@@ -190,7 +252,50 @@ class LiveView(Vertical):
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), _HIDDEN_DRAIN_S)
 
+    @work(exclusive=True, group="live-health", exit_on_error=False)
+    async def _watch_health(self) -> None:
+        while True:
+            if not self._visible():
+                self._health_shown.clear()
+                await self._health_shown.wait()
+            self._health_now.clear()
+            self.post_message(self.LogHealthRead(*await self._read_health()))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._health_now.wait(), _HEALTH_S)
+
+    async def _read_health(self) -> tuple[PipeStats | None, str | None]:
+        assert self._log_health is not None
+        try:
+            answer = self._log_health()
+            if inspect.isawaitable(answer):
+                async with asyncio.timeout(_HEALTH_TIMEOUT_S):
+                    answer = await answer
+        except TimeoutError:
+            return None, f"no answer within {_HEALTH_TIMEOUT_S:.0f}s"
+        except Exception as exc:  # the gateway cannot say (an attached one is down): shown, never raised
+            return None, describe_error(exc)
+        if not isinstance(answer, PipeStats):
+            return None, f"got {type(answer).__name__}, not the log pipeline's stats"
+        return answer, None
+
+    def poll_log_health(self) -> None:
+        """Read the log pipeline's health now instead of at the next poll (while on screen)."""
+        self._health_now.set()
+
     # -- messages --------------------------------------------------------------------------------
+
+    @on(LogHealthRead)
+    def _log_health_read(self, message: LogHealthRead) -> None:
+        self.health_error = message.error
+        stats = message.stats
+        if stats is not None:
+            before, now = self.pipe_stats, self._clock()
+            if stats.refused > (before.refused if before is not None else 0):
+                self._grew_at["refused"] = now
+            if stats.dropped > (before.dropped if before is not None else 0):
+                self._grew_at["dropped"] = now
+            self.pipe_stats = stats
+        self._show_status()
 
     @on(RecentLoaded)
     def _recent_loaded(self, message: RecentLoaded) -> None:
@@ -290,6 +395,7 @@ class LiveView(Vertical):
         if not self._visible():
             return
         self._wake.set()
+        self._health_shown.set()
         if self._dirty:
             self._dirty = False
             self.tail.flush()
@@ -318,23 +424,70 @@ class LiveView(Vertical):
         self.query_one("#live-rate", Sparkline).data = snap.rate_series
         self.query_one("#live-latency", Sparkline).data = snap.latency_series
 
+    def _health_parts(self) -> list[tuple[str, str, bool]]:
+        """What the status line says about the log pipeline, as ``(what goes before it, text, alert)``;
+        nothing when healthy.
+
+        Most telling first, so that at 80 columns the line's ellipsis cuts the least: the store
+        failing, requests held, refused, logs dropped, the store's error text, then the backlog
+        (not an alert). The error follows "failing" directly when there is nothing in between.
+        """
+        if self.health_error is not None:
+            return [(_SEP, f"? log health unknown: {_one_line(self.health_error, 40)}", False)]
+        stats = self.pipe_stats
+        if stats is None:
+            return []
+        now = self._clock()
+        parts: list[tuple[str, str, bool]] = []
+        failing = stats.failing_since_ms is not None or stats.last_error is not None
+        if failing:
+            since = f" {_age(now - stats.failing_since_ms)}" if stats.failing_since_ms is not None else ""
+            parts.append((_SEP, f"⚠ log store failing{since}", True))
+        if stats.waiting:
+            parts.append((_SEP, f"⚠ log queue full: {stats.waiting:,} requests held", True))
+        if stats.refused:
+            fresh = now - self._grew_at.get("refused", now) < _FRESH_MS
+            parts.append((_SEP, f"⚠ {stats.refused:,} requests refused (503)", fresh))
+        if stats.dropped:
+            fresh = now - self._grew_at.get("dropped", now) < _FRESH_MS
+            parts.append((_SEP, f"⚠ {stats.dropped:,} logs dropped", fresh))
+        if stats.last_error:
+            parts.append((": " if len(parts) == 1 else _SEP, _one_line(stats.last_error), False))
+        backlog = []
+        threshold = stats.queue_max_entries // _BACKLOG_SHARE if stats.queue_max_entries else _BACKLOG_DEFAULT
+        if stats.queued and (stats.queued >= threshold or failing):
+            backlog.append(f"{stats.queued:,} logs waiting")
+        if stats.spooled:
+            backlog.append(f"{stats.spooled:,} in crash spool")
+        if backlog:
+            parts.append((_SEP, " · ".join(backlog), False))
+        return parts
+
     def _show_status(self) -> None:
         tail = self.tail
         waiting = len(self._pending) if self.paused else tail.unseen
-        parts = ["‖ paused" if self.paused else "● live", "all gateways", f"{tail.row_count:,} kept"]
+        health = self._health_parts()
+        parts = ["‖ paused" if self.paused else "● live"]
+        if not health:  # room for the log pipeline's trouble at 80 columns
+            parts += ["all gateways", f"{tail.row_count:,} kept"]
         if waiting:
             parts.append(f"{waiting:,} new" + (" (space resumes)" if self.paused else " (home shows them)"))
         if not self._filter.is_empty:
             parts.append("filtered")
         if self._subscription is not None and self._subscription.dropped:
             parts.append(f"{self._subscription.dropped:,} events dropped")
-        status = ("  ·  ".join(parts), self.paused)
+        status = (_SEP.join(parts), self.paused, tuple(health))  # the alert styles follow the parts
         if status == self._last_status:
             return  # unchanged: no repaint
         self._last_status = status
         # the paused look is a style of the text, not a CSS class: no restyle, so it shows at once
         style = component_style(self, "live-view--paused") if self.paused else ""
-        self.query_one("#live-status", Static).update(Text(status[0], style=style), layout=False)
+        text = Text(status[0], style=style, no_wrap=True, overflow="ellipsis")
+        alert = component_style(self, "live-view--alert") if health else ""
+        for joint, part, is_alert in health:
+            text.append(joint)
+            text.append(part, alert if is_alert else "")
+        self.query_one("#live-status", Static).update(text, layout=False)
 
     # -- actions ---------------------------------------------------------------------------------
 

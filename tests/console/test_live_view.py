@@ -1,8 +1,16 @@
-"""The Live view: prefilled from the store, fed by the bus, pausable, following feedback changes."""
+"""The Live view: prefilled from the store, fed by the bus, pausable, following feedback changes, and
+saying on its status line when the gateway's log pipeline is in trouble."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+from typing import Awaitable
+
+from textual.widgets import Static
+
 from proxy_core.events import EventBus
+from proxy_core.logpipe import PipeStats
 from proxy_core.services import Services
 
 from console.views.live import LiveView
@@ -88,3 +96,134 @@ async def test_no_repaint_while_hidden(console, bus: EventBus) -> None:
         assert view._dirty and not repaints  # kept, not painted: the Logs view is on screen
         await pilot.press("1")
         await until(pilot, lambda: not view._dirty and repaints, what="the repaint on return")
+
+
+# -- the log pipeline's health on the status line ----------------------------------------------------
+
+HEALTHY = PipeStats(queued=3, queued_bytes=4_096, written=75, dropped=0, write_failures=0, last_error=None,
+                    queue_max_entries=50_000)  # fmt: skip
+FAILING = replace(HEALTHY, queued=3_200, write_failures=7, last_error="OperationalError: database is locked",
+                  failing_since_ms=NOW - 42_000, spooled=1_900)  # fmt: skip
+
+
+class FakePipe:
+    """A ``log_health`` whose answer the test changes between polls (sync, or async with ``awaited``)."""
+
+    def __init__(self, stats: PipeStats = HEALTHY, *, awaited: bool = False) -> None:
+        self.stats = stats
+        self.reads = 0
+        self.fails: Exception | None = None
+        self.awaited = awaited
+
+    def read(self) -> PipeStats:
+        self.reads += 1
+        if self.fails is not None:
+            raise self.fails
+        return self.stats
+
+    def __call__(self) -> PipeStats | Awaitable[PipeStats]:
+        if not self.awaited:
+            return self.read()
+
+        async def later() -> PipeStats:
+            await asyncio.sleep(0)
+            return self.read()
+
+        return later()
+
+
+def status(view: LiveView) -> str:
+    return str(view.query_one("#live-status", Static).render())
+
+
+async def health_shown(pilot, view: LiveView, pipe: FakePipe, stats: PipeStats) -> str:  # noqa: ANN001
+    """Give the pipe a new answer, have the view read it now, and return the status line then."""
+    pipe.stats = stats
+    view.poll_log_health()
+    await until(pilot, lambda: view.pipe_stats == stats and view.health_error is None, what=f"{stats} read")
+    return status(view)
+
+
+async def test_status_line_says_when_the_log_pipeline_is_in_trouble(console) -> None:
+    pipe = FakePipe(awaited=True)
+    async with console(log_health=pipe).run_test(size=(80, 24)) as pilot:
+        view = await live_view(pilot)
+        await until(pilot, lambda: view.pipe_stats == HEALTHY, what="the first read, by the poller")
+        await view.catch_up()
+        assert status(view) == "● live  ·  all gateways  ·  75 kept"  # healthy: nothing added
+
+        line = await health_shown(pilot, view, pipe, FAILING)
+        assert line == ("● live  ·  ⚠ log store failing 42s: OperationalError: database is locked"
+                        "  ·  3,200 logs waiting · 1,900 in crash spool")  # fmt: skip
+        bottom = screen_text(pilot.app).splitlines()[-2]  # above the footer: cut to 80 columns, not wrapped
+        assert "⚠ log store failing 42s: OperationalError: database is locked" in bottom
+        assert bottom.rstrip().endswith("…")
+
+        held = replace(HEALTHY, queued=50_000, waiting=14)
+        line = await health_shown(pilot, view, pipe, held)
+        assert line == "● live  ·  ⚠ log queue full: 14 requests held  ·  50,000 logs waiting"
+
+        dropped = replace(HEALTHY, overload="drop", dropped=1_203)
+        assert await health_shown(pilot, view, pipe, dropped) == "● live  ·  ⚠ 1,203 logs dropped"
+
+        line = await health_shown(pilot, view, pipe, replace(held, refused=12))
+        assert "⚠ log queue full: 14 requests held  ·  ⚠ 12 requests refused (503)" in line
+
+        # an older gateway's /healthz: an error but no failing time
+        old = PipeStats(queued=10, queued_bytes=0, written=9, dropped=0, write_failures=2, last_error="boom\n[SQL: …]")
+        line = await health_shown(pilot, view, pipe, old)
+        assert line == "● live  ·  ⚠ log store failing: boom  ·  10 logs waiting"
+
+        assert await health_shown(pilot, view, pipe, HEALTHY) == "● live  ·  all gateways  ·  75 kept"
+
+
+async def test_dropped_and_refused_are_alerts_while_they_grow(console) -> None:
+    now = [NOW]
+    pipe = FakePipe(replace(HEALTHY, dropped=5, refused=2))
+    async with console(log_health=pipe, clock=lambda: now[0]).run_test(size=(80, 24)) as pilot:
+        view = await live_view(pilot)
+        await until(pilot, lambda: view.pipe_stats is not None, what="the first read")
+        alerts = {text: alert for _, text, alert in view._health_parts()}
+        assert alerts == {"⚠ 2 requests refused (503)": True, "⚠ 5 logs dropped": True}
+        now[0] += 61_000  # a minute without growth: still said, no longer an alert
+        await health_shown(pilot, view, pipe, replace(HEALTHY, dropped=5, refused=2, written=80))
+        assert {text: alert for _, text, alert in view._health_parts()} == {
+            "⚠ 2 requests refused (503)": False, "⚠ 5 logs dropped": False}  # fmt: skip
+        await health_shown(pilot, view, pipe, replace(HEALTHY, dropped=6, refused=2))
+        assert {text: alert for _, text, alert in view._health_parts()}["⚠ 6 logs dropped"] is True
+
+
+async def test_a_failing_log_health_does_not_break_the_view(console, bus: EventBus) -> None:
+    pipe = FakePipe()
+    pipe.fails = RuntimeError("the gateway did not answer")
+    async with console(log_health=pipe).run_test(size=(80, 24)) as pilot:
+        view = await live_view(pilot)
+        await until(pilot, lambda: view.health_error is not None, what="the failed read")
+        assert status(view) == "● live  ·  ? log health unknown: the gateway did not answer"
+        bus.publish(event(7))  # the tail carries on
+        await until(pilot, lambda: view.tail.row_count == 76, what="a live event")
+        await pilot.press("space")
+        assert view.paused
+        await pilot.press("space")
+        pipe.fails = None
+        pipe.stats = None  # type: ignore[assignment]  # a broken callable: said, not raised
+        view.poll_log_health()
+        await until(pilot, lambda: view.health_error is not None and "NoneType" in view.health_error, what="None")
+        assert await health_shown(pilot, view, pipe, HEALTHY) == "● live  ·  all gateways  ·  76 kept"
+
+
+async def test_log_health_is_not_read_while_hidden(console) -> None:
+    pipe = FakePipe()
+    async with console(log_health=pipe).run_test(size=(80, 24)) as pilot:
+        view = await live_view(pilot)
+        await until(pilot, lambda: pipe.reads >= 1, what="the first read")
+        await pilot.press("2")
+        view.poll_log_health()  # wakes the poller, which finds the view hidden and waits
+        await until(pilot, lambda: not view._health_shown.is_set(), what="the poller parked")
+        reads = pipe.reads
+        failing = replace(FAILING)
+        pipe.stats = failing
+        await pilot.press("1")
+        await until(pilot, lambda: view.pipe_stats is failing, what="a read on return")
+        assert pipe.reads == reads + 1
+        assert "log store failing 42s" in status(view)

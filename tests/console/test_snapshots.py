@@ -1,6 +1,6 @@
 """Snapshots through the whole console over the seeded store: Live and Logs at 80×24 and 200×60
-(views 3–6 have theirs in their own test modules), and one view each without colour (NO_COLOR)
-and in the high-contrast theme.
+(views 3–6 have theirs in their own test modules), Live with the log store failing, and one view
+each without colour (NO_COLOR) and in the high-contrast theme.
 
 Everything on screen is deterministic: the clock is fixed (relative times, 'today', the rolling
 stats), times are shown in UTC, log ids are seeded, and the App is built by ``make_console`` like
@@ -20,6 +20,8 @@ from console.views.guardrails import GuardrailsView
 from console.views.live import LiveView
 from console.views.logs import LogsView
 from console.widgets.filter_bar import FilterBar
+from proxy_core.logpipe import PipeStats
+from tests.console.conftest import NOW
 from tests.console.helpers import until
 
 SAFETY_S = 60.0
@@ -46,6 +48,23 @@ def test_live_80x24(snap_compare, snapshot_console) -> None:
 
 def test_live_200x60(snap_compare, snapshot_console) -> None:
     assert snap_compare(snapshot_console(), terminal_size=(200, 60), run_before=live_loaded)
+
+
+def test_live_log_store_failing_80x24(snap_compare, snapshot_console) -> None:
+    """The status line while the log store refuses writes: said in words, cut to 80 columns."""
+    failing = PipeStats(
+        queued=3_200, queued_bytes=2_000_000, written=75, dropped=0, write_failures=7,
+        last_error="OperationalError: (sqlite3.OperationalError) database is locked\n[SQL: INSERT INTO logs …]",
+        failing_since_ms=NOW - 42_000, waiting=14, spooled=1_900, queue_max_entries=50_000,
+    )  # fmt: skip
+
+    async def failing_store(pilot: Pilot) -> None:
+        await live_loaded(pilot)
+        view = pilot.app.screen.query_one(LiveView)
+        await until(pilot, lambda: view.pipe_stats == failing, what="the log pipeline's health")
+        await pilot.pause()
+
+    assert snap_compare(snapshot_console(log_health=lambda: failing), terminal_size=(80, 24), run_before=failing_store)
 
 
 def test_live_paused_80x24(snap_compare, snapshot_console) -> None:
