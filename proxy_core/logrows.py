@@ -1,7 +1,9 @@
 """Exchange → log row: model, model type, token usage, cost, redacted headers.
 
 Runs in the log writer, after the client has its answer. Reads only what it needs from bodies
-and never trusts them: anything unparseable simply yields no usage.
+and never trusts them: anything unparseable simply yields no usage. A 2xx answer whose content is
+not what it claims (a JSON body that does not parse, a stream without its end marker) keeps its
+status and success, and says so in ``error``, prefixed with :data:`UPSTREAM_ISSUES` codes.
 """
 
 from __future__ import annotations
@@ -12,12 +14,17 @@ import orjson
 
 from proxy_core.costs import PricingTable, compute_cost
 from proxy_core.exchange import Exchange
-from proxy_core.providers.base import ModelType, Usage
+from proxy_core.providers.base import STREAM_DONE, ModelType, ProviderFamily, Usage
 from proxy_core.providers.eventstream import CONTENT_TYPE as EVENTSTREAM_TYPE
 from proxy_core.providers.eventstream import iter_events as iter_aws_events
 from proxy_core.redact import redact_headers
 
-__all__ = ["build_rows", "iter_stream_events", "LOG_EVENT_FIELDS"]
+__all__ = ["build_rows", "iter_stream_events", "LOG_EVENT_FIELDS", "UPSTREAM_ISSUES"]
+
+UPSTREAM_ISSUES = ("malformed_json", "stream_unterminated")
+"""Codes that open an ``error`` text on a 2xx log whose upstream content is not what it claims;
+``error contains malformed_json`` finds them."""
+_STREAM_TYPES = ("event-stream", "eventstream", "ndjson", "stream+json")
 
 # The columns published on the event bus for live consumers (no bodies, no headers).
 LOG_EVENT_FIELDS = (
@@ -45,6 +52,13 @@ def _loads(data: bytes) -> Any:
 def iter_stream_events(body: bytes, content_type: str) -> Iterator[Any]:
     """Decoded JSON events of a streamed body: SSE ``data:`` lines, AWS's binary event stream, a
     JSON array, or NDJSON."""
+    for event in _stream_items(body, content_type):
+        if event is not STREAM_DONE:
+            yield event
+
+
+def _stream_items(body: bytes, content_type: str) -> Iterator[Any]:
+    """:func:`iter_stream_events`, with :data:`STREAM_DONE` where an SSE stream says ``[DONE]``."""
     if EVENTSTREAM_TYPE in content_type:
         yield from iter_aws_events(body)
         return
@@ -52,7 +66,9 @@ def iter_stream_events(body: bytes, content_type: str) -> Iterator[Any]:
         for line in body.split(b"\n"):
             if line.startswith(b"data:"):
                 payload = line[5:].strip()
-                if payload and payload != b"[DONE]":
+                if payload == b"[DONE]":
+                    yield STREAM_DONE
+                elif payload:
                     event = _loads(payload)
                     if event is not None:
                         yield event
@@ -72,25 +88,59 @@ def iter_stream_events(body: bytes, content_type: str) -> Iterator[Any]:
                 yield event
 
 
-def _usage(ex: Exchange, request_json: Any, response_ct: str) -> Usage:
+def _single_json(content_type: str) -> bool:
+    """Whether the content type promises one JSON document (not NDJSON, not a JSON stream)."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return mime == "application/json" or mime.endswith("+json") and "stream" not in mime
+
+
+def _read_stream(family: ProviderFamily, body: bytes, content_type: str, usage: Usage) -> str | None:
+    """Fill ``usage`` from a streamed body; the issue when the stream lacks its end marker."""
+    check = family.stream_ended(STREAM_DONE) is not None  # None whatever the event: no marker
+    ended, events = False, 0
+    for event in _stream_items(body, content_type):
+        if event is not STREAM_DONE:
+            events += 1
+            family.parse_stream_chunk(event, usage)
+        if check and not ended:
+            ended = bool(family.stream_ended(event))
+    if not check or ended:
+        return None
+    return f"stream_unterminated: the stream ended without its end-of-stream marker, after {events} events"
+
+
+def _read_response(ex: Exchange, response_ct: str) -> tuple[Usage, str | None]:
+    """Usage from the answer, and the :data:`UPSTREAM_ISSUES` issue of a 2xx answer, if any."""
     usage = Usage()
     family = ex.family
     if family is None:
-        return usage
+        return usage, None
     family.parse_headers({k.lower(): v for k, v in ex.response_headers}, usage)
     body = ex.response_body
     if not body or ex.response_truncated or not (200 <= ex.status_code < 300):
-        return usage
-    stream_type = any(kind in response_ct for kind in ("event-stream", "eventstream", "ndjson", "stream+json"))
+        return usage, None  # nothing to read, or not all of it: nothing to judge either
+    # The gateway's own error (client gone, stream broken) already says why the content is short.
+    judged = ex.error_code is None
+    if any(kind in response_ct for kind in _STREAM_TYPES):
+        issue = _read_stream(family, body, response_ct, usage)
+        return usage, issue if judged else None
     # A chunked upstream answer is relayed as a stream, but a plain JSON body is still one response
     # (or Google's JSON array of chunks, which its family reads as a whole).
-    whole = None if stream_type or not ("json" in response_ct or ex.streamed) else _loads(body)
+    whole, problem = None, None
+    if "json" in response_ct or ex.streamed:
+        try:
+            whole = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            problem = str(exc)
     if whole is not None:
         family.parse_response(whole, usage)
-    elif stream_type or ex.streamed:
+    elif ex.streamed:
         for event in iter_stream_events(body, response_ct):
             family.parse_stream_chunk(event, usage)
-    return usage
+    if judged and problem is not None and _single_json(response_ct):
+        mime = response_ct.split(";", 1)[0].strip()
+        return usage, f"malformed_json: the {ex.status_code} answer is {mime} but does not parse: {problem}"
+    return usage, None
 
 
 def build_rows(
@@ -103,7 +153,7 @@ def build_rows(
     family = ex.family
     route = ex.path.split("?", 1)[0]  # families read the path below the base, not the query
     model_type = family.model_type(route) if family is not None else ModelType.UNKNOWN
-    usage = _usage(ex, request_json, response_ct)
+    usage, issue = _read_response(ex, response_ct)
     model = (family.request_model(route, request_json) if family is not None else None) or usage.model
     cost, custom = compute_cost(
         pricing, ex.provider, model, usage.tokens_in, usage.tokens_out, ex.policy.custom_cost
@@ -126,8 +176,11 @@ def build_rows(
         "status_code": ex.status_code,
         "success": (200 <= ex.status_code < 300 or ex.status_code == 101) and ex.error_code is None,
         "error_code": ex.error_code,
-        # Until the schema has its own column: why the response's content went unread (gzip bomb, br).
-        "error": "; ".join(filter(None, (ex.error, ex.unread_reason and f"response not read: {ex.unread_reason}")))
+        # Until the schema has its own column: why the response's content went unread (gzip bomb, br),
+        # or what is wrong with a 2xx answer's content (UPSTREAM_ISSUES); neither marks it failed.
+        "error": "; ".join(
+            filter(None, (ex.error, ex.unread_reason and f"body_unread: {ex.unread_reason}", issue))
+        )
         or None,
         "cached": ex.cached,
         "step": ex.step,

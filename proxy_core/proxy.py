@@ -582,7 +582,7 @@ class Proxy:
         return GuardrailOutcome(
             evaluated=False, action="blocked" if fail_closed else "passed", categories=(), stage="response",
             evaluator=self.guard.engine.evaluator.name, latency_ms=0,
-            error=f"response not read: {reason or ex.unread_reason}",
+            error=f"body_unread: {reason or ex.unread_reason}",
         )  # fmt: skip
 
     # -- cache -----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import time
 from typing import AsyncIterator
 
 import aiohttp
-import orjson
 from aiohttp import web
 
 from proxy_core.api import API_PREFIX, create_api_app
@@ -22,6 +21,7 @@ from proxy_core.costs import PricingTable, load_pricing
 from proxy_core.directory import GatewayConfig, GatewayDirectory
 from proxy_core.errors import ErrorCode, GatewayError, error_response
 from proxy_core.events import EventBus
+from proxy_core.health import health_handler
 from proxy_core.logpipe import LogPipe
 from proxy_core.logspool import LogSpool
 from proxy_core.providers.registry import ProviderRegistry
@@ -47,25 +47,6 @@ PRICING = web.AppKey("pricing", PricingTable)
 WRITER = web.AppKey("writer", LogWriter)
 SERVICES = web.AppKey("services", Services)
 CACHE = web.AppKey("cache", SqlCacheBackend)
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    stats = request.app[PIPE].stats()
-    body = {
-        "status": "ok",
-        "logs": {
-            "queued": stats.queued,
-            "written": stats.written,
-            "dropped": stats.dropped,
-            "write_failures": stats.write_failures,
-            "last_error": stats.last_error,
-        },
-    }
-    if "evaluator" in request.query:  # asked for: a remote evaluator's health costs a round trip
-        evaluator = request.app[PROXY].guard.engine.evaluator
-        healthy, detail = await evaluator.health()
-        body["guardrails"] = {"evaluator": evaluator.name, "healthy": healthy, "detail": detail}
-    return web.Response(body=orjson.dumps(body), content_type="application/json")
 
 
 async def _not_found(request: web.Request) -> web.Response:
@@ -188,7 +169,7 @@ def create_app(
     app.cleanup_ctx.extend([_gateway_directory, _log_writer, _cache_janitor, _upstream_session])
     app.on_shutdown.extend([realtime.open.close_all, universal_ws.open.close_all])
     app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=functools.partial(_reread, directory, writer)))
-    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine))
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", proxy.handle)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", proxy.handle)
     app.router.add_post("/v1/{account}/{gateway}", proxy.handle_universal)

@@ -7,10 +7,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from proxy_core.errors import ErrorCode
 from proxy_core.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from proxy_core.store.filters import FilterError
 
-__all__ = ["ok", "fail", "ApiError", "error_from", "read_json", "ApiCode"]
+__all__ = ["ok", "fail", "ApiError", "error_from", "read_json", "too_large", "ApiCode"]
 
 
 class ApiCode:
@@ -22,6 +23,8 @@ class ApiCode:
     METHOD = 7000
     AUTH = 10000
     INTERNAL = 1000
+    TOO_LARGE = int(ErrorCode.BODY_TOO_LARGE)
+    """No Cloudflare code fits: the gateway's own code for the same refusal, so one number means it."""
 
 
 class ApiError(Exception):
@@ -46,9 +49,15 @@ def fail(status: int, code: int, message: str) -> web.Response:
     return web.Response(status=status, body=_dumps(body), content_type="application/json")
 
 
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, ApiCode.TOO_LARGE, f"Request body exceeds {limit} bytes")
+
+
 def error_from(exc: Exception) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):  # aiohttp's reader, past client_max_size
+        return ApiError(413, ApiCode.TOO_LARGE, "Request body exceeds the size limit")
     if isinstance(exc, NotFound):
         return ApiError(404, ApiCode.NOT_FOUND, str(exc))
     if isinstance(exc, Conflict):
@@ -62,7 +71,10 @@ def error_from(exc: Exception) -> ApiError:
 
 async def read_json(request: web.Request, *, expect: type = dict) -> Any:
     """The request's JSON body, or a 400 that says what is wrong with it."""
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:  # a chunked body that outgrew the limit: refused, not a 500
+        raise too_large(request.client_max_size) from None
     if not raw:
         if expect is dict:
             return {}

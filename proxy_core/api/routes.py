@@ -12,7 +12,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from proxy_core.api import handlers as h
-from proxy_core.api.envelope import ApiCode, error_from, fail
+from proxy_core.api.envelope import ApiCode, error_from, fail, too_large
 from proxy_core.api.events_stream import install_event_stream, stream_events
 from proxy_core.events import EventBus
 from proxy_core.services import Services
@@ -82,6 +82,18 @@ def _bearer(request: web.Request) -> str | None:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _oversize(request: web.Request) -> web.Response | None:
+    """A 413 for a declared ``Content-Length`` over the limit, answered before any body is read;
+    the connection closes after it, so the unread body cannot be taken for the next request."""
+    length, limit = request.content_length, request.client_max_size
+    if length is None or not limit or length <= limit:
+        return None
+    err = too_large(limit)
+    response = fail(err.status, err.code, err.message)
+    response.force_close()
+    return response
+
+
 def _guarded(handler: Handler) -> Handler:
     """Admin token, account check and error mapping around one API handler.
 
@@ -98,13 +110,19 @@ def _guarded(handler: Handler) -> Handler:
         account = request.match_info.get("account_id")
         if account is not None and account != request.app[h.SERVICES].account_id:
             return fail(404, ApiCode.NOT_FOUND, f"account '{account}' not found")
+        refused = _oversize(request)
+        if refused is not None:
+            return refused
         try:
             return await handler(request)
         except Exception as exc:  # services raise typed errors; anything else is a bug, logged
             err = error_from(exc)
             if err.status >= 500:
                 log.exception("management API error on %s %s", request.method, request.path)
-            return fail(err.status, err.code, err.message)
+            response = fail(err.status, err.code, err.message)
+            if err.status == 413:  # the rest of the body is still on the wire
+                response.force_close()
+            return response
 
     return guarded
 
@@ -136,6 +154,7 @@ def openapi_document() -> dict:
                 "400": {"description": "invalid input (the message names the problem)"},
                 "401": {"description": "missing or wrong admin token"},
                 "404": {"description": "unknown account or resource"},
+                "413": {"description": "request body over the size limit (code 2004), refused before it is read"},
             },
         }
     return {

@@ -59,3 +59,6 @@ class AnthropicFamily:
 
     def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
         return None
+
+    def stream_ended(self, event: Any) -> bool | None:
+        return isinstance(event, dict) and event.get("type") == "message_stop"

@@ -10,7 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol
 
-__all__ = ["ModelType", "Usage", "ProviderFamily", "int_or_none", "model_type_from_path"]
+__all__ = ["ModelType", "Usage", "ProviderFamily", "STREAM_DONE", "int_or_none", "model_type_from_path"]
+
+
+class _StreamDone:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "STREAM_DONE"
+
+
+STREAM_DONE = _StreamDone()
+"""What :meth:`ProviderFamily.stream_ended` is given for an SSE ``data: [DONE]`` line (one object,
+compared with ``is``, so no decoded event can pass for it)."""
 
 
 class ModelType:
@@ -59,6 +71,11 @@ class ProviderFamily(Protocol):
 
     def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
         """Fill ``usage`` from response headers, for APIs that report usage there."""
+
+    def stream_ended(self, event: Any) -> bool | None:
+        """Whether ``event`` (a decoded stream event, or :data:`STREAM_DONE`) is the marker that
+        ends a complete stream of this API. ``None``, whatever the event, when the API has no such
+        marker: a stream cut short cannot be told from a whole one."""
 
 
 def int_or_none(value: Any) -> int | None:

@@ -55,6 +55,15 @@ class BedrockFamily:
         elif isinstance(event.get("usage"), dict):
             self.parse_response(event, usage)
 
+    def stream_ended(self, event: Any) -> bool | None:
+        """converse-stream ends with ``metadata``; invoke-with-response-stream's last chunk carries
+        Bedrock's invocation metrics (an Anthropic model's also is its ``message_stop``)."""
+        if not isinstance(event, dict):
+            return False
+        if "metadata" in event or "amazon-bedrock-invocationMetrics" in event:
+            return True
+        return event.get("type") == "message_stop"
+
     def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
         tokens_in = headers.get("x-amzn-bedrock-input-token-count")
         tokens_out = headers.get("x-amzn-bedrock-output-token-count")

@@ -54,3 +54,9 @@ class CohereFamily:
 
     def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
         return None
+
+    def stream_ended(self, event: Any) -> bool | None:
+        # v1 NDJSON ends with a "stream-end" event, v2 SSE with "message-end"
+        if not isinstance(event, dict):
+            return False
+        return event.get("event_type") == "stream-end" or event.get("type") == "message-end"

@@ -42,3 +42,6 @@ class GenericFamily:
 
     def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
         return None
+
+    def stream_ended(self, event: Any) -> bool | None:
+        return None  # no shared stream format, so no end marker to look for

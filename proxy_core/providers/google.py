@@ -57,3 +57,14 @@ class GoogleFamily:
 
     def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
         return None
+
+    def stream_ended(self, event: Any) -> bool | None:
+        # No end marker on the wire: the last chunk is the one whose candidate says why it stopped
+        # (or whose prompt was blocked, with no candidate at all).
+        if not isinstance(event, dict):
+            return False
+        feedback = event.get("promptFeedback")
+        if isinstance(feedback, dict) and feedback.get("blockReason"):
+            return True
+        candidates = event.get("candidates")
+        return isinstance(candidates, list) and any(isinstance(c, dict) and c.get("finishReason") for c in candidates)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from proxy_core.providers.base import Usage, int_or_none, model_type_from_path
+from proxy_core.providers.base import STREAM_DONE, Usage, int_or_none, model_type_from_path
 
 __all__ = ["OpenAIFamily"]
+
+
+# Streams that end with a typed event rather than ``data: [DONE]`` (the Responses API, audio).
+_LAST_EVENTS = frozenset({
+    "response.completed", "response.failed", "response.incomplete", "speech.audio.done", "transcript.text.done",
+})  # fmt: skip
 
 
 def _read_usage(usage_obj: Any, usage: Usage) -> None:
@@ -52,3 +58,9 @@ class OpenAIFamily:
 
     def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
         return None
+
+    def stream_ended(self, event: Any) -> bool | None:
+        if event is STREAM_DONE:
+            return True
+        # Ollama's native NDJSON (served through this family by some setups) ends with "done": true.
+        return isinstance(event, dict) and (event.get("type") in _LAST_EVENTS or event.get("done") is True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from proxy_core.providers.base import ModelType, Usage, int_or_none
+from proxy_core.providers.base import STREAM_DONE, ModelType, Usage, int_or_none
 from proxy_core.providers.openai import OpenAIFamily
 
 __all__ = ["WorkersAIFamily"]
@@ -52,3 +52,6 @@ class WorkersAIFamily:
 
     def parse_headers(self, headers: Mapping[str, str], usage: Usage) -> None:
         return None
+
+    def stream_ended(self, event: Any) -> bool | None:
+        return event is STREAM_DONE  # /ai/run and its OpenAI-compatible routes both end with data: [DONE]

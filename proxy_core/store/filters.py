@@ -84,7 +84,9 @@ CF_KEYS = (
     "duration", "feedback", "event_id", "metadata.key", "metadata.value",
 )  # fmt: skip
 """The keys of Cloudflare's ``filters`` array, accepted exactly as spelled."""
-EXTENSION_KEYS = ("status_code", "score", "step", "gateway_id", "guardrail", "guardrail.category", "metadata.<name>")
+EXTENSION_KEYS = (
+    "status_code", "score", "step", "gateway_id", "error", "guardrail", "guardrail.category", "metadata.<name>",
+)  # fmt: skip
 """Our keys on top of Cloudflare's (``metadata.<name>`` stands for any metadata entry name)."""
 OPERATORS = ("eq", "neq", "contains", "lt", "gt", "lte", "gte")
 MAX_VALUES = 100
@@ -131,7 +133,7 @@ _KEYS: dict[str, _Kind] = {
     "tokens": _K.NUMBER, "tokens_in": _K.NUMBER, "tokens_out": _K.NUMBER, "duration": _K.NUMBER,
     "feedback": _K.FEEDBACK, "event_id": _K.STRING, "metadata.key": _K.META_KEY,
     "metadata.value": _K.META_VALUE, "status_code": _K.NUMBER, "score": _K.NUMBER, "step": _K.NUMBER,
-    "gateway_id": _K.STRING, "guardrail": _K.GUARDRAIL, "guardrail.category": _K.CATEGORY,
+    "gateway_id": _K.STRING, "error": _K.STRING, "guardrail": _K.GUARDRAIL, "guardrail.category": _K.CATEGORY,
 }  # fmt: skip
 _ORDERED = ("eq", "neq", "lt", "gt", "lte", "gte")
 _OPS: dict[_Kind, tuple[str, ...]] = {

@@ -8,8 +8,10 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from aiohttp import web
 
 from proxy_core.api import ROUTES, openapi_document
+from proxy_core.config import ProviderSettings
 from proxy_core.runner import RunningGateway
 from proxy_core.server import PIPE, SERVICES
 from tests.conftest import GatewayFactory
@@ -315,3 +317,72 @@ async def test_evaluation_over_a_known_dataset(gw: RunningGateway) -> None:
     await api.ok("DELETE", f"/gateways/default/evaluations/{started['id']}")
     assert await api.ok("GET", "/gateways/default/evaluations") == []
     await asyncio.sleep(0)
+
+
+# -- streaming truth: a 2xx answer whose content is broken is logged as such, through the real proxy --
+
+
+def _sse(event: dict[str, Any], name: str | None = None) -> bytes:
+    return (f"event: {name}\n" if name else "").encode() + b"data: " + orjson.dumps(event) + b"\n\n"
+
+
+async def _broken_upstream(request: web.Request) -> web.StreamResponse:
+    """OpenAI- and Anthropic-shaped answers, each 200 and each broken: a JSON body cut short, an
+    OpenAI stream without ``data: [DONE]``, an Anthropic stream without ``message_stop``."""
+    body = await request.json()
+    if not body.get("stream"):
+        return web.Response(body=b'{"id": "chatcmpl-1", "object": "chat.completion", "choices": [',
+                            content_type="application/json")  # fmt: skip
+    response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+    await response.prepare(request)
+    if request.path == "/v1/messages":
+        await response.write(_sse({"type": "message_start", "message": {"model": "claude-3-5-haiku-20241022",
+                                                                      "usage": {"input_tokens": 3}}}, "message_start"))  # fmt: skip
+        await response.write(_sse({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Hi"}}))
+    else:
+        await response.write(_sse({"object": "chat.completion.chunk", "choices": [{"delta": {"content": "Hi"}}]}))
+    await response.write_eof()  # a clean end, but not the end the API promises
+    return response
+
+
+async def test_broken_2xx_answers_are_flagged_in_the_logs_api_and_filterable(gateway_factory: GatewayFactory) -> None:
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", _broken_upstream)
+    app.router.add_post("/v1/messages", _broken_upstream)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    try:
+        gateway = await gateway_factory(
+            providers={"openai": ProviderSettings(base_url=f"{base}/v1"), "anthropic": ProviderSettings(base_url=base)},
+            api={"admin_token": ADMIN},
+        )
+        chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+        calls = [
+            ("openai/chat/completions", chat),
+            ("openai/chat/completions", {**chat, "stream": True}),
+            ("anthropic/v1/messages", {**chat, "model": "claude-3-5-haiku-20241022", "max_tokens": 5, "stream": True}),
+        ]
+        ids = []
+        async with aiohttp.ClientSession() as session:
+            for path, body in calls:
+                async with session.post(f"{gateway.gateway_url}/{path}", json=body) as resp:
+                    assert resp.status == 200  # relayed exactly as the upstream sent it
+                    await resp.read()
+                    ids.append(resp.headers["cf-aig-log-id"])
+        await gateway.app[PIPE].flush()
+        api = Api(gateway)
+        logs = {log["id"]: log for log in await api.ok("GET", "/gateways/default/logs")}
+        flags = [logs[i]["error"].split(":", 1)[0] for i in ids]
+        assert flags == ["malformed_json", "stream_unterminated", "stream_unterminated"]
+        assert all(logs[i]["success"] and logs[i]["status_code"] == 200 and logs[i]["error_code"] is None for i in ids)
+        assert logs[ids[2]]["tokens_in"] == 3  # what could be read still is
+        one = await api.ok("GET", f"/gateways/default/logs/{ids[0]}")
+        assert one["error"].startswith("malformed_json: the 200 answer is application/json but does not parse")
+        filters = orjson.dumps([{"key": "error", "operator": "contains", "value": ["stream_unterminated"]}]).decode()
+        found = await api.ok("GET", "/gateways/default/logs", filters=filters)
+        assert sorted(log["id"] for log in found) == sorted(ids[1:])
+    finally:
+        await runner.cleanup()

@@ -32,7 +32,7 @@ from tests.integration.test_headless_process import CLI, ROOT, _env
 
 BOMB_DECODED = 1 << 30
 CAP = 10 * 1024 * 1024  # settings.logs.max_stored_body_bytes, the default
-UNREAD = f"response not read: gzip body decodes to over {CAP} bytes"
+UNREAD = f"body_unread: gzip body decodes to over {CAP} bytes"
 ANSWER = {
     "id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
     "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi " * 200}}],
@@ -159,7 +159,7 @@ async def test_a_coding_the_gateway_cannot_decode_still_reaches_the_client(gatew
     assert status == 200 and headers["Content-Encoding"] == "br" and body == brotli_ish
     [log] = await stored_logs(gateway)
     assert log["success"] and log["body_truncated"]
-    assert log["error"] == "response not read: content-encoding 'br' is not decoded by the gateway"
+    assert log["error"] == "body_unread: content-encoding 'br' is not decoded by the gateway"
 
 
 async def test_compat_endpoint_decodes_what_it_translates(gateway_factory: GatewayFactory) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from proxy_core.costs import load_pricing
 from proxy_core.exchange import Exchange
-from proxy_core.logrows import LOG_EVENT_FIELDS, build_rows, iter_stream_events
+from proxy_core.logrows import LOG_EVENT_FIELDS, UPSTREAM_ISSUES, build_rows, iter_stream_events
 from proxy_core.policy import DEFAULT_POLICY, CustomCost, RequestPolicy
 from proxy_core.providers import ModelType, ProviderRegistry
 from proxy_core.redact import REDACTED
@@ -425,3 +425,123 @@ def test_truncated_capture_is_flagged_and_yields_no_usage() -> None:
     assert row["body_truncated"] is True
     assert body["response_body"] is None
     assert (row["tokens_in"], row["cost"]) == (None, None)
+
+
+# -- build_rows: a 2xx answer whose content is not what it claims ---------------------------------
+
+ANTHROPIC_EVENTS = [
+    {"type": "message_start", "message": {"id": "m", "model": "claude-3-5-haiku-20241022", "usage": {"input_tokens": 2}}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}},
+    {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}},
+]  # fmt: skip
+GOOGLE_CHUNK = {"candidates": [{"content": {"parts": [{"text": "Hi"}]}}], "modelVersion": "gemini-2.0-flash"}
+GOOGLE_LAST = {"candidates": [{"content": {"parts": [{"text": "!"}]}, "finishReason": "STOP"}]}
+OPENAI_CHUNK = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "Hi"}}]}
+
+
+def issue_of(row: dict[str, Any]) -> str | None:
+    """The upstream-issue code that opens the row's ``error``, if any."""
+    error = row["error"] or ""
+    code = error.split(":", 1)[0]
+    return code if code in UPSTREAM_ISSUES else None
+
+
+@pytest.mark.parametrize(
+    ("provider", "path", "body", "content_type", "expected"),
+    [
+        ("openai", "/chat/completions", sse(OPENAI_CHUNK, done=True), SSE, None),
+        ("openai", "/chat/completions", sse(OPENAI_CHUNK), SSE, "stream_unterminated"),
+        ("openai", "/chat/completions", b'data: {"a":1}\r\n\r\ndata: [DONE]\r\n\r\n', SSE, None),
+        ("openai", "/responses", sse({"type": "response.output_text.delta"}, {"type": "response.completed"}), SSE, None),
+        ("openai", "/responses", sse({"type": "response.output_text.delta"}), SSE, "stream_unterminated"),
+        ("openai", "/chat/completions", b": keep-alive\n\n", SSE, "stream_unterminated"),  # no event at all
+        ("groq", "/chat/completions", sse(OPENAI_CHUNK), SSE, "stream_unterminated"),  # OpenAI-compatible
+        ("openai", "/api/chat", b'{"message":{}}\n{"done":true}\n', "application/x-ndjson", None),  # Ollama's own API
+        ("anthropic", "/v1/messages", sse(*ANTHROPIC_EVENTS, {"type": "message_stop"}), SSE, None),
+        ("anthropic", "/v1/messages", sse(*ANTHROPIC_EVENTS), SSE, "stream_unterminated"),
+        ("google-ai-studio", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+         sse(GOOGLE_CHUNK, GOOGLE_LAST), SSE, None),
+        ("google-ai-studio", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+         sse(GOOGLE_CHUNK), SSE, "stream_unterminated"),
+        ("cohere", "/v2/chat", sse({"type": "message-start"}, {"type": "message-end"}), SSE, None),
+        ("cohere", "/v2/chat", sse({"type": "message-start"}), SSE, "stream_unterminated"),
+        ("cohere", "/v1/chat", b'{"event_type":"stream-start"}\n{"event_type":"stream-end"}\n', "application/stream+json", None),
+        ("cohere", "/v1/chat", b'{"event_type":"stream-start"}\n', "application/stream+json", "stream_unterminated"),
+        ("workers-ai", "/@cf/meta/llama-3.1-8b-instruct", sse({"response": "Hi"}, done=True), SSE, None),
+        ("workers-ai", "/@cf/meta/llama-3.1-8b-instruct", sse({"response": "Hi"}), SSE, "stream_unterminated"),
+        ("aws-bedrock", "/model/amazon.nova-lite-v1%3A0/converse-stream", CONVERSE, "application/vnd.amazon.eventstream", None),
+        ("aws-bedrock", "/model/amazon.nova-lite-v1%3A0/converse-stream", CONVERSE[:-10],
+         "application/vnd.amazon.eventstream", "stream_unterminated"),
+        ("aws-bedrock", "/model/a/invoke-with-response-stream", INVOKE, "application/vnd.amazon.eventstream", None),
+        ("replicate", "/predictions", sse({"output": "Hi"}), SSE, None),  # no end marker to look for
+    ],
+)  # fmt: skip
+def test_stream_without_its_end_marker_is_flagged(
+    provider: str, path: str, body: bytes, content_type: str, expected: str | None
+) -> None:
+    row, _ = rows(exchange(provider, path, request={"stream": True}, response=body, response_ct=content_type, streamed=True))
+    assert issue_of(row) == expected
+    assert (row["status_code"], row["success"], row["error_code"]) == (200, True, None)  # a flag, not a failure
+    if expected is None:
+        assert row["error"] is None
+
+
+def test_unterminated_stream_keeps_its_usage() -> None:
+    row, _ = rows(exchange("anthropic", "/v1/messages", request={"model": "claude-3-5-haiku-20241022"},
+                           response=sse(*ANTHROPIC_EVENTS), response_ct=SSE, streamed=True))  # fmt: skip
+    assert usage_of(row) == ("claude-3-5-haiku-20241022", 2, 3)
+    assert row["error"] == "stream_unterminated: the stream ended without its end-of-stream marker, after 3 events"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "streamed", "expected"),
+    [
+        (b'{"id": "chatcmpl-1", "choices": [', JSON, False, "malformed_json"),
+        (b'{"id": "chatcmpl-1", "choices": [', JSON, True, "malformed_json"),  # chunked, cut short
+        (b"<html>oops</html>", "application/json; charset=utf-8", False, "malformed_json"),
+        (b'{"a":1}\n{"a":2}\n', JSON, True, "malformed_json"),  # NDJSON is not one JSON document
+        (b'{"type": "about:blank"', "application/problem+json", False, "malformed_json"),
+        (b"null", JSON, False, None),
+        (b'{"a":1}', JSON, False, None),
+        (b"<html>fine</html>", "text/html", False, None),  # promised no JSON
+        (b'{"a":1}\n{"a":', "application/x-ndjson", True, "stream_unterminated"),  # a stream type: judged as one
+        (b"", JSON, False, None),  # nothing sent (HEAD, an empty 200): nothing to judge
+    ],
+)  # fmt: skip
+def test_2xx_json_that_does_not_parse_is_flagged(body: bytes, content_type: str, streamed: bool, expected: str | None) -> None:
+    row, _ = rows(exchange(request=OPENAI_REQUEST, response=body, response_ct=content_type, streamed=streamed))
+    assert issue_of(row) == expected
+    assert (row["status_code"], row["success"], row["error_code"]) == (200, True, None)
+
+
+def test_malformed_json_error_names_the_content_type_and_the_parse_error() -> None:
+    row, _ = rows(exchange(request=OPENAI_REQUEST, response=b'{"id": ', response_ct="application/json; charset=utf-8"))
+    assert row["error"].startswith("malformed_json: the 200 answer is application/json but does not parse: ")
+
+
+@pytest.mark.parametrize("status", [400, 500, 503])
+def test_non_2xx_bodies_are_not_judged(status: int) -> None:
+    row, _ = rows(exchange(request=OPENAI_REQUEST, response=b"{broken", status=status, error=f"upstream answered {status}"))
+    assert row["error"] == f"upstream answered {status}"
+    row, _ = rows(exchange(request=OPENAI_REQUEST, response=sse(OPENAI_CHUNK), response_ct=SSE, streamed=True, status=status))
+    assert row["error"] is None
+
+
+def test_a_gateway_error_is_not_blamed_on_the_upstream() -> None:
+    # The client hung up mid-stream: the stream is short because of it, and the log already says so.
+    ex = exchange(request=OPENAI_REQUEST, response=sse(OPENAI_CHUNK), response_ct=SSE, streamed=True,
+                  error_code=2018, error="client disconnected after 120 bytes: ConnectionResetError")  # fmt: skip
+    row, _ = rows(ex)
+    assert row["error"] == "client disconnected after 120 bytes: ConnectionResetError"
+
+
+def test_a_truncated_or_unread_capture_is_not_judged() -> None:
+    ex = exchange(request=OPENAI_REQUEST, response=None, response_ct=SSE, streamed=True, response_truncated=True)
+    assert rows(ex)[0]["error"] is None
+    ex = exchange(request=OPENAI_REQUEST, response=None, response_truncated=True, unread_reason="gzip bomb")
+    assert rows(ex)[0]["error"] == "body_unread: gzip bomb"
+
+
+def test_cached_replay_of_an_unterminated_stream_is_flagged_too() -> None:
+    ex = exchange(request=OPENAI_REQUEST, response=sse(OPENAI_CHUNK), response_ct=SSE, streamed=True, cached=True)
+    assert issue_of(rows(ex)[0]) == "stream_unterminated"

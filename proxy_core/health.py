@@ -1,0 +1,79 @@
+"""``GET /healthz``: whether this gateway serves, and whether its log pipeline keeps up.
+
+``status`` is ``"ok"``, or ``"degraded"`` with ``reasons`` (each a stable code, a colon, and what
+was seen): ``log_store_failing`` (the store refuses writes), ``log_queue_high`` (the log queue is
+over half its bound), ``log_backpressure`` (requests are being held for room in the queue), and,
+when ``?evaluator`` asks for it, ``guardrails_evaluator_unreachable``.
+
+The HTTP status stays 200 when degraded. A health check's status decides whether a load balancer
+sends traffic here; a failing log store does not stop the gateway answering (logging is off the
+response path and what cannot be written waits in the queue and the crash spool), and a store
+shared by every instance would take them all out of rotation at once. Monitoring should read
+``status`` and ``reasons``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from proxy_core.config import LogSettings
+from proxy_core.guardrails import GuardrailEngine
+from proxy_core.logpipe import PipeStats
+
+__all__ = ["assess", "health_body", "health_handler"]
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def assess(stats: PipeStats, settings: LogSettings) -> list[str]:
+    """What is wrong with the log pipeline right now; empty when nothing is."""
+    reasons: list[str] = []
+    if stats.failing_since_ms is not None or stats.last_error is not None:
+        since = f" since {_iso(stats.failing_since_ms)}" if stats.failing_since_ms is not None else ""
+        reasons.append(
+            f"log_store_failing: the store refuses writes{since} ({stats.write_failures} refused so far); "
+            f"last error: {stats.last_error or 'unknown'}"
+        )
+    max_entries = stats.queue_max_entries or settings.queue_max_entries
+    if stats.queued * 2 > max_entries or stats.queued_bytes * 2 > settings.queue_max_bytes:
+        reasons.append(
+            f"log_queue_high: {stats.queued} of {max_entries} entries, "
+            f"{stats.queued_bytes} of {settings.queue_max_bytes} bytes queued"
+        )
+    if stats.waiting > 0:
+        reasons.append(f"log_backpressure: {stats.waiting} requests held until the log queue has room")
+    return reasons
+
+
+def health_body(stats: PipeStats, settings: LogSettings) -> dict[str, Any]:
+    """The ``/healthz`` document without the (on-demand) guardrails part."""
+    reasons = assess(stats, settings)
+    logs = dataclasses.asdict(stats)
+    logs["queue_max_entries"] = stats.queue_max_entries or settings.queue_max_entries
+    return {"status": "degraded" if reasons else "ok", "reasons": reasons, "logs": logs}
+
+
+def health_handler(
+    stats: Callable[[], PipeStats], settings: LogSettings, engine: GuardrailEngine
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The ``/healthz`` handler over the log pipe's ``stats`` and the guardrails ``engine``."""
+
+    async def healthz(request: web.Request) -> web.Response:
+        body = health_body(stats(), settings)
+        if "evaluator" in request.query:  # asked for: a remote evaluator's health costs a round trip
+            evaluator = engine.evaluator
+            healthy, detail = await evaluator.health()
+            body["guardrails"] = {"evaluator": evaluator.name, "healthy": healthy, "detail": detail}
+            if not healthy:
+                body["reasons"].append(f"guardrails_evaluator_unreachable: {evaluator.name}: {detail}")
+                body["status"] = "degraded"
+        return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+    return healthz
