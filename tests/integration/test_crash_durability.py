@@ -50,7 +50,7 @@ def _stored_ids(db: Path) -> set[str]:
 
 
 def _spooled_ids(spool_dir: Path) -> set[str]:
-    return {row["id"] for segment in LogSpool(spool_dir, 1 << 30).leftovers() for row, _ in segment}
+    return {row["id"] for segment in LogSpool(spool_dir, 1 << 30).leftovers() for row, _, _ in segment}
 
 
 async def _until(check, what: str) -> None:  # noqa: ANN001 - a no-argument predicate
