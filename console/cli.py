@@ -12,6 +12,7 @@ from typing import Sequence
 
 from console.commands import add_subcommands, run_subcommand
 from proxy_core.config import ConfigError, Settings, load_settings
+from proxy_core.log_hygiene import install_log_hygiene
 from proxy_core.runner import pipe_report, print_access_log, settle_heap, start_gateway
 
 __all__ = ["main", "build_parser"]
@@ -94,6 +95,7 @@ def _run(coro):  # noqa: ANN001, ANN202 - a coroutine and its result
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="aigw-console: %(levelname)s %(name)s: %(message)s")
+    install_log_hygiene()  # redacts every record; one line per malformed request, rate-limited
     try:
         settings = settings_from_args(args)
         if args.command is not None:

@@ -31,7 +31,7 @@ from proxy_core.errors import ErrorCode, GatewayError, error_body
 from proxy_core.exchange import Exchange
 from proxy_core.ids import new_ulid
 from proxy_core.proxy import Proxy, _forward_headers, _upstream_error, split_provider_path
-from proxy_core.redact import redact_query
+from proxy_core.redact import redact_query, redact_text
 from proxy_core.safepath import check_path
 from proxy_core.ws_common import AUTH_PROTOCOL, OpenSockets, logged_headers, read_handshake
 
@@ -70,7 +70,10 @@ class RealtimeBridge:
                 raise GatewayError(ErrorCode.BAD_REQUEST,
                                    f"Provider '{provider}' has no realtime WebSocket API here; realtime providers: "
                                    + ", ".join(REALTIME_PROVIDERS))  # fmt: skip
-            if not web.WebSocketResponse().can_prepare(request).ok:
+            # Offer aiohttp every protocol the client did, so it never warns "Client protocols
+            # [...] don't overlap" with the client's list (which can carry a key).
+            offered = [handshake.auth_protocol] if handshake.auth_protocol else []
+            if not web.WebSocketResponse(protocols=offered + handshake.other_protocols).can_prepare(request).ok:
                 raise GatewayError(ErrorCode.BAD_REQUEST, "Invalid WebSocket handshake")
             check_path(tail)
             resolved = proxy.registry.resolve(provider, tail, account_id=ctx.gateway.account_id)
@@ -93,8 +96,8 @@ class RealtimeBridge:
             upstream = await self._connect(url, headers, protocols, timeout)
         except aiohttp.WSServerHandshakeError as exc:
             status = exc.status if 400 <= exc.status < 600 else 502
-            err = GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{provider}' refused the WebSocket "
-                               f"upgrade: HTTP {exc.status} ({exc.message})")  # fmt: skip
+            err = GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, redact_text(f"Provider '{provider}' refused the "
+                               f"WebSocket upgrade: HTTP {exc.status} ({exc.message})"))  # fmt: skip
             ex.response_headers = list((exc.headers or {}).items())
             return self._refuse(ctx.started, ex, err, status)
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -110,7 +113,8 @@ class RealtimeBridge:
             await client.prepare(request)
         except (ConnectionError, web.HTTPException) as exc:
             await upstream.close(code=WSCloseCode.GOING_AWAY)
-            ex.error_code, ex.error = ErrorCode.CLIENT_DISCONNECTED, f"client left during the handshake: {exc}"
+            ex.error_code = ErrorCode.CLIENT_DISCONNECTED
+            ex.error = redact_text(f"client left during the handshake: {exc}")
             proxy._finish(ex, ctx.started)
             return client
         self.open.add(client)
@@ -173,7 +177,7 @@ class _Session:
                 await asyncio.wait_for(other, 5.0)
             side = "client" if by_client else "provider"
             if code not in (WSCloseCode.OK, WSCloseCode.GOING_AWAY):
-                ex.error = f"{side} closed the session with {code}" + (f": {reason}" if reason else "")
+                ex.error = redact_text(f"{side} closed the session with {code}" + (f": {reason}" if reason else ""))
                 if not by_client and (code is None or code in _UNSENDABLE or code == WSCloseCode.INTERNAL_ERROR):
                     ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE  # a failure, not just an end
         finally:
@@ -204,7 +208,7 @@ class _Session:
             if msg.type is WSMsgType.CLOSE:
                 return msg.data, msg.extra or ""
             if msg.type is WSMsgType.ERROR:
-                return WSCloseCode.ABNORMAL_CLOSURE, f"{type(msg.data).__name__}: {msg.data}"
+                return WSCloseCode.ABNORMAL_CLOSURE, redact_text(f"{type(msg.data).__name__}: {msg.data}")
             if msg.type in (WSMsgType.CLOSING, WSMsgType.CLOSED):
                 return src.close_code or WSCloseCode.ABNORMAL_CLOSURE, ""
 
