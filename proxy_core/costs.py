@@ -18,7 +18,7 @@ from proxy_core.policy import CustomCost
 __all__ = ["Price", "PricingTable", "load_pricing", "compute_cost"]
 
 # Providers that serve another provider's catalogue under the same model names.
-_ALIASES = {"cerebras-ai": "cerebras", "google-vertex-ai": "google-ai-studio"}
+_ALIASES = {"cerebras-ai": "cerebras", "google-vertex-ai": "google-ai-studio", "perplexity": "perplexity-ai"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,20 +1,25 @@
 """``cf-aig-*`` request headers → one immutable :class:`RequestPolicy`.
 
 Parsed once per request, before anything else; a bad value is a 400 naming the header. The
-gateway's own headers are consumed here and never forwarded upstream.
+gateway's own headers are consumed here and never forwarded upstream. A universal step's
+``config`` object (:func:`parse_step_config`) sets the same retry and timeout fields, and its
+errors name the step's config key instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import orjson
 
 from proxy_core.cache.keys import ttl_from_header
 from proxy_core.errors import ErrorCode, GatewayError
 
-__all__ = ["RequestPolicy", "CustomCost", "parse_policy", "MAX_METADATA_ENTRIES", "DEFAULT_POLICY", "BACKOFFS"]
+__all__ = [
+    "RequestPolicy", "CustomCost", "parse_policy", "parse_step_config", "STEP_CONFIG_KEYS", "MAX_METADATA_ENTRIES",
+    "DEFAULT_POLICY", "BACKOFFS",
+]  # fmt: skip
 
 MAX_METADATA_ENTRIES = 5
 _TRUE = {"true", "1", "yes"}
@@ -118,14 +123,57 @@ def _custom_cost(raw: str) -> CustomCost:
 BACKOFFS = ("constant", "linear", "exponential")
 
 
-def _int_in(header: str, raw: str, low: int, high: int) -> int:
+class _Invalid(ValueError):
+    """A bad retry/timeout value; the caller names where it came from (header or config key)."""
+
+
+def _whole(raw: str, low: int, high: int) -> int:
     text = raw.strip()
     if not text.isdigit():
-        raise _bad(header, f"expected a whole number from {low} to {high}")
+        raise _Invalid(f"expected a whole number from {low} to {high}")
     value = int(text)
     if not low <= value <= high:
-        raise _bad(header, f"{value} is out of range ({low}–{high})")
+        raise _Invalid(f"{value} is out of range ({low}–{high})")
     return value
+
+
+def _backoff(raw: str) -> str:
+    backoff = raw.strip().lower()
+    if backoff not in BACKOFFS:
+        raise _Invalid("expected constant, linear or exponential")
+    return backoff
+
+
+# universal step config key → (header it stands for, RequestPolicy field, value parser)
+_STEP_CONFIG: dict[str, tuple[str, str, Callable[[str], Any]]] = {
+    "requestTimeout": ("cf-aig-request-timeout", "request_timeout_ms", lambda raw: _whole(raw, 1, 3_600_000)),
+    "maxAttempts": ("cf-aig-max-attempts", "max_attempts", lambda raw: _whole(raw, 1, 5)),
+    "retryDelay": ("cf-aig-retry-delay", "retry_delay_ms", lambda raw: _whole(raw, 0, 5000)),
+    "backoff": ("cf-aig-backoff", "backoff", _backoff),
+}
+_RETRY_HEADERS = {header: (field, parse) for header, field, parse in _STEP_CONFIG.values()}
+STEP_CONFIG_KEYS = tuple(_STEP_CONFIG)
+"""The keys a universal step's ``config`` may set (the reference's names)."""
+
+
+def parse_step_config(config: Mapping[str, Any], where: str) -> RequestPolicy:
+    """A universal step's ``config`` (``requestTimeout``, ``maxAttempts``, ``retryDelay``,
+    ``backoff``); a bad entry is a 400 naming ``{where}.config.{key}``, e.g. ``steps[0].config.requestTimeout``."""
+    fields: dict[str, Any] = {}
+    for key, value in config.items():
+        known = _STEP_CONFIG.get(key)
+        if known is None:
+            raise GatewayError(
+                ErrorCode.BAD_REQUEST, f"{where}.config: unknown key '{key}' (expected {', '.join(STEP_CONFIG_KEYS)})"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}.config.{key}: must be a number or string")
+        _, field, parse = known
+        try:
+            fields[field] = parse(str(value))
+        except _Invalid as exc:
+            raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}.config.{key}: {exc}") from None
+    return RequestPolicy(**fields) if fields else DEFAULT_POLICY
 
 
 def _cache_ttl(header: str, raw: str) -> int:
@@ -167,15 +215,10 @@ def parse_policy(headers: Mapping[str, str]) -> RequestPolicy:
             if not raw or len(raw) > 1024 or not raw.isprintable():
                 raise _bad(name, "must be 1 to 1024 printable characters")
             fields["cache_key"] = raw
-        elif name == "cf-aig-request-timeout":
-            fields["request_timeout_ms"] = _int_in(name, raw, 1, 3_600_000)
-        elif name == "cf-aig-max-attempts":
-            fields["max_attempts"] = _int_in(name, raw, 1, 5)
-        elif name == "cf-aig-retry-delay":
-            fields["retry_delay_ms"] = _int_in(name, raw, 0, 5000)
-        elif name == "cf-aig-backoff":
-            backoff = raw.strip().lower()
-            if backoff not in BACKOFFS:
-                raise _bad(name, "expected constant, linear or exponential")
-            fields["backoff"] = backoff
+        elif name in _RETRY_HEADERS:
+            field, parse = _RETRY_HEADERS[name]
+            try:
+                fields[field] = parse(raw)
+            except _Invalid as exc:
+                raise _bad(name, str(exc)) from None
     return RequestPolicy(**fields) if fields else DEFAULT_POLICY

@@ -34,10 +34,10 @@ from proxy_core.exchange import Exchange
 from proxy_core.guarding import Guard, ResponseMode, merged_log
 from proxy_core.ids import new_ulid
 from proxy_core.logpipe import LogPipe
-from proxy_core.policy import DEFAULT_POLICY, RequestPolicy, parse_policy
+from proxy_core.policy import DEFAULT_POLICY, RequestPolicy, parse_policy, parse_step_config
 from proxy_core.providers.registry import ProviderRegistry, ResolvedProvider
 from proxy_core.ratelimit import RateLimiter
-from proxy_core.redact import redact_query
+from proxy_core.redact import redact_query, redact_text
 from proxy_core.guardrails import GuardrailOutcome
 from proxy_core.relay import HOP_BY_HOP, is_streamed, note_unread, relay_body, relay_error, relay_stream
 from proxy_core.relay import relay_upstream, upstream_headers
@@ -329,7 +329,7 @@ class Proxy:
         return [self._universal_step(ctx, index, item) for index, item in enumerate(items)]
 
     def _universal_step(self, ctx: _Request, index: int, item: dict[str, Any]) -> Step:
-        where = f"step {index}"
+        where = f"steps[{index}]"
         provider, endpoint = item.get("provider"), item.get("endpoint")
         if not isinstance(provider, str) or not provider:
             raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: 'provider' must be a provider name")
@@ -342,12 +342,23 @@ class Proxy:
         if isinstance(item.get("authorization"), str) and not any(k.lower() == "authorization" for k in headers):
             headers["Authorization"] = item["authorization"]
         step_policy = parse_policy(headers).overlay(_config_policy(item.get("config"), where))
+        payload = item.get("query")
+        body = b"" if payload is None else orjson.dumps(payload)
+        if provider == "compat":  # the step POST …/compat/chat/completions sends, answered in OpenAI's format
+            if endpoint.strip("/") != "chat/completions":
+                raise GatewayError(ErrorCode.NOT_FOUND, f"{where}: provider 'compat' serves only 'chat/completions'")
+            try:
+                compat = build_compat_request(self.registry, ctx.gateway.account_id, body, headers)
+            except CompatError as exc:
+                raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: {exc.message}") from None
+            except GatewayError as err:
+                raise GatewayError(err.code, f"{where}: {err.message}") from None
+            return Step(index, compat.provider, compat.resolved, compat.query, "POST", compat.body,
+                        _forward_headers(compat.headers), ctx.policy.overlay(step_policy), reply=compat.reply)  # fmt: skip
         path, _, query = endpoint.lstrip("/").partition("?")
         raw_path = "/" + path
         check_path(raw_path)
         resolved = self.registry.resolve(provider, raw_path, account_id=ctx.gateway.account_id)
-        payload = item.get("query")
-        body = b"" if payload is None else orjson.dumps(payload)
         forward = _forward_headers(headers)
         if body and not any(k.lower() == "content-type" for k in forward):
             forward["Content-Type"] = "application/json"
@@ -696,7 +707,7 @@ class Proxy:
 def _upstream_error(provider: str, exc: BaseException) -> GatewayError:
     if isinstance(exc, TimeoutError):
         return GatewayError(ErrorCode.UPSTREAM_TIMEOUT, f"Provider '{provider}' did not answer in time")
-    return GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{provider}' is unreachable: {type(exc).__name__}")
+    return GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, redact_text(f"Provider '{provider}' is unreachable: {type(exc).__name__}"))
 
 
 async def _read_quietly(upstream: aiohttp.ClientResponse, cap: int) -> tuple[bytes | None, str | None]:
@@ -715,17 +726,4 @@ def _config_policy(config: Any, where: str) -> RequestPolicy:
         return DEFAULT_POLICY
     if not isinstance(config, dict):
         raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: 'config' must be an object")
-    headers = {}
-    names = {"requestTimeout": "cf-aig-request-timeout", "maxAttempts": "cf-aig-max-attempts",
-             "retryDelay": "cf-aig-retry-delay", "backoff": "cf-aig-backoff"}  # fmt: skip
-    for key, value in config.items():
-        if key not in names:
-            raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: unknown config key '{key}' ({', '.join(names)})")
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: config.{key} must be a number or string")
-        headers[names[key]] = str(value)
-    try:
-        return parse_policy(headers)
-    except GatewayError as err:
-        raise GatewayError(ErrorCode.BAD_REQUEST, f"{where}: config: {err.message}") from None
-
+    return parse_step_config(config, where)

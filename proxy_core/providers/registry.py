@@ -5,7 +5,10 @@ how tests, the demo and local model servers are wired in; custom providers add a
 and a family (``format``). The upstream URL is always a base from this table plus the client's
 own path segments: nothing a client sends can change the upstream host. Where a base names a
 host label taken from the path (Azure resource, Bedrock region, Vertex region), the label must be
-a plain DNS label.
+a plain DNS label. Where an SDK pointed at the reference's base URL sends other paths than the
+reference's curl examples (``…/anthropic/messages`` vs ``…/anthropic/v1/messages``), a
+provider's ``path_rewrites`` map both to the provider's real path; they swap whole leading path
+segments, never the host.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from proxy_core.providers.google import GoogleFamily
 from proxy_core.providers.openai import OpenAIFamily
 from proxy_core.providers.workers_ai import WorkersAIFamily
 
-__all__ = ["ProviderSpec", "ProviderRegistry", "ResolvedProvider", "FAMILIES", "BUILTIN_PROVIDERS"]
+__all__ = ["ProviderSpec", "ProviderRegistry", "ResolvedProvider", "FAMILIES", "BUILTIN_PROVIDERS", "ALIASES"]
 
 FAMILIES: dict[str, ProviderFamily] = {
     "openai": OpenAIFamily(),
@@ -55,6 +58,11 @@ class ProviderSpec:
     base_url: str
     family: ProviderFamily
     path_params: tuple[str, ...] = ()
+    path_rewrites: tuple[tuple[str, str], ...] = ()
+    """``(client prefix, upstream prefix)`` pairs, first match wins: a client path that is the
+    prefix or starts with it plus ``/`` has that prefix replaced (``""`` matches any path). They
+    make the path an SDK sends from the base URL the reference documents (often ending at the
+    provider segment) and the reference's own curl path reach the same upstream path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +71,25 @@ class ResolvedProvider:
     upstream_base: str
     """The filled base URL, without a trailing slash."""
     path: str
-    """The client's remaining path (raw, still percent-encoded), starting with ``/`` or empty."""
+    """The client's remaining path after the provider's ``path_rewrites`` (raw, still
+    percent-encoded), starting with ``/`` or empty."""
 
 
-def _spec(name: str, base: str, family: str, *params: str) -> ProviderSpec:
-    return ProviderSpec(name, base, FAMILIES[family], params)
+def _spec(
+    name: str, base: str, family: str, *params: str, rewrites: tuple[tuple[str, str], ...] = ()
+) -> ProviderSpec:
+    return ProviderSpec(name, base, FAMILIES[family], params, rewrites)
+
+
+_ADD_V1 = (("/v1", "/v1"), ("", "/v1"))
+"""The API lives under ``/v1`` and the base URL stops above it: curl paths carry ``/v1``, SDKs
+given the base URL ``…/{provider}`` do not (the OpenAI SDK's ``…/grok/chat/completions``, the
+Vercel AI SDK's ``…/anthropic/messages``); both reach ``/v1/…``."""
 
 
 BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
     _spec("openai", "https://api.openai.com/v1", "openai"),
-    _spec("anthropic", "https://api.anthropic.com", "anthropic"),
+    _spec("anthropic", "https://api.anthropic.com", "anthropic", rewrites=_ADD_V1),
     _spec(
         "azure-openai",
         "https://{resource}.openai.azure.com/openai/deployments/{deployment}",
@@ -84,22 +101,29 @@ BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
     ProviderSpec("cartesia", "https://api.cartesia.ai", GenericFamily(ModelType.AUDIO)),
     _spec("cerebras", "https://api.cerebras.ai/v1", "openai"),
     _spec("cerebras-ai", "https://api.cerebras.ai/v1", "openai"),
-    _spec("cohere", "https://api.cohere.ai", "cohere"),
+    # cohere-python joins its own "v1/chat" / "v2/chat" to the reference's base_url "…/cohere/v1";
+    # the reference's URL structure drops /v1 ("…/cohere/chat"), its curl keeps it ("…/cohere/v1/chat").
+    _spec("cohere", "https://api.cohere.ai", "cohere",
+          rewrites=(("/v1/v1", "/v1"), ("/v1/v2", "/v2"), ("/v1", "/v1"), ("/v2", "/v2"), ("", "/v1"))),
     _spec("deepseek", "https://api.deepseek.com", "openai"),
     ProviderSpec("elevenlabs", "https://api.elevenlabs.io", GenericFamily(ModelType.AUDIO)),
     _spec("google-ai-studio", "https://generativelanguage.googleapis.com", "google"),
-    _spec("grok", "https://api.x.ai", "openai"),
-    _spec("groq", "https://api.groq.com/openai/v1", "openai"),
-    _spec("mistral", "https://api.mistral.ai", "openai"),
+    _spec("grok", "https://api.x.ai", "openai", rewrites=_ADD_V1),
+    # groq-sdk posts its own "/openai/v1/chat/completions" below the base URL "…/groq"
+    _spec("groq", "https://api.groq.com/openai/v1", "openai", rewrites=(("/openai/v1", ""),)),
+    _spec("mistral", "https://api.mistral.ai", "openai", rewrites=_ADD_V1),
     ProviderSpec(
         "huggingface", "https://api-inference.huggingface.co/models", GenericFamily(model_from_path=True)
     ),
-    _spec("openrouter", "https://openrouter.ai/api", "openai"),
+    _spec("openrouter", "https://openrouter.ai/api", "openai", rewrites=_ADD_V1),
     _spec("perplexity-ai", "https://api.perplexity.ai", "openai"),
     _spec("replicate", "https://api.replicate.com/v1", "generic"),
     _spec("google-vertex-ai", "https://{region}-aiplatform.googleapis.com", "google"),
     _spec("workers-ai", "https://api.cloudflare.com/client/v4/accounts/{account}/ai/run", "workers-ai"),
 )
+
+ALIASES: dict[str, str] = {"perplexity": "perplexity-ai"}
+"""Other path names of a built-in provider: the same provider, base URL override included."""
 
 
 class ProviderRegistry:
@@ -108,6 +132,7 @@ class ProviderRegistry:
     def __init__(self, overrides: Mapping[str, ProviderSettings]) -> None:
         specs = {spec.name: spec for spec in BUILTIN_PROVIDERS}
         for name, conf in overrides.items():
+            name = ALIASES.get(name, name)
             builtin = specs.get(name)
             if builtin is not None:
                 base = conf.base_url or builtin.base_url
@@ -115,7 +140,7 @@ class ProviderRegistry:
                     known = ", ".join(FAMILIES)
                     raise ValueError(f"config key [providers.{name}] format: {conf.format!r} is not one of {known}")
                 family = FAMILIES[conf.format] if conf.format else builtin.family
-                specs[name] = ProviderSpec(name, base.rstrip("/"), family, builtin.path_params)
+                specs[name] = ProviderSpec(name, base.rstrip("/"), family, builtin.path_params, builtin.path_rewrites)
                 continue
             if not conf.base_url:
                 raise ValueError(f"config key [providers.{name}] base_url: a custom provider needs one")
@@ -123,12 +148,15 @@ class ProviderRegistry:
                 known = ", ".join(FAMILIES)
                 raise ValueError(f"config key [providers.{name}] format: {conf.format!r} is not one of {known}")
             specs[name] = ProviderSpec(name, conf.base_url.rstrip("/"), FAMILIES[conf.format or "openai"])
+        for alias, target in ALIASES.items():
+            specs[alias] = specs[target]
         self._specs = specs
 
     def names(self) -> list[str]:
         return sorted(self._specs)
 
     def get(self, name: str) -> ProviderSpec | None:
+        """The provider serving path name ``name`` (an alias gives its target's spec)."""
         return self._specs.get(name)
 
     def resolve(self, name: str, raw_path: str, *, account_id: str) -> ResolvedProvider:
@@ -168,7 +196,7 @@ class ProviderRegistry:
             base = base.format_map(_Fill(values, account_id))
         if spec.family is FAMILIES["workers-ai"] and path.startswith("/v1/") and base.endswith("/ai/run"):
             base = base[: -len("/run")]  # OpenAI-compatible endpoints: …/ai/v1/chat/completions
-        return ResolvedProvider(spec, base, path)
+        return ResolvedProvider(spec, base, _rewrite(path, spec.path_rewrites))
 
 
 class _Fill(dict):
@@ -178,6 +206,16 @@ class _Fill(dict):
 
     def __missing__(self, key: str) -> str:
         raise GatewayError(ErrorCode.INVALID_PATH, f"missing {key} in provider path")
+
+
+def _rewrite(path: str, rewrites: tuple[tuple[str, str], ...]) -> str:
+    """``path`` with the first matching ``(client prefix, upstream prefix)`` swapped (whole segments)."""
+    if not path.startswith("/"):
+        return path
+    for client, upstream in rewrites:
+        if path == client or path.startswith(client + "/"):
+            return upstream + path[len(client) :]
+    return path
 
 
 def _vertex_region(path: str) -> str | None:

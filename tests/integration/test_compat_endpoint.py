@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import openai
 import pytest
 
@@ -79,3 +80,68 @@ async def test_bad_models_are_clear_errors(gateway: RunningGateway, model: str, 
     with pytest.raises(openai.APIStatusError) as caught:
         await compat(gateway).chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}])
     assert caught.value.status_code == status
+
+
+# -- the universal endpoint with provider "compat" (the reference's OpenAI-compatibility page) ---
+
+
+def compat_step(model: str, **headers: str) -> dict:
+    return {"provider": "compat", "endpoint": "chat/completions",
+            "headers": {"authorization": "Bearer sk-client-key", **headers},
+            "query": {"model": model, "messages": [{"role": "user", "content": "What is Cloudflare?"}]}}  # fmt: skip
+
+
+async def post_universal(gateway: RunningGateway, body: object) -> tuple[int, dict, dict]:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(gateway.gateway_url, json=body) as resp:
+            return resp.status, dict(resp.headers), await resp.json()
+
+
+async def test_universal_compat_step_is_translated_like_the_compat_endpoint(
+    gateway: RunningGateway, upstream: Upstream
+) -> None:
+    status, headers, answer = await post_universal(gateway, compat_step("anthropic/claude-3-5-haiku-latest"))
+    assert status == 200 and headers["cf-aig-step"] == "0"
+    assert answer["object"] == "chat.completion" and answer["choices"][0]["message"]["content"]
+    sent = upstream.requests[-1]
+    assert sent["path"] == "/v1/messages"
+    assert sent["headers"]["x-api-key"] == "sk-client-key" and "Authorization" not in sent["headers"]
+    [log] = await stored_logs(gateway)
+    assert log["provider"] == "anthropic" and log["request_type"] == "universal" and log["step"] == 0
+    assert log["tokens_in"] == answer["usage"]["prompt_tokens"]
+
+
+async def test_universal_compat_then_fallback(gateway: RunningGateway, upstream: Upstream) -> None:
+    steps = [
+        compat_step("anthropic/claude-3-5-haiku-latest", **{"x-mock-status": "503"}),
+        compat_step("google-ai-studio/gemini-2.0-flash"),
+        {"provider": "openai", "endpoint": "chat/completions", "headers": {"authorization": "Bearer k"},
+         "query": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}},
+    ]  # fmt: skip
+    status, headers, answer = await post_universal(gateway, steps)
+    assert status == 200 and headers["cf-aig-step"] == "1"
+    assert answer["object"] == "chat.completion" and answer["choices"][0]["message"]["content"]
+    assert [r["path"] for r in upstream.requests] == [
+        "/v1/messages", "/v1beta/models/gemini-2.0-flash:generateContent"
+    ]  # fmt: skip
+    logs = await stored_logs(gateway)
+    assert [(log["step"], log["provider"], log["status_code"]) for log in logs] == [
+        (0, "anthropic", 503), (1, "google-ai-studio", 200)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("step", "status", "code"),
+    [
+        ({**compat_step("openai/gpt-4o-mini"), "endpoint": "embeddings"}, 404, 2015),
+        (compat_step("nope/model"), 404, 2003),
+        (compat_step("gpt-4o-mini"), 400, 2001),
+    ],
+)
+async def test_universal_compat_step_errors(
+    gateway: RunningGateway, upstream: Upstream, step: dict, status: int, code: int
+) -> None:
+    got, _, body = await post_universal(gateway, [step])
+    assert got == status and body["error"][0]["code"] == code
+    assert body["error"][0]["message"].startswith("steps[0]: ")
+    assert upstream.requests == []

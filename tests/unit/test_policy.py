@@ -6,7 +6,9 @@ import pytest
 from multidict import CIMultiDict
 
 from proxy_core.errors import ErrorCode, GatewayError
-from proxy_core.policy import DEFAULT_POLICY, MAX_METADATA_ENTRIES, CustomCost, RequestPolicy, parse_policy
+from proxy_core.policy import (
+    DEFAULT_POLICY, MAX_METADATA_ENTRIES, STEP_CONFIG_KEYS, CustomCost, RequestPolicy, parse_policy, parse_step_config,
+)  # fmt: skip
 
 
 def policy(**headers: str) -> RequestPolicy:
@@ -143,3 +145,46 @@ def test_all_headers_together() -> None:
         cf_aig_custom_cost='{"per_token_in": 0.01, "per_token_out": 0.02}',
     )
     assert parsed == RequestPolicy({"user": "alice"}, False, "evt-1", CustomCost(0.01, 0.02))
+
+
+# -- a universal step's config --------------------------------------------------------------------
+
+
+def test_step_config_sets_retry_and_timeout_fields() -> None:
+    parsed = parse_step_config({"requestTimeout": 1500, "maxAttempts": "3", "retryDelay": 0, "backoff": "Linear"},
+                               "steps[0]")  # fmt: skip
+    assert (parsed.request_timeout_ms, parsed.max_attempts, parsed.retry_delay_ms, parsed.backoff) == (
+        1500, 3, 0, "linear"
+    )  # fmt: skip
+    assert parse_step_config({}, "steps[0]") is DEFAULT_POLICY
+    assert STEP_CONFIG_KEYS == ("requestTimeout", "maxAttempts", "retryDelay", "backoff")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"requestTimeout": -5}, "steps[2].config.requestTimeout: expected a whole number from 1 to 3600000"),
+        ({"requestTimeout": 0}, "steps[2].config.requestTimeout: 0 is out of range"),
+        ({"maxAttempts": 6}, "steps[2].config.maxAttempts: 6 is out of range (1–5)"),
+        ({"retryDelay": 5001}, "steps[2].config.retryDelay: 5001 is out of range"),
+        ({"backoff": "fibonacci"}, "steps[2].config.backoff: expected constant, linear or exponential"),
+        ({"maxAttempts": True}, "steps[2].config.maxAttempts: must be a number or string"),
+        ({"retryDelay": 1.5}, "steps[2].config.retryDelay: must be a number or string"),
+        ({"cacheTtl": 60}, "steps[2].config: unknown key 'cacheTtl'"),
+    ],
+)
+def test_bad_step_config_names_the_config_key_not_a_header(config: dict, message: str) -> None:
+    with pytest.raises(GatewayError) as info:
+        parse_step_config(config, "steps[2]")
+    assert info.value.code == ErrorCode.BAD_REQUEST and info.value.status == 400
+    assert info.value.message.startswith(message), info.value.message
+    assert "cf-aig" not in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [("cf-aig-request-timeout", "-5"), ("cf-aig-max-attempts", "6"), ("cf-aig-retry-delay", "x"),
+     ("cf-aig-backoff", "fibonacci")],
+)  # fmt: skip
+def test_the_same_values_as_headers_still_name_the_header(header: str, value: str) -> None:
+    assert rejected(header, value).message.startswith(f"Invalid {header} header: ")

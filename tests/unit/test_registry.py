@@ -7,6 +7,7 @@ import pytest
 from proxy_core.config import ProviderSettings
 from proxy_core.errors import ErrorCode, GatewayError
 from proxy_core.providers import BUILTIN_PROVIDERS, FAMILIES, ProviderRegistry
+from proxy_core.providers.registry import ALIASES
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 
@@ -260,3 +261,59 @@ def test_workers_ai_override_keeps_openai_compatible_paths_beside_run() -> None:
     assert url_of("workers-ai", "/@cf/meta/llama-3.1-8b-instruct", overrides=overrides, account="a1") == (
         "http://127.0.0.1:9000/client/v4/accounts/a1/ai/run/@cf/meta/llama-3.1-8b-instruct"
     )
+
+
+# -- the paths SDKs send from the reference's base URLs (issue 14) ---------------------------------
+
+# provider, the path an SDK (or the reference's curl) sends below the provider segment, upstream URL
+SDK_PATHS = [
+    ("anthropic", "/messages", "https://api.anthropic.com/v1/messages"),  # Vercel AI SDK, baseURL …/anthropic
+    ("anthropic", "/v1/messages", "https://api.anthropic.com/v1/messages"),  # Anthropic SDK, curl
+    ("anthropic", "/v1/messages/count_tokens", "https://api.anthropic.com/v1/messages/count_tokens"),
+    ("grok", "/chat/completions", "https://api.x.ai/v1/chat/completions"),  # OpenAI SDK, baseURL …/grok
+    ("grok", "/v1/messages", "https://api.x.ai/v1/messages"),  # Anthropic SDK, baseURL …/grok
+    ("openrouter", "/chat/completions", "https://openrouter.ai/api/v1/chat/completions"),  # OpenAI SDK
+    ("groq", "/openai/v1/chat/completions", "https://api.groq.com/openai/v1/chat/completions"),  # groq-sdk
+    ("groq", "/openai/v1", "https://api.groq.com/openai/v1"),
+    ("groq", "/openaiv1/x", "https://api.groq.com/openai/v1/openaiv1/x"),  # whole segments only
+    ("mistral", "/chat/completions", "https://api.mistral.ai/v1/chat/completions"),
+    ("cohere", "/v1/v1/chat", "https://api.cohere.ai/v1/chat"),  # cohere-python, base_url …/cohere/v1
+    ("cohere", "/v1/v2/chat", "https://api.cohere.ai/v2/chat"),
+    ("cohere", "/chat", "https://api.cohere.ai/v1/chat"),
+    ("cohere", "/v1/embed", "https://api.cohere.ai/v1/embed"),
+    ("perplexity", "/chat/completions", "https://api.perplexity.ai/chat/completions"),  # alias
+]
+
+
+@pytest.mark.parametrize(("name", "path", "expected"), SDK_PATHS, ids=lambda v: v if "/" not in v else None)
+def test_sdk_paths_reach_the_real_upstream_path(name: str, path: str, expected: str) -> None:
+    assert url_of(name, path) == expected
+
+
+def test_rewrites_apply_below_an_overridden_base() -> None:
+    overrides = {"anthropic": ProviderSettings(base_url="http://127.0.0.1:9000"),
+                 "groq": ProviderSettings(base_url="http://127.0.0.1:9000/openai/v1")}  # fmt: skip
+    assert url_of("anthropic", "/messages", overrides=overrides) == "http://127.0.0.1:9000/v1/messages"
+    assert url_of("groq", "/openai/v1/chat/completions", overrides=overrides) == (
+        "http://127.0.0.1:9000/openai/v1/chat/completions"
+    )
+
+
+def test_custom_providers_have_no_rewrites() -> None:
+    registry = ProviderRegistry({"ollama": ProviderSettings(base_url="http://localhost:11434")})
+    resolved = registry.resolve("ollama", "/api/chat", account_id=ACCOUNT)
+    assert resolved.upstream_base + resolved.path == "http://localhost:11434/api/chat"
+
+
+def test_perplexity_is_an_alias_of_perplexity_ai() -> None:
+    assert ALIASES == {"perplexity": "perplexity-ai"}
+    registry = ProviderRegistry({})
+    assert registry.get("perplexity") is registry.get("perplexity-ai")
+    assert "perplexity" in registry.names()
+
+
+@pytest.mark.parametrize("configured", ["perplexity-ai", "perplexity"])
+def test_an_override_of_either_name_serves_both(configured: str) -> None:
+    overrides = {configured: ProviderSettings(base_url="http://127.0.0.1:9000/pplx/")}
+    for name in ("perplexity", "perplexity-ai"):
+        assert url_of(name, "/chat/completions", overrides=overrides) == "http://127.0.0.1:9000/pplx/chat/completions"
