@@ -36,6 +36,7 @@ from proxy_core.api import read_admin_token
 from proxy_core.config import Settings
 from proxy_core.events import EventBus
 from proxy_core.runner import RunningGateway, pipe_report, settle_heap, start_gateway
+from proxy_core.log_hygiene import install_log_hygiene
 from proxy_core.runtime_file import RuntimeInfo, read_runtime
 from proxy_core.server import PIPE, PROXY, SERVICES
 from proxy_core.services import Services
@@ -66,6 +67,7 @@ def _log_to_file(data_dir: Path) -> Path:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
+    install_log_hygiene()  # the new handler redacts like the terminal's did
     return path
 
 

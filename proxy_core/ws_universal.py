@@ -76,8 +76,11 @@ class UniversalSockets:
             proxy.authenticate(handshake.request, gateway)
         except GatewayError as err:
             return error_response(err)
+        # Name every protocol the client offered (the token-bearing one first): aiohttp warns with the
+        # client's whole list, credentials included, when none of them is accepted.
+        offered = (handshake.auth_protocol,) if handshake.auth_protocol else tuple(handshake.other_protocols)
         ws = web.WebSocketResponse(
-            protocols=(handshake.auth_protocol,) if handshake.auth_protocol else (),
+            protocols=offered,
             max_msg_size=proxy.settings.server.max_body_bytes,
             heartbeat=30.0,
         )
