@@ -37,6 +37,7 @@ from proxy_core.events import EventBus
 from proxy_core.exchange import Exchange
 from proxy_core.logrows import LOG_EVENT_FIELDS, build_rows
 from proxy_core.logspool import LogSpool, SpoolRecord
+from proxy_core.redact import redact_text
 
 __all__ = ["LogPipe", "PipeStats", "RowWriter", "KnownIds"]
 
@@ -355,7 +356,7 @@ class LogPipe:
                 raise
             except Exception as exc:  # the store refused: keep the batch, retry with backoff
                 self.write_failures += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                self.last_error = redact_text(f"{type(exc).__name__}: {exc}")[:500]
                 if self.failing_since_ms is None:
                     self.failing_since_ms = int(time.time() * 1000)
                 log.warning("log batch of %d not written (%s); retrying in %.1fs", len(rows), self.last_error, delay)

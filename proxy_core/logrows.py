@@ -17,7 +17,7 @@ from proxy_core.exchange import Exchange
 from proxy_core.providers.base import STREAM_DONE, ModelType, ProviderFamily, Usage
 from proxy_core.providers.eventstream import CONTENT_TYPE as EVENTSTREAM_TYPE
 from proxy_core.providers.eventstream import iter_events as iter_aws_events
-from proxy_core.redact import redact_headers
+from proxy_core.redact import redact_headers, scrub_body, sent_secrets
 
 __all__ = ["build_rows", "iter_stream_events", "LOG_EVENT_FIELDS", "UPSTREAM_ISSUES"]
 
@@ -205,11 +205,16 @@ def build_rows(
     }
     if not ex.collect_bodies:
         return row, None
+    # An upstream may repeat the caller's key in its answer (an error echoing the request), and a
+    # request body may carry one as a member (a universal step's "query": {"key": …}).
+    secrets = sent_secrets(ex.request_headers)
+    request_body = None if too_big else scrub_body(ex.request_body, secrets, json_members=request_json is not None)
+    response_body = None if truncated or ex.response_body is None else scrub_body(ex.response_body, secrets)
     body = {
         "log_id": ex.id,
         "request_headers": redact_headers(ex.request_headers),
-        "request_body": None if too_big else ex.request_body,
+        "request_body": request_body,
         "response_headers": redact_headers(ex.response_headers),
-        "response_body": None if truncated else ex.response_body,
+        "response_body": response_body,
     }
     return row, body

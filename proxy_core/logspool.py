@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from proxy_core.redact import redact_text
+
 __all__ = ["LogSpool", "SpoolRecord"]
 
 log = logging.getLogger(__name__)
@@ -112,7 +114,7 @@ class LogSpool:
             _write_all(self._fd, data)
         except OSError as exc:  # a full disk: the rows stay in memory, only unprotected
             self.refused += len(records)
-            self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            self.last_error = redact_text(f"{type(exc).__name__}: {exc}")[:300]
             self._close_segment()
             return False
         segment.last_seq = last_seq

@@ -27,6 +27,8 @@ __all__ = [
     "redact_headers",
     "redact_query",
     "redact_text",
+    "sent_secrets",
+    "scrub_body",
 ]
 
 REDACTED = "[REDACTED]"
@@ -191,3 +193,44 @@ def redact_text(text: str) -> str:
     for pattern, replacement in _TEXT_RULES:
         text = pattern.sub(replacement, text)
     return text
+
+
+# -- stored bodies ---------------------------------------------------------------------------------
+
+_REDACTED_BYTES = REDACTED.encode()
+_MIN_SECRET = 8
+"""Shorter header values are not searched for in bodies: too likely to match ordinary text."""
+_BODY_HINTS = tuple(f'{k}"'.encode() for w in ("key", "token", "secret", "password", "authorization") for k in (w, w.capitalize()))
+"""What a JSON body must contain (a credential-like member name before its closing quote) to be
+worth the full pattern: the common body has none, and a ``bytes.find`` is far cheaper."""
+_JSON_CREDENTIAL = re.compile(
+    rb'''(?i)("(?:x[-_])?(?:api[-_]?key|key|access[-_]token|refresh[-_]token|id[-_]token|token|client[-_]secret|secret|password|authorization)"\s*:\s*)"(?:[^"\\]|\\.)*"'''
+)
+"""A JSON string member whose name carries a credential (``"api_key": "…"``). Bodies are matched
+on fewer names than text: ``code`` or ``session`` members are ordinary content in a prompt."""
+
+
+def sent_secrets(headers: Iterable[tuple[str, str]]) -> tuple[bytes, ...]:
+    """The credential values a request carried in its headers — each whole value and, for
+    ``Bearer x``-style values, the credential alone — that an upstream echoing them would repeat."""
+    found: set[bytes] = set()
+    for name, value in headers:
+        if not is_credential_name(name):
+            continue
+        for part in (value, *value.split()[1:]):
+            part = part.strip()
+            if len(part) >= _MIN_SECRET:
+                found.add(part.encode("utf-8", "surrogateescape"))
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def scrub_body(body: bytes, secrets: Iterable[bytes] = (), *, json_members: bool = False) -> bytes:
+    """``body`` as it may be stored: every value in ``secrets`` replaced (an error that repeats the
+    caller's key), and with ``json_members`` the string members named like credentials
+    (``{"api_key": "…"}`` in a request body)."""
+    for secret in secrets:
+        if secret in body:
+            body = body.replace(secret, _REDACTED_BYTES)
+    if json_members and any(hint in body for hint in _BODY_HINTS):
+        body = _JSON_CREDENTIAL.sub(rb'\1"[REDACTED]"', body)
+    return body

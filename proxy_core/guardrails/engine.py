@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 from proxy_core.guardrails.chunking import chunk
 from proxy_core.guardrails.evaluators.base import Evaluator, EvaluatorUnavailable
 from proxy_core.guardrails.outcome import GuardrailOutcome, Verdict, sorted_codes
+from proxy_core.redact import redact_text
 
 __all__ = ["GuardrailEngine", "STAGES"]
 
@@ -68,11 +69,11 @@ class GuardrailEngine:
         try:
             verdicts, cached = await self._judge(chunks, stage)
         except EvaluatorUnavailable as exc:
-            return self._unavailable(actions, stage, started, str(exc))
+            return self._unavailable(actions, stage, started, redact_text(str(exc)))
         except TimeoutError:
             return self._unavailable(actions, stage, started, f"{self.evaluator.name}: no answer within {self.timeout:g}s")
         except Exception as exc:  # a broken evaluator must not break the request; the log says why
-            return self._unavailable(actions, stage, started, f"{self.evaluator.name}: {type(exc).__name__}: {exc}")
+            return self._unavailable(actions, stage, started, redact_text(f"{self.evaluator.name}: {type(exc).__name__}: {exc}"))
         found = sorted_codes(c for v in verdicts if not v.safe for c in v.categories)
         applied = tuple((code, actions.get(code, "flag")) for code in found)
         counted = tuple(code for code, act in applied if act != "ignore")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select, update
 
 from proxy_core.ids import new_ulid
+from proxy_core.redact import redact_text
 from proxy_core.services.audit import record_change
 from proxy_core.services.datasets import DatasetInfo, DatasetService
 from proxy_core.services.errors import InvalidInput, NotFound
@@ -224,7 +225,7 @@ class EvaluationService:
                 )
         except Exception as exc:  # the run fails visibly, never silently
             log.exception("evaluation %s failed", info.id)
-            message = f"{type(exc).__name__}: {exc}"[:500]
+            message = redact_text(f"{type(exc).__name__}: {exc}")[:500]
             async with self.store.sessions.begin() as session:
                 await session.execute(
                     update(EvaluationResult)

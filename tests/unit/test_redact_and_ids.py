@@ -326,3 +326,26 @@ def test_ulids_of_one_millisecond_sort_in_creation_order() -> None:
     ids = [new_ulid(1_800_000_000_123) for _ in range(50)]
     assert ids == sorted(ids) and len(set(ids)) == 50
     assert {ulid_time_ms(i) for i in ids} == {1_800_000_000_123}
+
+
+# -- stored bodies ---------------------------------------------------------------------------------
+
+
+def test_the_callers_own_credential_is_scrubbed_from_an_answer_that_echoes_it() -> None:
+    from proxy_core.redact import scrub_body, sent_secrets
+
+    secrets = sent_secrets([("Authorization", "Bearer sk-echo-canary-1"), ("x-api-key", "key-echo-canary-2"),
+                            ("Content-Type", "application/json"), ("x-api-key", "short")])  # fmt: skip
+    body = b'{"error": {"message": "invalid key sk-echo-canary-1 / key-echo-canary-2 / short"}}'
+    assert scrub_body(body, secrets) == b'{"error": {"message": "invalid key [REDACTED] / [REDACTED] / short"}}'
+
+
+def test_credential_members_of_a_json_request_body_are_redacted_and_nothing_else() -> None:
+    from proxy_core.redact import scrub_body
+
+    body = b'{"model": "m", "key": "k-canary", "Api_Key": "a-canary", "max_tokens": 5, "code": "print(1)", ' \
+        b'"messages": [{"content": "my \\"key\\": \\"stays\\""}], "input": {"key": {"nested": 1}}}'
+    out = scrub_body(body, (), json_members=True)
+    assert b"k-canary" not in out and b"a-canary" not in out
+    assert b'"code": "print(1)"' in out and b'"max_tokens": 5' in out and b'\\"stays\\"' in out
+    assert scrub_body(b'{"logprobs": [{"token": "Hello"}]}', ()) == b'{"logprobs": [{"token": "Hello"}]}'
