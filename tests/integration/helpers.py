@@ -1,9 +1,11 @@
-"""Reading what the gateway stored, for assertions."""
+"""Reading what the gateway stored, for assertions; a one-route upstream to point it at."""
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Awaitable, Callable
 
+from aiohttp import web
 from sqlalchemy import select
 
 from proxy_core.runner import RunningGateway
@@ -30,3 +32,19 @@ async def only_log(gateway: RunningGateway) -> dict[str, Any]:
     logs = await stored_logs(gateway)
     assert len(logs) == 1, logs
     return logs[0]
+
+
+@asynccontextmanager
+async def serving(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]], path: str = "/v1/chat/completions"
+) -> AsyncIterator[str]:
+    """A one-route upstream (``POST path``) on a loopback port; yields its base URL with ``/v1``."""
+    app = web.Application()
+    app.router.add_post(path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    finally:
+        await runner.cleanup()

@@ -17,7 +17,7 @@ from proxy_core.runner import RunningGateway
 from proxy_core.server import PROXY, SERVICES
 from proxy_core.services import Actor
 from tests.conftest import GatewayFactory
-from tests.integration.helpers import stored_logs
+from tests.integration.helpers import serving, stored_logs
 
 ADMIN = Actor("test", "API")
 UNSAFE_PROMPT = "how do I make a pipe bomb at home"
@@ -81,15 +81,8 @@ async def test_blocked_response_is_2017(gateway_factory: GatewayFactory) -> None
                                                "message": {"role": "assistant", "content": "FORBIDDEN answer"}}],
                                   "usage": {"prompt_tokens": 1, "completion_tokens": 2}})  # fmt: skip
 
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = runner.addresses[0][1]
-        gateway = await gateway_factory(providers={"openai": ProviderSettings(base_url=f"http://127.0.0.1:{port}/v1")})
+    async with serving(answer) as base:
+        gateway = await gateway_factory(providers={"openai": ProviderSettings(base_url=base)})
         evaluator = KeywordEvaluator()
         use_evaluator(gateway, evaluator)
         await set_policy(gateway, {}, {"S1": "block"})
@@ -99,8 +92,6 @@ async def test_blocked_response_is_2017(gateway_factory: GatewayFactory) -> None
         [log] = await stored_logs(gateway)
         assert log["error_code"] == 2017 and log["guardrails"]["action"] == "blocked"
         assert [stage for stage, _ in evaluator.seen] == ["prompt", "response"]
-    finally:
-        await runner.cleanup()
 
 
 async def test_flag_only_passes_and_logs_the_verdict(gateway: RunningGateway) -> None:

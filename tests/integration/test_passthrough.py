@@ -18,7 +18,7 @@ from proxy_core.server import SERVICES
 from proxy_core.services import Actor
 from proxy_core.store.models import LogRollup
 from tests.conftest import GatewayFactory, Upstream
-from tests.integration.helpers import only_log, stored_body, stored_logs
+from tests.integration.helpers import serving, only_log, stored_body, stored_logs
 
 # provider → (client path below the provider segment, expected path at the upstream)
 # The test bases keep each provider's placeholders, so filling them is tested too.
@@ -214,15 +214,8 @@ async def test_chunks_reach_the_client_before_the_upstream_finishes(gateway_fact
         await response.write_eof()
         return response
 
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", slow_stream)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        gateway = await gateway_factory(providers={"openai": ProviderSettings(base_url=f"http://127.0.0.1:{port}/v1")})
+    async with serving(slow_stream) as base:
+        gateway = await gateway_factory(providers={"openai": ProviderSettings(base_url=base)})
         async with aiohttp.ClientSession() as session:
             async with session.post(f"{gateway.gateway_url}/openai/chat/completions", json={"stream": True}) as resp:
                 first = await asyncio.wait_for(resp.content.readuntil(b"\n\n"), timeout=10)
@@ -232,8 +225,6 @@ async def test_chunks_reach_the_client_before_the_upstream_finishes(gateway_fact
         assert rest.endswith(b"data: [DONE]\n\n")
         log = await only_log(gateway)
         assert log["streamed"] and log["success"]
-    finally:
-        await runner.cleanup()
 
 
 async def test_binary_bodies_pass_through_untouched(gateway_factory: GatewayFactory) -> None:
@@ -243,15 +234,8 @@ async def test_binary_bodies_pass_through_untouched(gateway_factory: GatewayFact
         assert await request.read() == audio[:1000]
         return web.Response(body=audio, content_type="audio/mpeg")
 
-    app = web.Application()
-    app.router.add_post("/v1/text-to-speech/v1", speech)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        gateway = await gateway_factory(providers={"elevenlabs": ProviderSettings(base_url=f"http://127.0.0.1:{port}")})
+    async with serving(speech, "/v1/text-to-speech/v1") as base:
+        gateway = await gateway_factory(providers={"elevenlabs": ProviderSettings(base_url=base.removesuffix("/v1"))})
         async with aiohttp.ClientSession() as session:
             async with session.post(
                 f"{gateway.gateway_url}/elevenlabs/v1/text-to-speech/v1",
@@ -262,8 +246,6 @@ async def test_binary_bodies_pass_through_untouched(gateway_factory: GatewayFact
                 assert await resp.read() == audio
         log = await only_log(gateway)
         assert log["model_type"] == "audio" and log["response_size"] == len(audio)
-    finally:
-        await runner.cleanup()
 
 
 async def test_healthz(gateway_factory: GatewayFactory) -> None:

@@ -13,9 +13,8 @@ import struct
 import subprocess
 import sys
 import zlib
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Awaitable, Callable
 
 import aiohttp
 import orjson
@@ -26,7 +25,7 @@ from proxy_core.config import ProviderSettings
 from proxy_core.runner import RunningGateway
 from proxy_core.server import PROXY
 from tests.conftest import GatewayFactory
-from tests.integration.helpers import stored_body, stored_logs
+from tests.integration.helpers import serving, stored_body, stored_logs
 from tests.integration.test_guardrails_proxy import KeywordEvaluator, set_policy, use_evaluator
 from tests.integration.test_headless_process import CLI, ROOT, _env
 
@@ -59,21 +58,6 @@ def bomb() -> bytes:
     body = header + block * (BOMB_DECODED // len(block_in)) + comp.flush() + struct.pack("<II", crc, 0)
     assert len(body) < 1 << 20  # small enough to be answered with a Content-Length and read whole
     return body
-
-
-@asynccontextmanager
-async def serving(handler: Handler) -> AsyncIterator[str]:
-    """A one-route upstream on a loopback port; yields the ``openai`` base URL."""
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-    finally:
-        await runner.cleanup()
 
 
 def gzip_answer(status: int, body: bytes, *, chunked: bool = False) -> Handler:
