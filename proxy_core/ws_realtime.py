@@ -2,7 +2,10 @@
 
 A bidirectional passthrough to a provider's own realtime WebSocket (OpenAI Realtime, Google AI
 Studio Live, Cartesia, ElevenLabs). The upstream URL is the provider's configured base (``http``
-→ ``ws``, ``https`` → ``wss``) plus the client's path and query, checked as for HTTP. The client's
+→ ``ws``, ``https`` → ``wss``) plus the client's path and query, checked as for HTTP; with no path
+(the reference's ``wss://…/openai?model=…``, ``…/google?api_key=…``, ``…/cartesia?…``,
+``…/elevenlabs?agent_id=…``) the path is the provider's ``realtime_path`` in the registry, and
+``google`` names Google AI Studio here. The client's
 headers are forwarded minus hop-by-hop, ``Host``, the WebSocket handshake's own and ``cf-aig-*``;
 its subprotocols go along too, except ``cf-aig-authorization.<token>`` (ElevenLabs'
 ``xi-api-key.<key>`` becomes the ``xi-api-key`` header). The upstream handshake happens first, so a
@@ -13,7 +16,9 @@ to the other side.
 One log row per session, written when it ends: ``request_type`` ``realtime``, status ``101`` (or
 the refusal's), duration, time to the upstream's handshake, and an error when the session ended
 abnormally. With body collection on, the request/response bodies are a transcript of the text
-frames each way (one frame per line, capped; binary frames appear as ``[binary N bytes]``).
+frames each way (one frame per line, capped; binary frames appear as ``[binary N bytes]``). With
+log collection off (the gateway's ``collect_logs``, or ``cf-aig-collect-log: false``) no row is
+stored, as for HTTP.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import asyncio
 import contextlib
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import ClientWSTimeout, WSCloseCode, WSMsgType, web
@@ -30,14 +36,15 @@ from yarl import URL
 from proxy_core.errors import ErrorCode, GatewayError, error_body
 from proxy_core.exchange import Exchange
 from proxy_core.ids import new_ulid
+from proxy_core.providers.registry import BUILTIN_PROVIDERS
 from proxy_core.proxy import Proxy, _forward_headers, _upstream_error, split_provider_path
-from proxy_core.redact import redact_query, redact_text
+from proxy_core.redact import redact_query, redact_text, scrub_body, sent_secrets
 from proxy_core.safepath import check_path
 from proxy_core.ws_common import AUTH_PROTOCOL, OpenSockets, logged_headers, read_handshake
 
 __all__ = ["RealtimeBridge", "REALTIME_PROVIDERS"]
 
-REALTIME_PROVIDERS = ("openai", "google-ai-studio", "cartesia", "elevenlabs")
+REALTIME_PROVIDERS = tuple(spec.name for spec in BUILTIN_PROVIDERS if spec.realtime_path)
 _STRIP_HANDSHAKE = {"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
                     "sec-websocket-protocol", "sec-websocket-accept", "origin"}  # fmt: skip
 _HANDSHAKE_TIMEOUT = 30.0
@@ -63,31 +70,34 @@ class RealtimeBridge:
         if ctx is None:
             assert error is not None
             return error
-        provider = request.match_info["provider"]
-        tail, query = split_provider_path(request, ctx.gateway.account_id, ctx.gateway.id, provider)
+        segment = request.match_info["provider"]
+        tail, query = split_provider_path(request, ctx.gateway.account_id, ctx.gateway.id, segment)
+        spec = proxy.registry.realtime_spec(segment)
+        provider = spec.name if spec is not None else segment  # ``google`` is logged as google-ai-studio
         try:
-            if provider not in REALTIME_PROVIDERS:
+            if spec is None:
                 raise GatewayError(ErrorCode.BAD_REQUEST,
-                                   f"Provider '{provider}' has no realtime WebSocket API here; realtime providers: "
-                                   + ", ".join(REALTIME_PROVIDERS))  # fmt: skip
+                                   f"Provider '{segment}' has no realtime WebSocket API here; realtime providers: "
+                                   + ", ".join(proxy.registry.realtime_names()))  # fmt: skip
             # Offer aiohttp every protocol the client did, so it never warns "Client protocols
             # [...] don't overlap" with the client's list (which can carry a key).
             offered = [handshake.auth_protocol] if handshake.auth_protocol else []
             if not web.WebSocketResponse(protocols=offered + handshake.other_protocols).can_prepare(request).ok:
                 raise GatewayError(ErrorCode.BAD_REQUEST, "Invalid WebSocket handshake")
             check_path(tail)
-            resolved = proxy.registry.resolve(provider, tail, account_id=ctx.gateway.account_id)
+            resolved = proxy.registry.resolve_realtime(segment, tail, account_id=ctx.gateway.account_id)
         except GatewayError as err:
             return proxy._answer_early(ctx, err, provider, tail, query)
         base = resolved.upstream_base
         ws_base = "ws" + base[4:] if base.startswith("http") else base
         url = ws_base + resolved.path + ("?" + query if query else "")
+        collect = ctx.gateway.collect_logs if ctx.policy.collect_log is None else ctx.policy.collect_log
         ex = Exchange(
             id=new_ulid(ctx.started_ms), account_id=ctx.gateway.account_id, gateway_id=ctx.gateway.id,
             started_ms=ctx.started_ms, provider=provider, family=resolved.spec.family,
             path=resolved.path + ("?" + redact_query(query) if query else ""), method=request.method,
             request_type="realtime", policy=ctx.policy,
-            collect_bodies=ctx.gateway.collect_logs if ctx.policy.collect_log is None else ctx.policy.collect_log,
+            collect_bodies=collect, collect_log=collect,
             request_headers=logged_headers(request.headers.items()),
         )  # fmt: skip
         headers, protocols = _upstream_handshake(request, provider, handshake.other_protocols)
@@ -119,7 +129,7 @@ class RealtimeBridge:
             return client
         self.open.add(client)
         try:
-            await _Session(client, upstream, ex).run()
+            await _Session(client, upstream, ex, _session_secrets(query, offered + handshake.other_protocols)).run()
         finally:
             self.open.discard(client)
             if not upstream.closed:
@@ -152,8 +162,11 @@ class RealtimeBridge:
 class _Session:
     """Pumps frames both ways; the first side to close (or fail) ends the session for both."""
 
-    def __init__(self, client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse, ex: Exchange) -> None:
-        self.client, self.upstream, self.ex = client, upstream, ex
+    def __init__(
+        self, client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse, ex: Exchange,
+        secrets: tuple[bytes, ...] = (),
+    ) -> None:
+        self.client, self.upstream, self.ex, self.secrets = client, upstream, ex, secrets
         self.sent = _Transcript(ex.collect_bodies)
         self.received = _Transcript(ex.collect_bodies)
 
@@ -185,8 +198,8 @@ class _Session:
                 task.cancel()
             with contextlib.suppress(BaseException):
                 await asyncio.gather(up, down, return_exceptions=True)
-            ex.request_body = self.sent.body()
-            ex.response_body = self.received.body() if ex.collect_bodies else None
+            ex.request_body = scrub_body(self.sent.body(), self.secrets)
+            ex.response_body = scrub_body(self.received.body(), self.secrets) if ex.collect_bodies else None
             ex.response_size = self.received.size
 
     @staticmethod
@@ -256,6 +269,17 @@ def _upstream_handshake(request: web.Request, provider: str, protocols: list[str
         elif not proto.lower().startswith(AUTH_PROTOCOL):
             forwarded.append(proto)
     return headers, forwarded
+
+
+def _session_secrets(query: str, protocols: list[str]) -> tuple[bytes, ...]:
+    """The credentials a realtime client sent outside its headers, which the log pipeline's own
+    scrub (by header value) does not know: the query's (``?api_key=``, raw and decoded) and every
+    subprotocol's value (``xi-api-key.<key>``, ``cf-aig-authorization.<token>``), so a transcript
+    that repeats one stores ``[REDACTED]``."""
+    pairs = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True)]
+    pairs += [(name, value) for name, _, value in (p.partition("=") for p in query.split("&"))]
+    pairs += [("api-key", proto.partition(".")[2]) for proto in protocols if "." in proto]
+    return sent_secrets(pairs)
 
 
 def _echo_protocol(chosen: str | None, auth_protocol: str | None, others: list[str]) -> str | None:

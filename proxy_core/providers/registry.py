@@ -28,7 +28,8 @@ from proxy_core.providers.google import GoogleFamily
 from proxy_core.providers.openai import OpenAIFamily
 from proxy_core.providers.workers_ai import WorkersAIFamily
 
-__all__ = ["ProviderSpec", "ProviderRegistry", "ResolvedProvider", "FAMILIES", "BUILTIN_PROVIDERS", "ALIASES"]
+__all__ = ["ProviderSpec", "ProviderRegistry", "ResolvedProvider", "FAMILIES", "BUILTIN_PROVIDERS", "ALIASES",
+           "REALTIME_ALIASES"]
 
 FAMILIES: dict[str, ProviderFamily] = {
     "openai": OpenAIFamily(),
@@ -63,6 +64,9 @@ class ProviderSpec:
     prefix or starts with it plus ``/`` has that prefix replaced (``""`` matches any path). They
     make the path an SDK sends from the base URL the reference documents (often ending at the
     provider segment) and the reference's own curl path reach the same upstream path."""
+    realtime_path: str = ""
+    """The path below the base that a realtime WebSocket reaches when the client's path is empty
+    (the reference's ``wss://…/openai?model=…`` form); ``""``: the provider has no realtime API."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +80,9 @@ class ResolvedProvider:
 
 
 def _spec(
-    name: str, base: str, family: str, *params: str, rewrites: tuple[tuple[str, str], ...] = ()
+    name: str, base: str, family: str, *params: str, rewrites: tuple[tuple[str, str], ...] = (), realtime: str = ""
 ) -> ProviderSpec:
-    return ProviderSpec(name, base, FAMILIES[family], params, rewrites)
+    return ProviderSpec(name, base, FAMILIES[family], params, rewrites, realtime)
 
 
 _ADD_V1 = (("/v1", "/v1"), ("", "/v1"))
@@ -87,8 +91,11 @@ given the base URL ``…/{provider}`` do not (the OpenAI SDK's ``…/grok/chat/c
 Vercel AI SDK's ``…/anthropic/messages``); both reach ``/v1/…``."""
 
 
+_GEMINI_LIVE = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+"""Gemini's Live API (the reference's ``wss://…/google?api_key=…``)."""
+
 BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
-    _spec("openai", "https://api.openai.com/v1", "openai"),
+    _spec("openai", "https://api.openai.com/v1", "openai", realtime="/realtime"),
     _spec("anthropic", "https://api.anthropic.com", "anthropic", rewrites=_ADD_V1),
     _spec(
         "azure-openai",
@@ -98,7 +105,7 @@ BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
         "deployment",
     ),
     _spec("aws-bedrock", "https://bedrock-runtime.{region}.amazonaws.com", "bedrock", "service", "region"),
-    ProviderSpec("cartesia", "https://api.cartesia.ai", GenericFamily(ModelType.AUDIO)),
+    ProviderSpec("cartesia", "https://api.cartesia.ai", GenericFamily(ModelType.AUDIO), realtime_path="/tts/websocket"),
     _spec("cerebras", "https://api.cerebras.ai/v1", "openai"),
     _spec("cerebras-ai", "https://api.cerebras.ai/v1", "openai"),
     # cohere-python joins its own "v1/chat" / "v2/chat" to the reference's base_url "…/cohere/v1";
@@ -106,8 +113,9 @@ BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
     _spec("cohere", "https://api.cohere.ai", "cohere",
           rewrites=(("/v1/v1", "/v1"), ("/v1/v2", "/v2"), ("/v1", "/v1"), ("/v2", "/v2"), ("", "/v1"))),
     _spec("deepseek", "https://api.deepseek.com", "openai"),
-    ProviderSpec("elevenlabs", "https://api.elevenlabs.io", GenericFamily(ModelType.AUDIO)),
-    _spec("google-ai-studio", "https://generativelanguage.googleapis.com", "google"),
+    ProviderSpec("elevenlabs", "https://api.elevenlabs.io", GenericFamily(ModelType.AUDIO),
+                 realtime_path="/v1/convai/conversation"),  # Conversational AI (?agent_id=)
+    _spec("google-ai-studio", "https://generativelanguage.googleapis.com", "google", realtime=_GEMINI_LIVE),
     _spec("grok", "https://api.x.ai", "openai", rewrites=_ADD_V1),
     # groq-sdk posts its own "/openai/v1/chat/completions" below the base URL "…/groq"
     _spec("groq", "https://api.groq.com/openai/v1", "openai", rewrites=(("/openai/v1", ""),)),
@@ -125,6 +133,9 @@ BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
 ALIASES: dict[str, str] = {"perplexity": "perplexity-ai"}
 """Other path names of a built-in provider: the same provider, base URL override included."""
 
+REALTIME_ALIASES: dict[str, str] = {"google": "google-ai-studio"}
+"""Path names that only the realtime WebSockets API knows (the reference's ``wss://…/google?…``)."""
+
 
 class ProviderRegistry:
     """Built-in providers with config overrides applied, plus the operator's custom providers."""
@@ -140,7 +151,8 @@ class ProviderRegistry:
                     known = ", ".join(FAMILIES)
                     raise ValueError(f"config key [providers.{name}] format: {conf.format!r} is not one of {known}")
                 family = FAMILIES[conf.format] if conf.format else builtin.family
-                specs[name] = ProviderSpec(name, base.rstrip("/"), family, builtin.path_params, builtin.path_rewrites)
+                specs[name] = ProviderSpec(name, base.rstrip("/"), family, builtin.path_params, builtin.path_rewrites,
+                                           builtin.realtime_path)  # fmt: skip
                 continue
             if not conf.base_url:
                 raise ValueError(f"config key [providers.{name}] base_url: a custom provider needs one")
@@ -158,6 +170,26 @@ class ProviderRegistry:
     def get(self, name: str) -> ProviderSpec | None:
         """The provider serving path name ``name`` (an alias gives its target's spec)."""
         return self._specs.get(name)
+
+    def realtime_spec(self, name: str) -> ProviderSpec | None:
+        """The provider a realtime WebSocket on path name ``name`` reaches, if it has a realtime API."""
+        spec = self._specs.get(REALTIME_ALIASES.get(name, name))
+        return spec if spec is not None and spec.realtime_path else None
+
+    def realtime_names(self) -> list[str]:
+        return sorted({spec.name for spec in self._specs.values() if spec.realtime_path})
+
+    def resolve_realtime(self, name: str, raw_path: str, *, account_id: str) -> ResolvedProvider:
+        """As :meth:`resolve` for a realtime WebSocket: a realtime-only alias is followed, and an
+        empty client path (``…/openai?model=…``) reaches the provider's ``realtime_path``."""
+        spec = self.realtime_spec(name)
+        if spec is None:
+            raise GatewayError(ErrorCode.BAD_REQUEST, f"Provider '{name}' has no realtime WebSocket API here; "
+                               "realtime providers: " + ", ".join(self.realtime_names()))  # fmt: skip
+        resolved = self.resolve(spec.name, raw_path, account_id=account_id)
+        if resolved.path in ("", "/"):
+            return ResolvedProvider(resolved.spec, resolved.upstream_base, spec.realtime_path)
+        return resolved
 
     def resolve(self, name: str, raw_path: str, *, account_id: str) -> ResolvedProvider:
         """Fill ``name``'s base from ``raw_path`` (already validated by :mod:`proxy_core.safepath`)."""

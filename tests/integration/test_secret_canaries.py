@@ -137,8 +137,7 @@ async def test_no_canary_leaves_through_logs_store_or_api(tmp_path: Path) -> Non
                     assert resp.status == 200, await resp.text()
                 expected += 1
             # realtime: secrets in subprotocols and the query. The mock provider echoes the
-            # handshake it saw in its first frame, so the transcript (not the row) is left out.
-            quiet = {"cf-aig-collect-log": "false"}
+            # handshake it saw in its first frame: the stored transcript must be scrubbed too.
             offers = [
                 ["realtime", f"openai-insecure-api-key.{canary('subprotocol openai-insecure-api-key')}",
                  f"xi-api-key.{canary('subprotocol xi-api-key')}"],
@@ -147,7 +146,7 @@ async def test_no_canary_leaves_through_logs_store_or_api(tmp_path: Path) -> Non
             ]  # fmt: skip
             for protocols in offers:
                 realtime = f"{ws}/openai/v1/realtime?model=gpt-4o-realtime-preview&api_key={canary('realtime ?api_key=')}"
-                async with session.ws_connect(realtime, protocols=protocols, headers=quiet) as sock:
+                async with session.ws_connect(realtime, protocols=protocols) as sock:
                     first = await sock.receive_json(timeout=10)
                     assert first["type"] == "session.created"
                 expected += 1
