@@ -14,6 +14,7 @@ from console.commands import add_subcommands, run_subcommand
 from proxy_core.config import ConfigError, Settings, load_settings
 from proxy_core.log_hygiene import install_log_hygiene
 from proxy_core.runner import pipe_report, print_access_log, settle_heap, start_gateway
+from proxy_core.store.engine import display_url
 
 __all__ = ["main", "build_parser"]
 
@@ -61,7 +62,7 @@ async def run_headless(settings: Settings, *, quiet: bool = False) -> None:
         printer = asyncio.create_task(print_access_log(gateway.bus.subscribe()))
     mode = " (demo: embedded mock provider)" if settings.demo else ""
     print(f"aigw-console: gateway listening on {gateway.gateway_url}{mode}", flush=True)
-    print(f"aigw-console: store {_safe_url(gateway.settings.store_url)}", flush=True)
+    print(f"aigw-console: store {display_url(gateway.settings.store_url)}", flush=True)
     token_note = f"token in {gateway.admin_token_file}" if gateway.admin_token_file else "token from configuration"
     print(f"aigw-console: management API {gateway.api_url} ({token_note})", flush=True)
     try:
@@ -75,13 +76,6 @@ async def run_headless(settings: Settings, *, quiet: bool = False) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await printer
         print(f"aigw-console: stopped ({pipe_report(gateway)})", flush=True)
-
-
-def _safe_url(url: str) -> str:
-    """The store URL without a password."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _run(coro):  # noqa: ANN001, ANN202 - a coroutine and its result

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +28,26 @@ def test_proxy_core_never_imports_the_ui() -> None:
         for path in (ROOT / "proxy_core").rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_importing_the_whole_core_loads_no_ui_module() -> None:
+    """Like harlequin's import-hygiene test: what actually gets loaded, not only what is written."""
+    script = (
+        "import importlib, pkgutil, sys, proxy_core\n"
+        "for m in pkgutil.walk_packages(proxy_core.__path__, 'proxy_core.'):\n"
+        "    if '.migrations' not in m.name: importlib.import_module(m.name)\n"
+        f"print(sorted({{n.split('.')[0] for n in sys.modules}} & {set(FORBIDDEN_IN_CORE)!r}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_screens_and_routes_never_touch_the_database_directly() -> None:
+    """The console and the management API reach the store through proxy_core.services only."""
+    places = [*(ROOT / "console").rglob("*.py"), *(ROOT / "proxy_core" / "api").rglob("*.py")]
+    offenders = {str(p.relative_to(ROOT)) for p in places if {"sqlalchemy", "aiosqlite", "asyncpg"} & _imports(p)}
+    assert offenders == set()
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from proxy_core.config import ConfigError
 from proxy_core.store.migrate import upgrade_to_head
 
-__all__ = ["open_store", "Store"]
+__all__ = ["open_store", "Store", "display_url"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,11 @@ def _prepare_sqlite_path(url: str) -> None:
         probe.unlink()
     except OSError as exc:
         raise ConfigError(f"config key [store] url: directory {parent} is not writable: {exc.strerror}") from None
+
+
+def display_url(url: str) -> str:
+    """A store URL fit to print: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 async def open_store(url: str) -> Store:
