@@ -173,14 +173,16 @@ class Proxy:
         return gateway
 
     def authenticate(self, request: web.Request, gateway: GatewayConfig) -> None:
-        """Authenticated gateways need ``cf-aig-authorization: Bearer <token>`` with a live token."""
+        """Authenticated gateways need ``cf-aig-authorization: Bearer <token>`` with a live token (the
+        reference's own realtime example sends the token bare, so ``Bearer`` may be left out)."""
         if not gateway.authentication:
             return
         raw = request.headers.get("cf-aig-authorization")
         if not raw:
             raise GatewayError(ErrorCode.UNAUTHORIZED, "Unauthorized: this gateway requires cf-aig-authorization")
-        scheme, _, token = raw.partition(" ")
-        parts = split_token(token.strip()) if scheme.lower() == "bearer" else None
+        scheme, _, rest = raw.strip().partition(" ")
+        token = rest if scheme.lower() == "bearer" else raw
+        parts = split_token(token.strip())
         stored = parts and self.directory.token_digest(gateway.account_id, gateway.id, parts[0])
         if not stored or not verify_token(token.strip(), *stored):
             raise GatewayError(ErrorCode.UNAUTHORIZED, "Unauthorized: invalid or revoked gateway token")

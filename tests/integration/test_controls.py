@@ -100,11 +100,13 @@ async def test_authenticated_gateway_four_cases(gateway: RunningGateway, upstrea
     status, _, body = await post(chat_url(gateway))
     assert status == 401 and orjson.loads(body)["error"][0]["code"] == ErrorCode.UNAUTHORIZED
     assert (await post(chat_url(gateway), **{"cf-aig-authorization": "Bearer aigw_nope_x"}))[0] == 401
-    assert (await post(chat_url(gateway), **{"cf-aig-authorization": token}))[0] == 401  # no Bearer scheme
+    # the token alone, as the reference's realtime example sends it (no Bearer scheme) → ok
+    assert (await post(chat_url(gateway), **{"cf-aig-authorization": token}))[0] == 200
+    assert (await post(chat_url(gateway), **{"cf-aig-authorization": "Basic " + token}))[0] == 401
     # the header is never forwarded upstream nor stored
     assert all("cf-aig-authorization" not in {k.lower() for k in r["headers"]} for r in upstream.requests)
     logs = await stored_logs(gateway)
-    assert len(logs) == 3  # the three 401s are not logged
+    assert len(logs) == 4  # the three 401s are not logged
     tokens = await services.tokens.list("default")
     await services.tokens.revoke("default", tokens[0].id, ADMIN)
     assert (await post(chat_url(gateway), **bearer))[0] == 401
