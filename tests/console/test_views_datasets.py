@@ -6,7 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from textual.widgets import Input, Static
+from textual.widgets import Button, Input, Static
 
 from console.views.datasets import DatasetsView
 from console.widgets.datasets_tables import DatasetsTable, EvaluationsTable
@@ -49,12 +49,15 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
             dialog.query_one("#dataset-filter", Input).value = "provider:openai cost>>1"
             await pilot.pause()
             assert "cost" in str(dialog.query_one("#dataset-filter-error", Static).render())
-            await pilot.click("#save")
+            # Press the button itself: the error line just changed the layout, and a click by
+            # position can land where the button was a frame ago (a lost click under load).
+            dialog.query_one("#save", Button).press()
+            await pilot.pause()
             assert app.screen is dialog  # not saved
             dialog.query_one("#dataset-filter", Input).value = "provider:openai feedback:1"
             await pilot.pause()
             assert str(dialog.query_one("#dataset-filter-error", Static).render()) == ""
-            await pilot.click("#save")
+            dialog.query_one("#save", Button).press()
             await wait_until(pilot, lambda: not isinstance(app.screen, DatasetDialog))
             await settle(pilot)
             await wait_until(pilot, lambda: app.screen.query_one(DatasetsTable).row_count == 1, timeout=15)
@@ -104,7 +107,7 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
             await wait_until(pilot, lambda: isinstance(app.screen, DatasetDialog))
             app.screen.query_one("#dataset-name", Input).value = "all openai"
             app.screen.query_one("#dataset-filter", Input).value = "provider:openai"
-            await pilot.click("#save")
+            app.screen.query_one("#save", Button).press()
             await settle(pilot)
             (dataset,) = (await services.datasets.list("default")).items
             assert dataset.name == "all openai" and dataset.filter == parse_text("provider:openai")
