@@ -32,13 +32,13 @@ from proxy_core.directory import GatewayConfig, GatewayDirectory
 from proxy_core.errors import ErrorCode, GatewayError, error_response
 from proxy_core.exchange import Exchange
 from proxy_core.guarding import Guard, ResponseMode, merged_log
+from proxy_core.guardrails import GuardrailOutcome
 from proxy_core.ids import new_ulid
 from proxy_core.logpipe import LogPipe
 from proxy_core.policy import DEFAULT_POLICY, RequestPolicy, parse_policy, parse_step_config
 from proxy_core.providers.registry import ProviderRegistry, ResolvedProvider
 from proxy_core.ratelimit import RateLimiter
-from proxy_core.redact import redact_query, redact_text
-from proxy_core.guardrails import GuardrailOutcome
+from proxy_core.redact import redact_query
 from proxy_core.relay import HOP_BY_HOP, is_streamed, note_unread, relay_body, relay_error, relay_stream
 from proxy_core.relay import relay_upstream, upstream_headers
 from proxy_core.retry import is_retryable_status, plan_for
@@ -501,19 +501,19 @@ class Proxy:
         it must read the answer first: a translated answer (decoded for the client, as before) or
         one judged by response guardrails (so ``br`` cannot carry an answer past them). The
         WebSocket endpoint reads its loopback answers undecoded, so it asks for none."""
-        accept = next((v for k, v in step.headers.items() if k.lower() == "accept-encoding"), None)
-        guard = self.guard
-        judged = guard_policy is not None and guard is not None and guard.engine.needs(guard_policy, "response")
+        wanted: str | None
         if step.reply is not None:
-            wanted: str | None = "gzip, deflate"
-        elif accept is None:
-            return step.headers
-        elif ctx.request_type == "websocket":
-            wanted = None
-        elif judged:
-            wanted = decodable_accept(accept)
+            wanted = "gzip, deflate"
         else:
-            return step.headers
+            accept = next((v for k, v in step.headers.items() if k.lower() == "accept-encoding"), None)
+            if accept is None:
+                return step.headers
+            if ctx.request_type == "websocket":
+                wanted = None
+            elif guard_policy is not None and self.guard is not None and self.guard.engine.needs(guard_policy, "response"):
+                wanted = decodable_accept(accept)
+            else:
+                return step.headers
         headers = {k: v for k, v in step.headers.items() if k.lower() != "accept-encoding"}
         if wanted is not None:
             headers["Accept-Encoding"] = wanted
@@ -709,7 +709,7 @@ class Proxy:
 def _upstream_error(provider: str, exc: BaseException) -> GatewayError:
     if isinstance(exc, TimeoutError):
         return GatewayError(ErrorCode.UPSTREAM_TIMEOUT, f"Provider '{provider}' did not answer in time")
-    return GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, redact_text(f"Provider '{provider}' is unreachable: {type(exc).__name__}"))
+    return GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{provider}' is unreachable: {type(exc).__name__}")
 
 
 async def _read_quietly(upstream: aiohttp.ClientResponse, cap: int) -> tuple[bytes | None, str | None]:

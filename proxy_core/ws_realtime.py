@@ -36,15 +36,13 @@ from yarl import URL
 from proxy_core.errors import ErrorCode, GatewayError, error_body
 from proxy_core.exchange import Exchange
 from proxy_core.ids import new_ulid
-from proxy_core.providers.registry import BUILTIN_PROVIDERS
 from proxy_core.proxy import Proxy, _forward_headers, _upstream_error, split_provider_path
 from proxy_core.redact import redact_query, redact_text, scrub_body, sent_secrets
 from proxy_core.safepath import check_path
 from proxy_core.ws_common import AUTH_PROTOCOL, OpenSockets, logged_headers, read_handshake
 
-__all__ = ["RealtimeBridge", "REALTIME_PROVIDERS"]
+__all__ = ["RealtimeBridge"]
 
-REALTIME_PROVIDERS = tuple(spec.name for spec in BUILTIN_PROVIDERS if spec.realtime_path)
 _STRIP_HANDSHAKE = {"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
                     "sec-websocket-protocol", "sec-websocket-accept", "origin"}  # fmt: skip
 _HANDSHAKE_TIMEOUT = 30.0
