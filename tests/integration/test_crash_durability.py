@@ -14,6 +14,7 @@ import aiohttp
 
 from proxy_core.logspool import LogSpool
 from tests.integration.test_headless_process import CLI, ROOT, _env
+from tests.integration.helpers import sqlite_write_lock
 
 DEADLINE = 120.0
 """Generous bound on waiting for a state on a loaded machine; tests end as soon as it is reached."""
@@ -68,16 +69,11 @@ async def test_kill_9_with_the_store_locked_loses_no_answered_request(tmp_path: 
     first = await _send(url, 1)
     await _until(lambda: set(first) <= _stored_ids(db), "the first log to be stored")
 
-    lock = sqlite3.connect(db, isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")  # another process holds the write lock: the writer is stuck
-    try:
+    async with sqlite_write_lock(db):  # another process holds the write lock: the writer is stuck
         answered = set(await _send(url, 30))
         await _until(lambda: answered <= _spooled_ids(spool_dir), "the waiting rows to reach the crash spool")
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     assert not answered & _stored_ids(db)  # none reached the database before the kill
 
     with sqlite3.connect(db) as conn:

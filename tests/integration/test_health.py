@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sqlite3
 from types import SimpleNamespace
 from typing import Any, AsyncIterator
 
@@ -19,7 +18,7 @@ from proxy_core.health import assess, health_body, health_handler
 from proxy_core.logpipe import PipeStats
 from proxy_core.runner import RunningGateway
 from tests.conftest import GatewayFactory
-from tests.integration.helpers import stored_logs
+from tests.integration.helpers import sqlite_write, stored_logs
 
 SETTINGS = LogSettings(queue_max_entries=100, queue_max_bytes=1000)
 HANG_GUARD_S = 30
@@ -162,9 +161,9 @@ async def test_healthz_follows_a_failing_store_and_clears_when_it_heals(gateway_
     gateway = await gateway_factory(logs={"retry_delay": 0.01})
     code, body = await _healthz(gateway)
     assert (code, body["status"], body["reasons"]) == (200, "ok", [])
-    db = sqlite3.connect(gateway.settings.data_dir / "aigw.db", isolation_level=None)
+    db = gateway.settings.data_dir / "aigw.db"
+    await sqlite_write(db, "ALTER TABLE logs RENAME TO logs_away")  # every insert now fails at once
     try:
-        db.execute("ALTER TABLE logs RENAME TO logs_away")  # every insert now fails at once
         async with aiohttp.ClientSession() as session:
             body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
             async with session.post(f"{gateway.gateway_url}/openai/chat/completions", json=body) as resp:
@@ -173,8 +172,7 @@ async def test_healthz_follows_a_failing_store_and_clears_when_it_heals(gateway_
         assert codes(degraded["reasons"]) == ["log_store_failing"]
         assert "no such table" in degraded["reasons"][0] and degraded["logs"]["failing_since_ms"] is not None
     finally:
-        db.execute("ALTER TABLE logs_away RENAME TO logs")
-        db.close()
+        await sqlite_write(db, "ALTER TABLE logs_away RENAME TO logs")
     healed = await _until(gateway, "ok")
     assert healed["reasons"] == [] and healed["logs"]["last_error"] is None
     assert len(await stored_logs(gateway)) == 1  # the held row was written once the store healed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from typing import Any, Sequence
 
 import aiohttp
@@ -17,7 +16,7 @@ from proxy_core.policy import RequestPolicy
 from proxy_core.providers.registry import FAMILIES
 from proxy_core.server import PIPE
 from tests.conftest import GatewayFactory
-from tests.integration.helpers import stored_logs
+from tests.integration.helpers import sqlite_write_lock, stored_logs
 
 
 def exchange(n: int, body: bytes = b"{}") -> Exchange:
@@ -171,9 +170,7 @@ async def test_a_full_queue_holds_then_refuses_new_requests_and_drops_no_log(gat
     gateway = await gateway_factory(logs={"queue_max_entries": 5, "backpressure_timeout": 0.2, "retry_delay": 0.05})
     url = f"{gateway.gateway_url}/openai/chat/completions"
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hold me"}]}
-    db = sqlite3.connect(gateway.settings.data_dir / "aigw.db", isolation_level=None)
-    db.execute("BEGIN IMMEDIATE")  # the store stops taking writes
-    try:
+    async with sqlite_write_lock(gateway.settings.data_dir / "aigw.db"):  # the store stops taking writes
         async with aiohttp.ClientSession() as session:
             for _ in range(5):
                 async with session.post(url, json=body) as resp:
@@ -183,7 +180,4 @@ async def test_a_full_queue_holds_then_refuses_new_requests_and_drops_no_log(gat
                 assert (await resp.json())["error"][0]["code"] == 2019
             stats = gateway.app[PIPE].stats()
             assert stats.refused == 1 and stats.dropped == 0 and stats.queued == 5
-    finally:
-        db.execute("ROLLBACK")
-        db.close()
     assert len(await stored_logs(gateway)) == 5
