@@ -38,7 +38,7 @@ from proxy_core.events import EventBus
 from proxy_core.runner import RunningGateway, pipe_report, settle_heap, start_gateway
 from proxy_core.log_hygiene import install_log_hygiene
 from proxy_core.runtime_file import RuntimeInfo, read_runtime
-from proxy_core.server import PIPE, PROXY, SERVICES
+from proxy_core.server import GUARDRAILS, PIPE, SERVICES
 from proxy_core.services import Services
 from proxy_core.store.engine import open_store
 
@@ -109,7 +109,7 @@ async def run_console(settings: Settings) -> int:
         gateway.app[SERVICES], gateway.bus, gateway_url=gateway.base_url, account_id=settings.server.account_id,
         on_detach=lambda: log.warning("operator detached the console"),
         prefs_path=settings.data_dir / PREFS_FILE_NAME, data_dir=settings.data_dir,
-        evaluator_status=evaluator_probe(gateway.app[PROXY].guard.engine.evaluator),
+        evaluator_status=evaluator_probe(gateway.app[GUARDRAILS].evaluator),
         log_health=lambda: gateway.app[PIPE].stats(),
     )  # fmt: skip
 

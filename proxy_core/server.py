@@ -47,6 +47,7 @@ PRICING = web.AppKey("pricing", PricingTable)
 WRITER = web.AppKey("writer", LogWriter)
 SERVICES = web.AppKey("services", Services)
 CACHE = web.AppKey("cache", SqlCacheBackend)
+GUARDRAILS = web.AppKey("guardrails", GuardrailEngine)
 
 
 async def _not_found(request: web.Request) -> web.Response:
@@ -164,6 +165,7 @@ def create_app(
     app[DIRECTORY] = directory
     app[PROXY] = proxy
     app[PRICING] = pricing
+    app[GUARDRAILS] = engine
     # Order matters on the way out (reverse): the upstream pool closes first, then the log
     # writer flushes, then the directory stops.
     app.cleanup_ctx.extend([_gateway_directory, _log_writer, _cache_janitor, _upstream_session])
