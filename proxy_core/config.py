@@ -120,6 +120,8 @@ class CacheSettings:
     """Let requests with different API keys share cache entries (off: keys never share)."""
     memory_bytes: int = 64 * 1024 * 1024
     """Size of the in-memory layer in front of the cache table."""
+    read_timeout: float = 0.05
+    """Seconds a request waits for the cache table on a memory miss; a slower read is a miss."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +327,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"config key [logs] overload: {settings.logs.overload!r} is not one of {', '.join(OVERLOAD_MODES)}")
     if settings.logs.flush_interval < 0 or settings.logs.backpressure_timeout <= 0:
         raise ConfigError("config keys [logs] flush_interval (≥ 0) and backpressure_timeout (> 0) are seconds")
+    if settings.cache.read_timeout <= 0:
+        raise ConfigError("config key [cache] read_timeout: must be positive seconds")
     for name, provider in settings.providers.items():
         if provider.base_url and not provider.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"config key [providers.{name}] base_url: must start with http:// or https://")

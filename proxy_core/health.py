@@ -21,6 +21,7 @@ from typing import Any, Awaitable, Callable
 import orjson
 from aiohttp import web
 
+from proxy_core.cache import SqlCacheBackend
 from proxy_core.config import LogSettings
 from proxy_core.guardrails import GuardrailEngine
 from proxy_core.logpipe import PipeStats
@@ -61,12 +62,14 @@ def health_body(stats: PipeStats, settings: LogSettings) -> dict[str, Any]:
 
 
 def health_handler(
-    stats: Callable[[], PipeStats], settings: LogSettings, engine: GuardrailEngine
+    stats: Callable[[], PipeStats], settings: LogSettings, engine: GuardrailEngine, cache: SqlCacheBackend
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The ``/healthz`` handler over the log pipe's ``stats`` and the guardrails ``engine``."""
+    """The ``/healthz`` handler over the log pipe's ``stats``, the guardrails ``engine`` and the
+    response ``cache`` (its reads that outlasted their deadline: a store slow to answer)."""
 
     async def healthz(request: web.Request) -> web.Response:
         body = health_body(stats(), settings)
+        body["cache"] = {"slow_reads": cache.slow_reads}
         if "evaluator" in request.query:  # asked for: a remote evaluator's health costs a round trip
             evaluator = engine.evaluator
             healthy, detail = await evaluator.health()

@@ -1,13 +1,15 @@
 """The default cache backend: the ``cache_entries`` table, behind a bounded in-memory LRU.
 
 Repeated hits are answered from memory and never touch the database. The table keeps entries
-across restarts and beyond the memory budget; a miss in memory costs one primary-key read.
+across restarts and beyond the memory budget; a miss in memory costs one primary-key read, which
+a request waits for at most ``read_timeout`` (then it is a miss, and the read warms memory).
 The cache is best effort: a database error on ``get`` is a miss and on ``put`` leaves the entry
 in memory only (both are logged), so a broken store never breaks a request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from typing import Any
@@ -43,26 +45,53 @@ class SqlCacheBackend:
     dropped: they never reach the store, nor another client through a replay.
     """
 
-    def __init__(self, store: Store, *, memory_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, store: Store, *, memory_bytes: int = 64 * 1024 * 1024, read_timeout: float = 0.05) -> None:
         self._store = store
         self._dialect = store.engine.dialect.name
         self.memory = MemoryLru(memory_bytes)
         """The in-memory layer (exposed for tests and the console's cache statistics)."""
+        self.read_timeout = read_timeout
+        """Seconds a request waits for a table read; then it is a miss (see :meth:`get`)."""
+        self.slow_reads = 0
+        """Table reads that outlasted :attr:`read_timeout` (answered as misses)."""
+        self._loads: dict[str, asyncio.Task[CachedResponse | None]] = {}
 
     async def get(self, key: str, now_ms: int) -> CachedResponse | None:
-        """The entry under ``key`` if fresh at ``now_ms``: from memory, else from the table."""
+        """The entry under ``key`` if fresh at ``now_ms``: from memory, else from the table.
+
+        A request never waits on the database for longer than :attr:`read_timeout`: a slower read
+        (a store busy with a big write, a distant PostgreSQL) is a miss for this request, counted
+        in :attr:`slow_reads`, and goes on in the background to warm memory for the next one.
+        Concurrent misses on one key share one read.
+        """
         held = self.memory.get(key)
         if held is not None:
             if held.is_fresh(now_ms):
                 return held
             self.memory.discard(key)  # the row is just as stale; the janitor deletes it
             return None
+        load = self._loads.get(key)
+        if load is None:
+            load = self._loads[key] = asyncio.get_running_loop().create_task(self._load_quietly(key, now_ms))
+            load.add_done_callback(lambda _: self._loads.pop(key, None))
         try:
-            loaded = await self._load(key, now_ms)
+            async with asyncio.timeout(self.read_timeout):
+                return await asyncio.shield(load)
+        except TimeoutError:
+            self.slow_reads += 1
+            return None
+
+    async def drain(self) -> None:
+        """Wait for table reads still warming memory (at shutdown, before the store closes)."""
+        while self._loads:
+            await asyncio.gather(*list(self._loads.values()), return_exceptions=True)
+
+    async def _load_quietly(self, key: str, now_ms: int) -> CachedResponse | None:
+        try:
+            return await self.load_from_table(key, now_ms)
         except SQLAlchemyError as exc:
             log.warning("cache read failed, answering as a miss: %s", exc)
             return None
-        return loaded
 
     async def put(self, key: str, account_id: str, gateway_id: str, response: CachedResponse) -> None:
         """Store ``response`` in memory and in the table (replacing any entry under ``key``)."""
@@ -86,7 +115,9 @@ class SqlCacheBackend:
         self.memory.clear(account_id, gateway_id)
         return await self._delete(delete(_E).where(_E.account_id == account_id, _E.gateway_id == gateway_id))
 
-    async def _load(self, key: str, now_ms: int) -> CachedResponse | None:
+    async def load_from_table(self, key: str, now_ms: int) -> CachedResponse | None:
+        """Read one entry from the table into memory, however long the read takes (:meth:`get`
+        bounds the wait)."""
         async with self._store.sessions() as session:
             row = (await session.execute(select(*_COLUMNS).where(_E.key == key))).first()
         if row is None or row.expires_at <= now_ms:

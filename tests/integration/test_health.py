@@ -108,7 +108,7 @@ async def fake_health() -> AsyncIterator[FakeHealth]:
     probe = Probe()
     app = web.Application()
     engine: Any = SimpleNamespace(evaluator=probe)
-    app.router.add_get("/healthz", health_handler(lambda: current["stats"], SETTINGS, engine))
+    app.router.add_get("/healthz", health_handler(lambda: current["stats"], SETTINGS, engine, SimpleNamespace(slow_reads=0)))
     server = TestServer(app)
     await server.start_server()
     yield server, current, probe
@@ -124,7 +124,8 @@ async def _get(url: str, **params: str) -> tuple[int, dict[str, Any]]:
 async def test_degraded_is_still_http_200(fake_health: FakeHealth) -> None:
     server, current, probe = fake_health
     url = str(server.make_url("/healthz"))
-    expected = {"status": "ok", "reasons": [], "logs": health_body(current["stats"], SETTINGS)["logs"]}
+    expected = {"status": "ok", "reasons": [], "logs": health_body(current["stats"], SETTINGS)["logs"],
+                "cache": {"slow_reads": 0}}  # fmt: skip
     assert await _get(url) == (200, expected)
     current["stats"] = stats(last_error="ConnectionError: down", failing_since_ms=1)
     status, body = await _get(url)

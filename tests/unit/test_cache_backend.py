@@ -327,3 +327,39 @@ async def test_table_has_the_indexes_the_janitor_and_clear_use(store: Store) -> 
         count = await conn.scalar(select(func.count()).select_from(CacheEntry))
     names = {row[1] for row in rows}
     assert {"ix_cache_entries_expires", "ix_cache_entries_gateway"} <= names and count == 0
+
+
+class HeldTable(SqlCacheBackend):
+    """A table whose reads wait until the test lets them go (a store busy with something else)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, read_timeout=0.01)
+        self.release = asyncio.Event()
+        self.reads = 0
+
+    async def load_from_table(self, key: str, now_ms: int) -> CachedResponse | None:
+        self.reads += 1
+        await self.release.wait()
+        return await super().load_from_table(key, now_ms)
+
+
+async def test_a_slow_table_read_is_a_counted_miss_that_warms_memory(store: Store) -> None:
+    await SqlCacheBackend(store).put("k", "acct", "gw", response())  # in the table, not in this backend's memory
+    held = HeldTable(store)
+    assert await held.get("k", T0) is None  # the request does not wait for the read
+    assert await held.get("k", T0) is None  # a second miss on the same key shares the read
+    assert (held.slow_reads, held.reads) == (2, 1)
+    held.release.set()
+    await held.drain()
+    hit = await held.get("k", T0)  # the read finished in the background and filled memory
+    assert hit is not None and hit.body == BINARY
+    assert (held.slow_reads, held.reads) == (2, 1)
+
+
+async def test_a_fast_table_read_answers_within_its_deadline(store: Store) -> None:
+    await SqlCacheBackend(store).put("k", "acct", "gw", response())
+    held = HeldTable(store)
+    held.release.set()
+    held.read_timeout = 30  # a read that answers in time is a hit, not a slow read
+    hit = await held.get("k", T0)
+    assert hit is not None and held.slow_reads == 0
