@@ -71,6 +71,11 @@ class GatewayError(Exception):
         self.status = STATUS[code]
         self.headers = headers or {}
 
+    def with_headers(self, headers: dict[str, str]) -> GatewayError:
+        """This error with more response headers (the log id of the row that records it)."""
+        self.headers = {**self.headers, **headers}
+        return self
+
 
 def error_body(code: int, message: str) -> bytes:
     return orjson.dumps(

@@ -22,7 +22,8 @@ class Subscription:
         self._ready = asyncio.Event()
         self.dropped = 0
 
-    def _push(self, event: dict[str, Any]) -> None:
+    def push(self, event: dict[str, Any]) -> None:
+        """Deliver one event (the bus calls this; the oldest is dropped when full)."""
         if len(self._items) == self._items.maxlen:
             self.dropped += 1
         self._items.append(event)
@@ -48,7 +49,7 @@ class Subscription:
         return items
 
     def close(self) -> None:
-        self._bus._subscribers.discard(self)
+        self._bus.unsubscribe(self)
 
     def __enter__(self) -> "Subscription":
         return self
@@ -66,9 +67,12 @@ class EventBus:
         self._subscribers.add(sub)
         return sub
 
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
+
     def publish(self, event: dict[str, Any]) -> None:
         for sub in self._subscribers:
-            sub._push(event)
+            sub.push(event)
 
     @property
     def has_subscribers(self) -> bool:

@@ -7,6 +7,7 @@ there, off the response path.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,12 @@ class Exchange:
     duration_ms: int = 0
     response_size: int = 0
     guardrails: dict[str, Any] | None = None
+
+    def ended(self, started: float) -> Exchange:
+        """This exchange, its duration measured from ``started`` (``time.perf_counter()``), ready
+        for the log pipe."""
+        self.duration_ms = int((time.perf_counter() - started) * 1000)
+        return self
 
     @property
     def weight(self) -> int:

@@ -1,7 +1,9 @@
 """Sending an answer to the client: an upstream response (whole or streamed), a cached one, or an error.
 
 Every function here fills the :class:`Exchange` with what the client got (status, headers, body as
-captured for the log) and leaves submitting it to the caller.
+captured for the log) and leaves submitting it to the caller. The client is a :class:`ClientSink`:
+an HTTP response (:mod:`proxy_core.http.sink`) or a WebSocket's messages
+(:mod:`proxy_core.ws.universal`), so one request path serves both.
 
 Upstream bodies reach the client as the provider sent them, ``Content-Encoding`` included; the copy
 captured for the log is decoded with a cap (:mod:`proxy_core.bounded_body`), so a compressed bomb
@@ -15,14 +17,14 @@ import asyncio
 from typing import Any, Protocol
 
 import aiohttp
-from aiohttp import web
+from multidict import CIMultiDict
 
 from proxy_core.bounded_body import BoundedBody, Decoder, Unreadable, coding_of, read_body
 from proxy_core.errors import ErrorCode, GatewayError, error_body
 from proxy_core.exchange import Exchange
 
 __all__ = [
-    "HOP_BY_HOP", "upstream_headers", "relay_upstream", "relay_stream", "relay_body", "relay_error", "send_whole",
+    "HOP_BY_HOP", "ClientSink", "upstream_headers", "relay_upstream", "relay_stream", "relay_body", "relay_error",
     "note_unread", "Rewrite",
 ]  # fmt: skip
 
@@ -65,6 +67,25 @@ def is_streamed(upstream: aiohttp.ClientResponse) -> bool:
     return length is None or length > _BUFFER_LIMIT or any(t in content_type for t in _STREAM_TYPES)
 
 
+class ClientSink(Protocol):
+    """Where an answer goes. Each sending method raises ``ConnectionError`` when the client left."""
+
+    async def send_whole(self, status: int, headers: CIMultiDict[str], body: bytes) -> None:
+        """The whole answer at once (its length known)."""
+
+    async def start_stream(self, status: int, headers: CIMultiDict[str]) -> None:
+        """The status and headers of an answer whose body follows in :meth:`write` calls."""
+
+    async def write(self, chunk: bytes) -> None: ...
+
+    async def end(self) -> None:
+        """The stream is complete."""
+
+    def abort(self) -> None:
+        """The stream broke after its status was sent: tell the client it is incomplete (a clean
+        end would pass for success)."""
+
+
 class Rewrite(Protocol):
     """Rewrites an answer on its way to the client (the OpenAI-compatible endpoint's translation);
     the exchange, and so the log, keeps what the provider sent."""
@@ -74,21 +95,26 @@ class Rewrite(Protocol):
     def stream(self) -> Any: ...
 
 
-def _client_headers(headers: list[tuple[str, str]], rewrite: Rewrite | None, streamed: bool) -> list[tuple[str, str]]:
+def _client_headers(
+    headers: list[tuple[str, str]], reply_headers: dict[str, str], rewrite: Rewrite | None, streamed: bool
+) -> CIMultiDict[str]:
     if rewrite is None:
-        return headers
-    kept = [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-encoding")]
-    return kept + [("Content-Type", "text/event-stream" if streamed else "application/json")]
+        out = CIMultiDict(headers)
+    else:
+        out = CIMultiDict((k, v) for k, v in headers if k.lower() not in ("content-type", "content-encoding"))
+        out["Content-Type"] = "text/event-stream" if streamed else "application/json"
+    out.update(reply_headers)
+    return out
 
 
 async def relay_upstream(
-    request: web.Request,
+    sink: ClientSink,
     ex: Exchange,
     upstream: aiohttp.ClientResponse,
     reply_headers: dict[str, str],
     capture_limit: int,
     rewrite: Rewrite | None = None,
-) -> web.StreamResponse:
+) -> None:
     """Copy ``upstream`` to the client: small bodies in one write, everything else chunk by chunk."""
     ex.status_code = upstream.status
     ex.response_headers = upstream_headers(upstream)
@@ -106,39 +132,38 @@ async def relay_upstream(
                 ErrorCode.UPSTREAM_UNREACHABLE,
                 f"Provider '{ex.provider}' closed the connection mid-response: {type(exc).__name__}",
             )
-            return await relay_error(request, ex, err, reply_headers)
+            await relay_error(sink, ex, err, reply_headers)
+            return
         if rewrite is not None and got.decoded is None:
-            err = GatewayError(
-                ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{ex.provider}' sent an answer the gateway cannot read"
-            )
-            response = await relay_error(request, ex, err, reply_headers)
-            note_unread(ex, got.reason)
-            return response
+            await _unreadable(sink, ex, reply_headers, got.reason)
+            return
         sent = rewrite.whole(upstream.status, got.decoded or b"") if rewrite is not None else got.raw
-        response = web.Response(
-            status=upstream.status, body=sent, headers=_client_headers(ex.response_headers, rewrite, False)
-        )
-        response.headers.update(reply_headers)
         ex.response_body = got.decoded
         ex.response_size = len(got.raw)
         note_unread(ex, got.reason)
-        await send_whole(request, response, ex)
-        return response
-    return await relay_stream(request, ex, upstream, reply_headers, capture_limit, rewrite)
+        await _send_whole(sink, ex, upstream.status, _client_headers(ex.response_headers, reply_headers, rewrite, False), sent)
+        return
+    await relay_stream(sink, ex, upstream, reply_headers, capture_limit, rewrite)
 
 
-async def send_whole(request: web.Request, response: web.Response, ex: Exchange) -> None:
-    """Send a complete response; a client that hung up is recorded, not raised (its log is kept)."""
+async def _send_whole(sink: ClientSink, ex: Exchange, status: int, headers: CIMultiDict[str], body: bytes) -> None:
+    """Send a complete answer; a client that hung up is recorded, not raised (its log is kept)."""
     try:
-        await response.prepare(request)
-        await response.write_eof()
+        await sink.send_whole(status, headers, body)
     except ConnectionError as exc:
         ex.error_code = ErrorCode.CLIENT_DISCONNECTED
         ex.error = f"client disconnected before the answer was sent: {type(exc).__name__}"
 
 
+async def _unreadable(sink: ClientSink, ex: Exchange, reply_headers: dict[str, str], reason: str | None) -> None:
+    """A translated answer the gateway cannot read: there is nothing to translate."""
+    err = GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{ex.provider}' sent an answer the gateway cannot read")
+    await relay_error(sink, ex, err, reply_headers)
+    note_unread(ex, reason)
+
+
 async def relay_stream(
-    request: web.Request,
+    sink: ClientSink,
     ex: Exchange,
     upstream: aiohttp.ClientResponse,
     reply_headers: dict[str, str],
@@ -147,7 +172,7 @@ async def relay_stream(
     *,
     head: bytes = b"",
     unread: str | None = None,
-) -> web.StreamResponse:
+) -> None:
     """Copy ``upstream`` chunk by chunk, capturing (decoded, at most ``capture_limit`` bytes) for
     the log. ``head`` is what was already read off the upstream (sent first); ``unread`` gives up
     on the capture from the start."""
@@ -158,29 +183,21 @@ async def relay_stream(
         try:
             coding = coding_of(encoding)
         except Unreadable as exc:
-            err = GatewayError(
-                ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{ex.provider}' sent an answer the gateway cannot read"
-            )
-            response = await relay_error(request, ex, err, reply_headers)
-            note_unread(ex, exc.reason)
-            return response
+            await _unreadable(sink, ex, reply_headers, exc.reason)
+            return
         decoder = Decoder(coding) if coding is not None else None
     state = rewrite.stream() if rewrite is not None else None
-    response = web.StreamResponse(
-        status=upstream.status, headers=_client_headers(ex.response_headers, rewrite, True)
-    )
-    response.headers.update(reply_headers)
     capture = BoundedBody(None if decoder is not None else encoding, capture_limit)
     identity = capture.identity
     if unread is not None:
         capture.fail(unread)
     size = 0
     try:
-        await response.prepare(request)
+        await sink.start_stream(upstream.status, _client_headers(ex.response_headers, reply_headers, rewrite, True))
     except ConnectionError as exc:
         ex.error_code = ErrorCode.CLIENT_DISCONNECTED
         ex.error = f"client disconnected before the answer was sent: {type(exc).__name__}"
-        return response
+        return
     reader = upstream.content
     while True:
         if head:
@@ -191,10 +208,7 @@ async def relay_stream(
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE
                 ex.error = f"provider stream broke after {size} bytes: {type(exc).__name__}"
-                # The status line is gone already; cutting the connection is the only way left to
-                # tell the client its stream is incomplete (a clean end would pass for success).
-                if request.transport is not None:
-                    request.transport.abort()
+                sink.abort()
                 break
         if not chunk:
             break
@@ -203,7 +217,7 @@ async def relay_stream(
             for piece in decoder.decode(chunk) if decoder is not None else (chunk,):
                 out = state.feed(piece) if state is not None else piece
                 if out:
-                    await response.write(out)
+                    await sink.write(out)
                 if decoder is not None:
                     await capture.feed(piece)
         except ConnectionError as exc:
@@ -213,8 +227,7 @@ async def relay_stream(
         except Unreadable as exc:
             ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE
             ex.error = f"provider stream could not be decoded after {size} bytes: {exc.reason}"
-            if request.transport is not None:
-                request.transport.abort()
+            sink.abort()
             break
         if decoder is None:
             await capture.feed(chunk)  # after the client has the chunk: the log's copy costs it nothing
@@ -223,25 +236,23 @@ async def relay_stream(
             if decoder is not None:
                 decoder.finish()
             if state is not None:
-                await response.write(state.finish())
-            await response.write_eof()
+                await sink.write(state.finish())
+            await sink.end()
         except ConnectionError:
             pass
         except Unreadable as exc:
             ex.error_code = ErrorCode.UPSTREAM_UNREACHABLE
             ex.error = f"provider stream could not be decoded after {size} bytes: {exc.reason}"
-            if request.transport is not None:
-                request.transport.abort()
+            sink.abort()
     ex.response_body = capture.finish()
     ex.response_truncated = ex.response_body is None
     if not identity or unread is not None:  # an identity body over the cap is only "truncated", as before
         note_unread(ex, capture.reason)
     ex.response_size = size
-    return response
 
 
 async def relay_body(
-    request: web.Request,
+    sink: ClientSink,
     ex: Exchange,
     status: int,
     headers: list[tuple[str, str]],
@@ -251,7 +262,7 @@ async def relay_body(
     *,
     cached: bool = False,
     rewrite: Rewrite | None = None,
-) -> web.StreamResponse:
+) -> None:
     """Answer with a complete body held in memory (from the cache, or buffered for a response
     guardrail); a stream is replayed as a stream, event by event."""
     ex.cached = cached
@@ -262,43 +273,34 @@ async def relay_body(
     ex.streamed = streamed
     if not streamed:
         sent = rewrite.whole(status, body) if rewrite is not None else body
-        response = web.Response(status=status, body=sent, headers=_client_headers(headers, rewrite, False))
-        response.headers.update(reply_headers)
-        await send_whole(request, response, ex)
-        return response
+        await _send_whole(sink, ex, status, _client_headers(headers, reply_headers, rewrite, False), sent)
+        return
     if rewrite is not None:
         state = rewrite.stream()
         body = state.feed(body) + state.finish()
-    response = web.StreamResponse(status=status, headers=_client_headers(headers, rewrite, True))
-    response.headers.update(reply_headers)
     try:
-        await response.prepare(request)
+        await sink.start_stream(status, _client_headers(headers, reply_headers, rewrite, True))
         start = 0
         while start < len(body):
             end = body.find(b"\n\n", start)
             end = len(body) if end < 0 else end + 2
-            await response.write(body[start:end])
+            await sink.write(body[start:end])
             start = end
-        await response.write_eof()
+        await sink.end()
     except ConnectionError:
         ex.error_code = ErrorCode.CLIENT_DISCONNECTED
         ex.error = "client disconnected during a cached stream"
-    return response
 
 
-async def relay_error(
-    request: web.Request, ex: Exchange, err: GatewayError, reply_headers: dict[str, str]
-) -> web.StreamResponse:
+async def relay_error(sink: ClientSink, ex: Exchange, err: GatewayError, reply_headers: dict[str, str]) -> None:
     """A gateway-made JSON error, recorded on the exchange."""
     body = error_body(err.code, err.message)
-    response = web.Response(
-        status=err.status, body=body, content_type="application/json", headers={**err.headers, **reply_headers}
-    )
+    headers = CIMultiDict({**err.headers, **reply_headers})
+    headers["Content-Type"] = "application/json"
     ex.status_code = err.status
     ex.error_code = err.code
     ex.error = err.message
     ex.response_headers = [("content-type", "application/json")]
     ex.response_body = body
     ex.response_size = len(body)
-    await send_whole(request, response, ex)
-    return response
+    await _send_whole(sink, ex, err.status, headers, body)

@@ -18,9 +18,9 @@ from aiohttp import web
 
 from proxy_core.api import resolve_admin_token
 from proxy_core.config import ProviderSettings, Settings
-from proxy_core.demo_traffic import run_demo_traffic
+from proxy_core.demo.traffic import run_demo_traffic
 from proxy_core.events import EventBus, Subscription
-from proxy_core.mock_provider import MockProvider, start_mock
+from proxy_core.demo.mock_provider import MockProvider, start_mock
 from proxy_core.runtime_file import RuntimeInfo, read_runtime, remove_runtime, write_runtime
 from proxy_core.server import PIPE, create_app
 from proxy_core.store.engine import Store, open_store

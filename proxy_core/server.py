@@ -24,25 +24,29 @@ from proxy_core.events import EventBus
 from proxy_core.health import health_handler
 from proxy_core.logpipe import LogPipe
 from proxy_core.logspool import LogSpool
-from proxy_core.providers.registry import ProviderRegistry
+from proxy_core.admission import Admission
+from proxy_core.cache.steps import StepCache
+from proxy_core.forward import Forwarder
 from proxy_core.guarding import Guard
 from proxy_core.guardrails import GuardrailEngine, build_evaluator
-from proxy_core.proxy import Proxy
-from proxy_core.ratelimit import RateLimiter
+from proxy_core.http.routes import FORWARDER, ProviderRoutes
+from proxy_core.providers.registry import ProviderRegistry
 from proxy_core.services import Services
 from proxy_core.store.engine import Store
 from proxy_core.store.logwriter import LogWriter
-from proxy_core.ws_realtime import RealtimeBridge
-from proxy_core.ws_universal import UniversalSockets
+from proxy_core.ws.realtime import RealtimeBridge
+from proxy_core.ws.universal import UniversalSockets
 
-__all__ = ["create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "PROXY", "PRICING", "WRITER", "SERVICES", "CACHE"]
+__all__ = [
+    "create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "FORWARDER", "PRICING", "WRITER", "SERVICES",
+    "CACHE", "GUARDRAILS",
+]  # fmt: skip
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 BUS = web.AppKey("bus", EventBus)
 PIPE = web.AppKey("pipe", LogPipe)
 DIRECTORY = web.AppKey("directory", GatewayDirectory)
-PROXY = web.AppKey("proxy", Proxy)
 PRICING = web.AppKey("pricing", PricingTable)
 WRITER = web.AppKey("writer", LogWriter)
 SERVICES = web.AppKey("services", Services)
@@ -54,7 +58,8 @@ async def _not_found(request: web.Request) -> web.Response:
     return error_response(GatewayError(ErrorCode.NOT_FOUND, f"No route for {request.method} {request.path}"))
 
 
-async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
+async def _upstream_session(app: web.Application, *, cache: StepCache, guard: Guard) -> AsyncIterator[None]:
+    """The provider connection pool, and the :class:`Forwarder` that uses it."""
     settings = app[SETTINGS]
     connector = aiohttp.TCPConnector(
         limit=settings.server.upstream_connection_limit,
@@ -70,9 +75,22 @@ async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding")
     ) as session:
-        app[PROXY].client = session
+        app[FORWARDER] = Forwarder(
+            session, app[PIPE], capture_limit=settings.logs.max_stored_body_bytes, cache=cache, guard=guard
+        )
         yield
-        app[PROXY].client = None
+        await app[FORWARDER].drain()  # cache writes in flight, before the store closes
+
+
+async def _realtime_session(app: web.Application, *, bridge: RealtimeBridge) -> AsyncIterator[None]:
+    await bridge.start()
+    yield
+    await bridge.close()
+
+
+async def _evaluator(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[GUARDRAILS].evaluator.aclose()
 
 
 async def _log_writer(app: web.Application) -> AsyncIterator[None]:
@@ -80,7 +98,7 @@ async def _log_writer(app: web.Application) -> AsyncIterator[None]:
     await pipe.recover(app[WRITER].known_ids)  # what a killed process left, before new rows queue
     pipe.start()
     yield
-    await app[PROXY].drain_background()
+    await app[CACHE].drain()
     await pipe.close()
     await app[WRITER].close()
 
@@ -133,20 +151,20 @@ def create_app(
     pipe = LogPipe(settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending, spool=spool)
     registry = ProviderRegistry(settings.providers)
     try:
+        # An HTTP evaluator opens a session of its own: a slow evaluator never holds provider connections.
         evaluator = build_evaluator(
-            settings.guardrails.evaluator,
-            settings.guardrails.options.get(settings.guardrails.evaluator, {}),
-            session_factory=lambda: app[PROXY].client,
+            settings.guardrails.evaluator, settings.guardrails.options.get(settings.guardrails.evaluator, {})
         )
     except ValueError as exc:
         raise ConfigError(f"config key [guardrails] evaluator: {exc}") from None
     engine = GuardrailEngine(
         evaluator, cache_seconds=settings.guardrails.cache_seconds, timeout=settings.guardrails.timeout
     )
-    proxy = Proxy(settings, registry, directory, pipe, cache=cache, limiter=RateLimiter(), guard=Guard(engine))
-    proxy.share_cache_across_credentials = settings.cache.share_across_credentials
-    realtime, universal_ws = RealtimeBridge(proxy), UniversalSockets(proxy)
-    proxy.realtime = realtime.handle
+    admission = Admission(directory, pipe)
+    step_cache = StepCache(cache, share_across_credentials=settings.cache.share_across_credentials)
+    realtime = RealtimeBridge(admission, registry, pipe, settings.server)
+    universal_ws = UniversalSockets(admission, registry, settings.server.max_body_bytes)
+    routes = ProviderRoutes(settings.server, registry, admission, realtime.handle)
     services = Services(
         store,
         account_id=settings.server.account_id,
@@ -163,19 +181,22 @@ def create_app(
     app[SERVICES] = services
     app[CACHE] = cache
     app[DIRECTORY] = directory
-    app[PROXY] = proxy
     app[PRICING] = pricing
     app[GUARDRAILS] = engine
-    # Order matters on the way out (reverse): the upstream pool closes first, then the log
+    # Order matters on the way out (reverse): the upstream pools close first, then the log
     # writer flushes, then the directory stops.
-    app.cleanup_ctx.extend([_gateway_directory, _log_writer, _cache_janitor, _upstream_session])
+    app.cleanup_ctx.extend([
+        _gateway_directory, _log_writer, _cache_janitor, _evaluator,
+        functools.partial(_realtime_session, bridge=realtime),
+        functools.partial(_upstream_session, cache=step_cache, guard=Guard(engine)),
+    ])  # fmt: skip
     app.on_shutdown.extend([realtime.open.close_all, universal_ws.open.close_all])
     app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=functools.partial(_reread, directory, writer)))
     app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache))
-    app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", proxy.handle)
-    app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", proxy.handle)
-    app.router.add_post("/v1/{account}/{gateway}", proxy.handle_universal)
-    app.router.add_post("/v1/{account}/{gateway}/", proxy.handle_universal)
+    app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", routes.provider)
+    app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", routes.provider)
+    app.router.add_post("/v1/{account}/{gateway}", routes.universal)
+    app.router.add_post("/v1/{account}/{gateway}/", routes.universal)
     app.router.add_get("/v1/{account}/{gateway}", universal_ws.handle)
     app.router.add_get("/v1/{account}/{gateway}/", universal_ws.handle)
     app.router.add_route("*", "/{tail:[\\s\\S]*}", _not_found)

@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import pytest
 
 from proxy_core.config import ProviderSettings, Settings, load_settings
-from proxy_core.mock_provider import MockProvider, start_mock
+from proxy_core.demo.mock_provider import MockProvider, start_mock
 from proxy_core.runner import RunningGateway, start_gateway
 
 ACCOUNT = "local"

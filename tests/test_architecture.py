@@ -50,6 +50,35 @@ def test_screens_and_routes_never_touch_the_database_directly() -> None:
     assert offenders == set()
 
 
+def _foreign_private_reads(path: Path) -> list[str]:
+    """``x._name`` where ``x`` is not ``self``/``cls``/``super()``: reaching into another object."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")):
+            continue
+        owner = node.value
+        if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+            continue
+        if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+            continue
+        found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_core_module_reaches_into_another_object_through_underscore_names() -> None:
+    """A class's underscore names are its own: neighbours use its public methods (the request path
+    once reached into ``Proxy._prelude``; a WebSocket into aiohttp's ``_response``)."""
+    assert [hit for path in sorted((ROOT / "proxy_core").rglob("*.py")) for hit in _foreign_private_reads(path)] == []
+
+
+def test_the_request_path_has_no_loopback_call() -> None:
+    """WebSocket requests are forwarded by the request path itself, never by a call to the gateway's
+    own HTTP endpoint with a secret header."""
+    hits = [str(p.relative_to(ROOT)) for p in (ROOT / "proxy_core").rglob("*.py")
+            if "LOOPBACK" in p.read_text(encoding="utf-8") or "_prelude" in p.read_text(encoding="utf-8")]  # fmt: skip
+    assert hits == []
+
+
 def test_migrations_match_the_models(tmp_path: Path) -> None:
     """A fresh database migrated to head has exactly the schema the models describe."""
     from alembic.autogenerate import compare_metadata

@@ -1,18 +1,17 @@
 """Gateway authentication tokens: created (shown once), listed without secrets, revoked.
 
 A token reads ``aigw_{id}_{secret}``; only a per-token salt and ``sha256(salt + secret)`` are
-stored, and checks compare digests in constant time (:func:`verify_token`).
+stored; requests are checked against them by :mod:`proxy_core.admission`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from proxy_core.admission import TOKEN_PREFIX, digest_secret
 from proxy_core.directory import DirectoryUpdates
 from proxy_core.ids import new_ulid
 from proxy_core.services.audit import record_change
@@ -21,30 +20,7 @@ from proxy_core.services.types import Actor, Clock, NewToken, TokenInfo
 from proxy_core.store.engine import Store
 from proxy_core.store.models import Gateway, GatewayToken
 
-__all__ = ["TokenService", "digest_secret", "split_token", "verify_token"]
-
-PREFIX = "aigw_"
-
-
-def digest_secret(salt: str, secret: str) -> str:
-    return hashlib.sha256((salt + secret).encode()).hexdigest()
-
-
-def split_token(token: str) -> tuple[str, str] | None:
-    """``(token id, secret)`` of a well-formed token, else ``None``."""
-    if not token.startswith(PREFIX):
-        return None
-    token_id, sep, secret = token[len(PREFIX) :].partition("_")
-    if not sep or len(token_id) != 26 or not secret:
-        return None
-    return token_id.upper(), secret
-
-
-def verify_token(token: str, salt: str, digest: str) -> bool:
-    parts = split_token(token)
-    if parts is None:
-        return False
-    return hmac.compare_digest(digest_secret(salt, parts[1]), digest)
+__all__ = ["TokenService"]
 
 
 def _info(row: GatewayToken) -> TokenInfo:
@@ -70,7 +46,7 @@ class TokenService:
         token_id = new_ulid(now)
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_hex(16)
-        token = f"{PREFIX}{token_id.lower()}_{secret}"
+        token = f"{TOKEN_PREFIX}{token_id.lower()}_{secret}"
         async with self.store.sessions.begin() as session:
             if await session.get(Gateway, (self.account_id, gateway_id)) is None:
                 raise NotFound(f"gateway '{gateway_id}' not found")

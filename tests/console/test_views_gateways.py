@@ -13,7 +13,7 @@ from console.widgets.gateways_audit import AuditTable
 from console.widgets.gateways_dialogs import GatewayDialog, SettingDialog, TokenSecretDialog
 from console.widgets.gateways_settings import SETTINGS, SettingsTable
 from proxy_core.services import Actor, Services
-from proxy_core.services.tokens import split_token
+from proxy_core.admission import split_token
 from tests.console.views_harness import (
     ACCOUNT, HOUR, MINUTE, NOW, UTC, ViewHarness, fixed_clock, make_services, open_seeded_store, settle, wait_until,
 )  # fmt: skip

@@ -13,7 +13,7 @@ from aiohttp import web
 from proxy_core.config import ProviderSettings
 from proxy_core.errors import ErrorCode
 from proxy_core.runner import RunningGateway
-from proxy_core.server import PROXY, SERVICES
+from proxy_core.server import FORWARDER, SERVICES
 from proxy_core.services import Actor
 from tests.conftest import GatewayFactory, Upstream
 from tests.integration.helpers import stored_logs
@@ -80,7 +80,7 @@ def record_sleeps(gateway: RunningGateway) -> list[float]:
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    gateway.app[PROXY].sleep = fake_sleep
+    gateway.app[FORWARDER].sleep = fake_sleep
     return slept
 
 
@@ -291,7 +291,7 @@ async def test_universal_bad_requests(gateway: RunningGateway, payload: bytes, c
 async def test_cache_miss_then_hit_costs_zero(gateway: RunningGateway, upstream: Upstream) -> None:
     await configure(gateway, cache_ttl=300)
     first = await post(chat_url(gateway), authorization="Bearer sk-one")
-    await gateway.app[PROXY].drain_background()
+    await gateway.app[FORWARDER].drain()
     second = await post(chat_url(gateway), authorization="Bearer sk-one")
     assert first[1]["cf-aig-cache-status"] == "MISS" and second[1]["cf-aig-cache-status"] == "HIT"
     assert first[2] == second[2] and len(upstream.requests) == 1
@@ -306,17 +306,18 @@ async def test_cache_miss_then_hit_costs_zero(gateway: RunningGateway, upstream:
 async def test_cache_is_not_shared_between_api_keys(gateway: RunningGateway, upstream: Upstream) -> None:
     await configure(gateway, cache_ttl=300)
     await post(chat_url(gateway), authorization="Bearer sk-one")
-    await gateway.app[PROXY].drain_background()
+    await gateway.app[FORWARDER].drain()
     status, headers, _ = await post(chat_url(gateway), authorization="Bearer sk-two")
     assert headers["cf-aig-cache-status"] == "MISS" and len(upstream.requests) == 2
 
 
 async def test_cache_ttl_expiry_skip_and_errors_not_cached(gateway: RunningGateway, upstream: Upstream) -> None:
-    proxy = gateway.app[PROXY]
+    forwarder = gateway.app[FORWARDER]
     now = [1_800_000_000_000]
-    proxy.now_ms = lambda: now[0]
+    assert forwarder.cache is not None
+    forwarder.cache.now_ms = lambda: now[0]
     assert (await post(chat_url(gateway), **{"cf-aig-cache-ttl": "60"}))[1]["cf-aig-cache-status"] == "MISS"
-    await proxy.drain_background()
+    await forwarder.drain()
     assert (await post(chat_url(gateway), **{"cf-aig-cache-ttl": "60"}))[1]["cf-aig-cache-status"] == "HIT"
     assert (await post(chat_url(gateway), **{"cf-aig-skip-cache": "true"}))[1]["cf-aig-cache-status"] == "MISS"
     now[0] += 61_000
@@ -324,13 +325,13 @@ async def test_cache_ttl_expiry_skip_and_errors_not_cached(gateway: RunningGatew
     assert len(upstream.requests) == 3
     failing = {"cf-aig-cache-ttl": "60", "x-mock-status": "500"}
     await post(chat_url(gateway), {**CHAT, "n": 2}, **failing)
-    await proxy.drain_background()
+    await forwarder.drain()
     assert (await post(chat_url(gateway), {**CHAT, "n": 2}, **failing))[1]["cf-aig-cache-status"] == "MISS"
 
 
 async def test_custom_cache_key_caches_with_gateway_caching_off(gateway: RunningGateway, upstream: Upstream) -> None:
     first = await post(chat_url(gateway), **{"cf-aig-cache-key": "answer-a"})
-    await gateway.app[PROXY].drain_background()
+    await gateway.app[FORWARDER].drain()
     second = await post(chat_url(gateway), {**CHAT, "temperature": 1}, **{"cf-aig-cache-key": "answer-a"})
     assert second[1]["cf-aig-cache-status"] == "HIT" and second[2] == first[2]
     assert len(upstream.requests) == 1
@@ -340,7 +341,7 @@ async def test_streamed_answers_are_cached_and_replayed_as_a_stream(gateway: Run
     await configure(gateway, cache_ttl=300)
     body = {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
     first = await post(chat_url(gateway), body)
-    await gateway.app[PROXY].drain_background()
+    await gateway.app[FORWARDER].drain()
     second = await post(chat_url(gateway), body)
     assert second[1]["cf-aig-cache-status"] == "HIT"
     assert second[1]["Content-Type"].startswith("text/event-stream")
@@ -352,7 +353,7 @@ async def test_streamed_answers_are_cached_and_replayed_as_a_stream(gateway: Run
 async def test_invalidate_on_update_clears_the_gateways_cache(gateway: RunningGateway, upstream: Upstream) -> None:
     await configure(gateway, cache_ttl=300, cache_invalidate_on_update=True)
     await post(chat_url(gateway))
-    await gateway.app[PROXY].drain_background()
+    await gateway.app[FORWARDER].drain()
     await configure(gateway, cache_ttl=600)
     assert (await post(chat_url(gateway)))[1]["cf-aig-cache-status"] == "MISS"
     assert len(upstream.requests) == 2

@@ -14,7 +14,7 @@ from proxy_core.config import ProviderSettings
 from proxy_core.guarding import Guard
 from proxy_core.guardrails import EvaluatorUnavailable, GuardrailEngine, Verdict
 from proxy_core.runner import RunningGateway
-from proxy_core.server import PROXY, SERVICES
+from proxy_core.server import FORWARDER, SERVICES
 from proxy_core.services import Actor
 from tests.conftest import GatewayFactory
 from tests.integration.helpers import serving, stored_logs
@@ -45,7 +45,7 @@ class KeywordEvaluator:
 
 
 def use_evaluator(gateway: RunningGateway, evaluator: KeywordEvaluator, timeout: float = 5.0) -> None:
-    gateway.app[PROXY].guard = Guard(GuardrailEngine(evaluator, timeout=timeout, cache_seconds=0))
+    gateway.app[FORWARDER].guard = Guard(GuardrailEngine(evaluator, timeout=timeout, cache_seconds=0))
 
 
 async def set_policy(gateway: RunningGateway, prompt: dict[str, str], response: dict[str, str]) -> None:

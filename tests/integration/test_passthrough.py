@@ -18,7 +18,7 @@ from proxy_core.server import SERVICES
 from proxy_core.services import Actor
 from proxy_core.store.models import LogRollup
 from tests.conftest import GatewayFactory, Upstream
-from tests.integration.helpers import serving, only_log, stored_body, stored_logs
+from tests.integration.helpers import serving, only_log, stored_logs
 
 # provider → (client path below the provider segment, expected path at the upstream)
 # The test bases keep each provider's placeholders, so filling them is tested too.

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from proxy_core.config import ProviderSettings
 from proxy_core.runner import RunningGateway
-from proxy_core.server import PROXY
+from proxy_core.server import FORWARDER
 from tests.conftest import GatewayFactory
 from tests.integration.helpers import serving, stored_body, stored_logs
 from tests.integration.test_guardrails_proxy import KeywordEvaluator, set_policy, use_evaluator
@@ -123,7 +123,7 @@ async def test_cached_gzip_answer_is_replayed_decoded(gateway_factory: GatewayFa
     async with serving(gzip_answer(200, compressed)) as base:
         gateway = await openai_gateway(gateway_factory, base)
         first = await post(gateway.gateway_url, **{"cf-aig-cache-ttl": "60"})
-        await gateway.app[PROXY].drain_background()
+        await gateway.app[FORWARDER].drain()
         second = await post(gateway.gateway_url, **{"cf-aig-cache-ttl": "60"})
     assert first[0] == 200 and first[1]["cf-aig-cache-status"] == "MISS" and first[2] == compressed
     assert second[1]["cf-aig-cache-status"] == "HIT"

@@ -14,7 +14,7 @@ import pytest
 from proxy_core.config import ProviderSettings
 from proxy_core.errors import ErrorCode
 from proxy_core.runner import RunningGateway
-from proxy_core.server import PIPE, PROXY, SERVICES
+from proxy_core.server import FORWARDER, PIPE, SERVICES
 from proxy_core.services import Actor
 from tests.conftest import GatewayFactory, Upstream, mock_providers
 from tests.integration.helpers import stored_body, stored_logs
@@ -109,6 +109,21 @@ async def test_streamed_answer_is_created_stream_done(gateway: RunningGateway) -
     assert logs[-1]["id"] == done["metadata"]["logId"] and logs[-1]["streamed"]
 
 
+async def test_requests_need_no_connection_of_their_own(gateway_factory: GatewayFactory) -> None:
+    """A message is forwarded on the request path itself, not through a call back into the gateway:
+    one pooled upstream connection is all a socket's requests need, even several at once."""
+    gateway = await gateway_factory(server={"upstream_connection_limit": 1})
+    async with aiohttp.ClientSession() as session, session.ws_connect(ws_url(gateway)) as ws:
+        for n in range(3):
+            await ws.send_json(create(f"e{n}"))
+        answers = [await recv(ws) for _ in range(3)]
+    assert sorted(a["metadata"]["eventId"] for a in answers) == ["e0", "e1", "e2"]
+    assert {a["type"] for a in answers} == {"universal.created"}
+    logs = await stored_logs(gateway)
+    assert [log["request_type"] for log in logs] == ["websocket"] * 3
+    assert {log["id"] for log in logs} == {a["metadata"]["logId"] for a in answers}
+
+
 async def test_concurrent_requests_on_one_socket(gateway: RunningGateway) -> None:
     slow = create("slow")
     slow["request"]["headers"]["x-mock-delay-ms"] = "400"
@@ -142,7 +157,7 @@ async def test_second_identical_request_is_a_cache_hit(gateway: RunningGateway, 
     async with aiohttp.ClientSession() as session, session.ws_connect(ws_url(gateway)) as ws:
         await ws.send_json(create("one"))
         first = await recv(ws)
-        await gateway.app[PROXY].drain_background()
+        await gateway.app[FORWARDER].drain()
         await ws.send_json(create("two"))
         second = await recv(ws)
     assert first["metadata"]["cacheStatus"] == "MISS" and second["metadata"]["cacheStatus"] == "HIT"
@@ -224,7 +239,7 @@ async def test_authenticated_gateway_handshake(gateway: RunningGateway) -> None:
 
 
 async def test_too_many_in_flight_are_refused(gateway: RunningGateway) -> None:
-    from proxy_core.ws_universal import MAX_IN_FLIGHT
+    from proxy_core.ws.universal import MAX_IN_FLIGHT
 
     async with aiohttp.ClientSession() as session, session.ws_connect(ws_url(gateway)) as ws:
         for i in range(MAX_IN_FLIGHT + 1):
@@ -275,6 +290,7 @@ async def test_realtime_text_and_binary_both_ways_and_one_log(gateway: RunningGa
     assert b"response.create" in body["request_body"] and b"[binary 500 bytes]" in body["request_body"]
     assert b"response.done" in body["response_body"] and b"session.created" in body["response_body"]
     assert body["request_headers"]["authorization"] == "[REDACTED]"
+    assert body["response_headers"]["upgrade"].lower() == "websocket"  # the provider's 101, as it answered
 
 
 async def test_realtime_close_propagates_both_ways(gateway: RunningGateway, upstream: Upstream) -> None:

@@ -42,6 +42,9 @@ class Evaluator(Protocol):
     async def health(self) -> tuple[bool, str]:
         """For the console: whether the evaluator can judge now, and a one-line detail."""
 
+    async def aclose(self) -> None:
+        """Release what it holds (an HTTP evaluator's session), when the gateway stops."""
+
 
 def check_options(name: str, options: Mapping[str, Any], allowed: set[str], required: set[str] = frozenset()) -> None:
     """``ValueError`` naming the first unknown or missing option of evaluator ``name``."""

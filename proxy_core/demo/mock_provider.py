@@ -96,7 +96,7 @@ class _Routes:
     def __init__(self, mock: MockProvider) -> None:
         self.mock = mock
 
-    async def _prelude(self, request: web.Request) -> tuple[Any, bytes]:
+    async def _read_request(self, request: web.Request) -> tuple[Any, bytes]:
         raw = await request.read()
         if self.mock.record:
             self.mock.requests.append(
@@ -141,7 +141,7 @@ class _Routes:
     # -- OpenAI ----------------------------------------------------------------------------------
 
     async def openai_chat(self, request: web.Request) -> web.StreamResponse:
-        body, _ = await self._prelude(request)
+        body, _ = await self._read_request(request)
         if not isinstance(body, dict) or "messages" not in body:
             return _error(400, "messages is required")
         model = body.get("model", "gpt-4o-mini")
@@ -170,7 +170,7 @@ class _Routes:
         })  # fmt: skip
 
     async def openai_embeddings(self, request: web.Request) -> web.StreamResponse:
-        body, _ = await self._prelude(request)
+        body, _ = await self._read_request(request)
         if not isinstance(body, dict) or "input" not in body:
             return _error(400, "input is required")
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
@@ -182,7 +182,7 @@ class _Routes:
     # -- Anthropic -------------------------------------------------------------------------------
 
     async def anthropic_messages(self, request: web.Request) -> web.StreamResponse:
-        body, _ = await self._prelude(request)
+        body, _ = await self._read_request(request)
         if not isinstance(body, dict) or "messages" not in body:
             return _error(400, "messages: field required", anthropic=True)
         model = body.get("model", "claude-3-5-haiku-latest")
@@ -218,7 +218,7 @@ class _Routes:
     # -- Google AI Studio ------------------------------------------------------------------------
 
     async def google_generate(self, request: web.Request) -> web.StreamResponse:
-        body, _ = await self._prelude(request)
+        body, _ = await self._read_request(request)
         model_action = request.match_info["model_action"]
         model, _, action = model_action.partition(":")
         if not isinstance(body, dict) or "contents" not in body:
@@ -297,7 +297,7 @@ class _Routes:
     async def echo(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self.realtime(request)
-        body, raw = await self._prelude(request)
+        body, raw = await self._read_request(request)
         return _json({
             "echo": True, "method": request.method, "path": request.raw_path.split("?", 1)[0],
             "query": request.query_string, "headers": {str(k): v for k, v in request.headers.items()},

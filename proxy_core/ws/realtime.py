@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from typing import Any
 from urllib.parse import parse_qsl
@@ -33,13 +34,19 @@ import aiohttp
 from aiohttp import ClientWSTimeout, WSCloseCode, WSMsgType, web
 from yarl import URL
 
-from proxy_core.errors import ErrorCode, GatewayError, error_body
+from proxy_core.admission import Admission, reply_headers
+from proxy_core.config import ServerSettings
+from proxy_core.errors import ErrorCode, GatewayError, error_body, error_response
 from proxy_core.exchange import Exchange
+from proxy_core.http.routes import split_provider_path
 from proxy_core.ids import new_ulid
-from proxy_core.proxy import Proxy, _forward_headers, _upstream_error, split_provider_path
+from proxy_core.judged_relay import upstream_error
+from proxy_core.logpipe import LogPipe
+from proxy_core.providers.registry import ProviderRegistry
 from proxy_core.redact import redact_query, redact_text, scrub_body, sent_secrets
 from proxy_core.safepath import check_path
-from proxy_core.ws_common import AUTH_PROTOCOL, OpenSockets, logged_headers, read_handshake
+from proxy_core.step import forward_headers
+from proxy_core.ws.handshake import AUTH_PROTOCOL, OpenSockets, logged_headers, read_handshake
 
 __all__ = ["RealtimeBridge"]
 
@@ -53,39 +60,67 @@ _UNSENDABLE = {WSCloseCode.ABNORMAL_CLOSURE, 1005, 1015}  # codes a close frame 
 
 
 class RealtimeBridge:
-    """WebSocket upgrades on provider paths (``Proxy.handle`` hands them over)."""
+    """WebSocket upgrades on provider paths (the HTTP provider route hands them over).
 
-    def __init__(self, proxy: Proxy) -> None:
-        self.proxy = proxy
+    Upstream sockets go through a client session of the bridge's own (:meth:`start`,
+    :meth:`close`): long-lived sessions never hold connections of the HTTP pool, and the
+    provider's handshake answer is read through a public trace hook.
+    """
+
+    def __init__(self, admission: Admission, registry: ProviderRegistry, pipe: LogPipe, server: ServerSettings) -> None:
+        self.admission = admission
+        self.registry = registry
+        self.pipe = pipe
         self.open = OpenSockets()
-        self.max_frame = proxy.settings.server.max_body_bytes
+        self.max_frame = server.max_body_bytes
         """Largest frame accepted from either side; a larger one ends the session with 1009."""
+        self.connect_timeout = server.upstream_connect_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        trace = aiohttp.TraceConfig()
+        trace.on_request_end.append(_keep_handshake_answer)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+            timeout=aiohttp.ClientTimeout(total=None, connect=self.connect_timeout),
+            trace_configs=[trace],
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
+        )
+
+    async def close(self) -> None:
+        """Close the upstream session (the sockets themselves are closed at shutdown, first)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        proxy = self.proxy
         handshake = read_handshake(request)
-        ctx, error = await proxy._prelude(handshake.request, "realtime")
-        if ctx is None:
-            assert error is not None
-            return error
         segment = request.match_info["provider"]
+        try:
+            ctx = await self.admission.admit(
+                request.match_info["account"], request.match_info["gateway"], handshake.request.headers,
+                request_type="realtime", method=request.method, provider=segment,
+                path="/" + request.match_info.get("tail", ""),
+            )  # fmt: skip
+        except GatewayError as err:
+            return error_response(err)
         tail, query = split_provider_path(request, ctx.gateway.account_id, ctx.gateway.id, segment)
-        spec = proxy.registry.realtime_spec(segment)
+        spec = self.registry.realtime_spec(segment)
         provider = spec.name if spec is not None else segment  # ``google`` is logged as google-ai-studio
         try:
             if spec is None:
                 raise GatewayError(ErrorCode.BAD_REQUEST,
                                    f"Provider '{segment}' has no realtime WebSocket API here; realtime providers: "
-                                   + ", ".join(proxy.registry.realtime_names()))  # fmt: skip
+                                   + ", ".join(self.registry.realtime_names()))  # fmt: skip
             # Offer aiohttp every protocol the client did, so it never warns "Client protocols
             # [...] don't overlap" with the client's list (which can carry a key).
             offered = [handshake.auth_protocol] if handshake.auth_protocol else []
             if not web.WebSocketResponse(protocols=offered + handshake.other_protocols).can_prepare(request).ok:
                 raise GatewayError(ErrorCode.BAD_REQUEST, "Invalid WebSocket handshake")
             check_path(tail)
-            resolved = proxy.registry.resolve_realtime(segment, tail, account_id=ctx.gateway.account_id)
+            resolved = self.registry.resolve_realtime(segment, tail, account_id=ctx.gateway.account_id)
         except GatewayError as err:
-            return proxy._answer_early(ctx, err, provider, tail, query)
+            return error_response(self.admission.refuse(ctx, err, provider, tail, query))
         base = resolved.upstream_base
         ws_base = "ws" + base[4:] if base.startswith("http") else base
         url = ws_base + resolved.path + ("?" + query if query else "")
@@ -101,7 +136,7 @@ class RealtimeBridge:
         headers, protocols = _upstream_handshake(request, provider, handshake.other_protocols)
         try:
             timeout = ctx.policy.request_timeout_ms / 1000 if ctx.policy.request_timeout_ms else _HANDSHAKE_TIMEOUT
-            upstream = await self._connect(url, headers, protocols, timeout)
+            upstream, answer_headers = await self._connect(url, headers, protocols, timeout)
         except aiohttp.WSServerHandshakeError as exc:
             status = exc.status if 400 <= exc.status < 600 else 502
             err = GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, redact_text(f"Provider '{provider}' refused the "
@@ -109,12 +144,11 @@ class RealtimeBridge:
             ex.response_headers = list((exc.headers or {}).items())
             return self._refuse(ctx.started, ex, err, status)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            err = _upstream_error(provider, exc)
+            err = upstream_error(provider, exc)
             return self._refuse(ctx.started, ex, err, err.status)
         ex.ttfb_ms = int((time.perf_counter() - ctx.started) * 1000)
         ex.status_code = 101
-        answer = getattr(upstream, "_response", None)  # the 101's headers (no public accessor)
-        ex.response_headers = list(answer.headers.items()) if answer is not None else []
+        ex.response_headers = answer_headers
         echo = _echo_protocol(upstream.protocol, handshake.auth_protocol, handshake.other_protocols)
         client = web.WebSocketResponse(protocols=(echo,) if echo else (), max_msg_size=self.max_frame)
         try:
@@ -123,7 +157,7 @@ class RealtimeBridge:
             await upstream.close(code=WSCloseCode.GOING_AWAY)
             ex.error_code = ErrorCode.CLIENT_DISCONNECTED
             ex.error = redact_text(f"client left during the handshake: {exc}")
-            proxy._finish(ex, ctx.started)
+            self.pipe.submit(ex.ended(ctx.started))
             return client
         self.open.add(client)
         try:
@@ -132,29 +166,49 @@ class RealtimeBridge:
             self.open.discard(client)
             if not upstream.closed:
                 await upstream.close(code=WSCloseCode.GOING_AWAY)
-            proxy._finish(ex, ctx.started)
+            self.pipe.submit(ex.ended(ctx.started))
         return client
 
     async def _connect(
         self, url: str, headers: dict[str, str], protocols: list[str], timeout: float
-    ) -> aiohttp.ClientWebSocketResponse:
-        session = self.proxy.client
+    ) -> tuple[aiohttp.ClientWebSocketResponse, list[tuple[str, str]]]:
+        """The provider's socket, and the headers of its handshake answer."""
+        session = self._session
         if session is None:
             raise aiohttp.ClientConnectionError("the gateway is stopping")
-        async with asyncio.timeout(timeout):
-            return await session.ws_connect(
-                URL(url, encoded=True), headers=headers, protocols=protocols, max_msg_size=self.max_frame,
-                timeout=ClientWSTimeout(ws_receive=None, ws_close=10.0), autoping=True,
-            )  # fmt: skip
+        answer: list[tuple[str, str]] = []
+        token = _HANDSHAKE_ANSWER.set(answer)
+        try:
+            async with asyncio.timeout(timeout):
+                upstream = await session.ws_connect(
+                    URL(url, encoded=True), headers=headers, protocols=protocols, max_msg_size=self.max_frame,
+                    timeout=ClientWSTimeout(ws_receive=None, ws_close=10.0), autoping=True,
+                )  # fmt: skip
+        finally:
+            _HANDSHAKE_ANSWER.reset(token)
+        return upstream, answer
 
     def _refuse(self, started: float, ex: Exchange, err: GatewayError, status: int) -> web.Response:
         body = error_body(err.code, err.message)
         ex.status_code, ex.error_code, ex.error = status, err.code, err.message
-        self.proxy._finish(ex, started)
-        headers = {"cf-aig-log-id": ex.id}
-        if ex.policy.event_id:
-            headers["cf-aig-event-id"] = ex.policy.event_id
+        self.pipe.submit(ex.ended(started))
+        headers = reply_headers(ex.id, ex.policy.event_id)
         return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+_HANDSHAKE_ANSWER: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars.ContextVar(
+    "aigw_realtime_handshake_answer", default=None
+)
+"""Where :func:`_keep_handshake_answer` puts the headers of the provider's ``101`` (aiohttp's
+socket object has no public accessor for them); set around each connect."""
+
+
+async def _keep_handshake_answer(
+    session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestEndParams
+) -> None:
+    answer = _HANDSHAKE_ANSWER.get()
+    if answer is not None:
+        answer.extend(params.response.headers.items())
 
 
 class _Session:
@@ -258,7 +312,7 @@ class _Transcript:
 
 
 def _upstream_handshake(request: web.Request, provider: str, protocols: list[str]) -> tuple[dict[str, str], list[str]]:
-    headers = {k: v for k, v in _forward_headers(request.headers).items() if k.lower() not in _STRIP_HANDSHAKE}
+    headers = {k: v for k, v in forward_headers(request.headers).items() if k.lower() not in _STRIP_HANDSHAKE}
     forwarded = []
     for proto in protocols:
         name, _, value = proto.partition(".")

@@ -1,0 +1,1 @@
+"""The demo: an embedded mock provider and the traffic that feeds it (``--demo``); never on a real request path."""

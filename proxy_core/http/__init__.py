@@ -1,0 +1,1 @@
+"""The HTTP face of the request path: thin aiohttp handlers over admission and the forwarder."""
