@@ -39,13 +39,11 @@ from proxy_core.providers.workers_ai import WorkersAIFamily
 
 __all__ = ["ProviderSpec", "ProviderRegistry", "ResolvedProvider", "FAMILIES", "BUILTIN_PROVIDERS", "pricing_name"]
 
-_OPENAI = OpenAIFamily()
-_GOOGLE = GoogleFamily()
-_GENERIC = GenericFamily()
+_OPENAI, _ANTHROPIC, _GOOGLE, _COHERE = OpenAIFamily(), AnthropicFamily(), GoogleFamily(), CohereFamily()
+_WORKERS_AI, _BEDROCK, _GENERIC = WorkersAIFamily(), BedrockFamily(), GenericFamily()
 
 FAMILIES: dict[str, ProviderFamily] = {
-    family.id: family
-    for family in (_OPENAI, AnthropicFamily(), _GOOGLE, CohereFamily(), WorkersAIFamily(), BedrockFamily(), _GENERIC)
+    family.id: family for family in (_OPENAI, _ANTHROPIC, _GOOGLE, _COHERE, _WORKERS_AI, _BEDROCK, _GENERIC)
 }
 """The families a custom provider's ``format`` may name, each with its default arguments."""
 
@@ -105,24 +103,25 @@ _GEMINI_LIVE = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGe
 """Gemini's Live API (the reference's ``wss://…/google?api_key=…``)."""
 
 _AUDIO = GenericFamily(ModelType.AUDIO)
+"""Speech APIs (Cartesia, ElevenLabs): audio unless the path says otherwise, no token usage."""
 
 BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
     ProviderSpec("openai", "https://api.openai.com/v1", _OPENAI, realtime_path="/realtime"),
-    ProviderSpec("anthropic", "https://api.anthropic.com", FAMILIES["anthropic"], path_rewrites=_ADD_V1),
+    ProviderSpec("anthropic", "https://api.anthropic.com", _ANTHROPIC, path_rewrites=_ADD_V1),
     ProviderSpec(
         "azure-openai",
         "https://{resource}.openai.azure.com/openai/deployments/{deployment}",
         OpenAIFamily(ChatRoute(f"/chat/completions?api-version={AZURE_API_VERSION}", key_header="api-key")),
         path_params=("resource", "deployment"),
     ),
-    ProviderSpec("aws-bedrock", "https://bedrock-runtime.{region}.amazonaws.com", FAMILIES["bedrock"],
+    ProviderSpec("aws-bedrock", "https://bedrock-runtime.{region}.amazonaws.com", _BEDROCK,
                  path_params=("service", "region")),  # fmt: skip
     ProviderSpec("cartesia", "https://api.cartesia.ai", _AUDIO, realtime_path="/tts/websocket"),
     ProviderSpec("cerebras", "https://api.cerebras.ai/v1", _OPENAI),
     ProviderSpec("cerebras-ai", "https://api.cerebras.ai/v1", _OPENAI, prices_as="cerebras"),
     # cohere-python joins its own "v1/chat" / "v2/chat" to the reference's base_url "…/cohere/v1";
     # the reference's URL structure drops /v1 ("…/cohere/chat"), its curl keeps it ("…/cohere/v1/chat").
-    ProviderSpec("cohere", "https://api.cohere.ai", FAMILIES["cohere"],
+    ProviderSpec("cohere", "https://api.cohere.ai", _COHERE,
                  path_rewrites=(("/v1/v1", "/v1"), ("/v1/v2", "/v2"), ("/v1", "/v1"), ("/v2", "/v2"), ("", "/v1"))),
     ProviderSpec("deepseek", "https://api.deepseek.com", _OPENAI),
     ProviderSpec("elevenlabs", "https://api.elevenlabs.io", _AUDIO,
@@ -139,7 +138,7 @@ BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
     ProviderSpec("replicate", "https://api.replicate.com/v1", _GENERIC),
     ProviderSpec("google-vertex-ai", "https://{region}-aiplatform.googleapis.com", GoogleFamily(vertex=True),
                  prices_as="google-ai-studio"),  # fmt: skip
-    ProviderSpec("workers-ai", "https://api.cloudflare.com/client/v4/accounts/{account}/ai/run", FAMILIES["workers-ai"]),
+    ProviderSpec("workers-ai", "https://api.cloudflare.com/client/v4/accounts/{account}/ai/run", _WORKERS_AI),
 )
 
 _PRICED_AS = {
