@@ -95,11 +95,11 @@ def report(rows: list[dict[str, Any]], latencies: list[float], evaluator_name: s
     held = [r for r in rows if r["split"] == last]
     lines += ["", f"{'category':<32} {'gold':>4}  {'P(all)':>6}  {'R(all)':>6}  {'R(' + last + ')':>12}"]
     micro = [0, 0, 0]
-    for code, title in CATEGORIES.items():
+    for code, category in CATEGORIES.items():
         gold, tp, fp, fn = category_scores(rows, code)
         micro = [micro[0] + tp, micro[1] + fp, micro[2] + fn]
         _, htp, _, hfn = category_scores(held, code)
-        label = f"{code} {title}"
+        label = f"{code} {category.name}"
         lines.append(f"{label:<32} {gold:>4}  {_ratio(tp, tp + fp):>6}  {_ratio(tp, tp + fn):>6}  {_ratio(htp, htp + hfn):>12}")
     tp, fp, fn = micro
     lines.append(f"{'micro average':<32} {'':>4}  {_ratio(tp, tp + fp):>6}  {_ratio(tp, tp + fn):>6}")

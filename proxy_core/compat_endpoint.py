@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import orjson
 
-from proxy_core.compat import CompatError, StreamState, Translator, split_model, translator_for
+from proxy_core.compat import CompatError, StreamState, Translator, split_model
 from proxy_core.errors import ErrorCode, GatewayError
 from proxy_core.providers.registry import ProviderRegistry, ResolvedProvider
 
@@ -70,7 +70,7 @@ def build_compat_request(
     spec = registry.get(provider)
     if spec is None:
         raise GatewayError(ErrorCode.UNKNOWN_PROVIDER, f"Unknown provider '{provider}'")
-    translator = translator_for(spec.family.id, spec.name)  # an alias (perplexity) routes as its target
+    translator = spec.family.translator()  # an alias (perplexity) routes as its target
     if translator is None:
         raise CompatError(f"provider '{provider}' is not available through the OpenAI-compatible endpoint")
     native_model = model

@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Mapping
 
 from proxy_core.policy import CustomCost
+from proxy_core.providers.registry import pricing_name
 
 __all__ = ["Price", "PricingTable", "load_pricing", "compute_cost"]
-
-# Providers that serve another provider's catalogue under the same model names.
-_ALIASES = {"cerebras-ai": "cerebras", "google-vertex-ai": "google-ai-studio", "perplexity": "perplexity-ai"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +36,8 @@ _SNAPSHOT_SUFFIX = re.compile(r"(?:-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{3,4}|-latest|-v
 
 class PricingTable:
     """Lookup by provider and model: the exact name, then the longest listed name that the model
-    extends only by a snapshot suffix (date, ``-latest``, version)."""
+    extends only by a snapshot suffix (date, ``-latest``, version). A provider is looked up under
+    its registry row's pricing name (an alias, or a provider serving another's catalogue)."""
 
     def __init__(self, prices: Mapping[str, Mapping[str, Price]], updated: str = "") -> None:
         self._prices = {p: dict(m) for p, m in prices.items()}
@@ -52,7 +51,7 @@ class PricingTable:
         key = (provider, model)
         if key in self._memo:
             return self._memo[key]
-        found = self._lookup(_ALIASES.get(provider, provider), model)
+        found = self._lookup(pricing_name(provider), model)
         if len(self._memo) < 10_000:
             self._memo[key] = found
         return found

@@ -43,7 +43,7 @@ class Guard:
     ) -> GuardrailOutcome | None:
         if not self.engine.needs(policy, "prompt"):
             return None
-        texts = extract_prompt_texts(family.id, path, body) if body else []
+        texts = extract_prompt_texts(family, path, body) if body else []
         return await self.engine.check(policy, "prompt", texts)
 
     def response_mode(self, policy: Mapping[str, Any], family: ProviderFamily, path: str, streamed: bool) -> str:
@@ -57,9 +57,9 @@ class Guard:
         content_type: str,
     ) -> GuardrailOutcome:  # fmt: skip
         if streamed:
-            texts = extract_stream_texts(family.id, iter_stream_events(body, content_type))
+            texts = extract_stream_texts(family, iter_stream_events(body, content_type))
         else:
-            texts = extract_response_texts(family.id, path, body)
+            texts = extract_response_texts(family, path, body)
         return await self.engine.check(policy, "response", texts)
 
 

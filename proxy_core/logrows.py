@@ -15,8 +15,8 @@ import orjson
 from proxy_core.costs import PricingTable, compute_cost
 from proxy_core.exchange import Exchange
 from proxy_core.providers.base import STREAM_DONE, ModelType, ProviderFamily, Usage
-from proxy_core.providers.eventstream import CONTENT_TYPE as EVENTSTREAM_TYPE
-from proxy_core.providers.eventstream import iter_events as iter_aws_events
+from proxy_core.providers.bedrock.eventstream import CONTENT_TYPE as EVENTSTREAM_TYPE
+from proxy_core.providers.bedrock.eventstream import iter_events as iter_aws_events
 from proxy_core.redact import redact_headers, scrub_body, sent_secrets
 
 __all__ = ["build_rows", "iter_stream_events", "LOG_EVENT_FIELDS", "UPSTREAM_ISSUES"]

@@ -141,8 +141,8 @@ class GuardrailsView(Widget, can_focus=False):
 
     def on_mount(self) -> None:
         table = self.query_one(GuardrailsTable)
-        for code, name in CATEGORIES.items():
-            table.add_row(code, name, "", "", key=code)
+        for code, category in CATEGORIES.items():
+            table.add_row(code, category.name, "", "", key=code)
         table.focus()
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
         # Cells carry resolved styles: redraw them once the new theme's styles are in place.

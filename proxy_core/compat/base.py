@@ -26,6 +26,7 @@ __all__ = [
     "bearer_token",
     "error_body",
     "error_type",
+    "fallback_message",
     "json_or_none",
     "new_id",
     "now",
@@ -185,3 +186,11 @@ def new_id(prefix: str) -> str:
 def now() -> int:
     """The ``created`` timestamp: Unix seconds."""
     return int(time.time())
+
+
+def fallback_message(status: int, native_body: bytes) -> str:
+    """A message for an error body that is not JSON: its text (shortened), or the status."""
+    text = native_body.decode("utf-8", errors="replace").strip()
+    if text and not text.startswith("<"):
+        return text[:500]
+    return f"the provider answered HTTP {status}"

@@ -20,9 +20,8 @@ from proxy_core.guardrails.categories import ACTIONS, CATEGORIES, default_policy
 from proxy_core.guardrails.chunking import chunk
 from proxy_core.guardrails.engine import GuardrailEngine
 from proxy_core.guardrails.evaluators import EVALUATORS, Evaluator, EvaluatorUnavailable, build_evaluator
-from proxy_core.guardrails.extract import extract_prompt_texts, extract_response_texts
+from proxy_core.guardrails.extract import extract_prompt_texts, extract_response_texts, extract_stream_texts
 from proxy_core.guardrails.outcome import GuardrailOutcome, Verdict
-from proxy_core.guardrails.streams import extract_stream_texts
 
 __all__ = [
     "ACTIONS",

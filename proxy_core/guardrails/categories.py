@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
-__all__ = ["CATEGORIES", "ACTIONS", "normalize_policy", "default_policy"]
+__all__ = ["CATEGORIES", "ACTIONS", "HazardCategory", "normalize_policy", "default_policy"]
 
-CATEGORIES: dict[str, str] = {
-    "S1": "Violent crimes",
-    "S2": "Non-violent crimes",
-    "S3": "Sex-related crimes",
-    "S4": "Child sexual exploitation",
-    "S5": "Defamation",
-    "S6": "Specialized advice",
-    "S7": "Privacy",
-    "S8": "Intellectual property",
-    "S9": "Indiscriminate weapons",
-    "S10": "Hate",
-    "S11": "Suicide & self-harm",
-    "S12": "Sexual content",
-    "S13": "Elections",
-    "S14": "Code interpreter abuse",
+
+@dataclass(frozen=True, slots=True)
+class HazardCategory:
+    """One of the S1–S14 hazard categories of Llama Guard 3."""
+
+    code: str
+    """``S1`` … ``S14``: what policies, verdicts, logs and filters name."""
+    name: str
+    """As the console and the documentation show it."""
+    template_title: str
+    """Exactly as the Llama Guard 3 prompt template lists it, which differs slightly from the
+    model card's headings (``Sex Crimes`` for S3, ``Self-Harm`` for S11)."""
+
+
+CATEGORIES: dict[str, HazardCategory] = {
+    category.code: category
+    for category in (
+        HazardCategory("S1", "Violent crimes", "Violent Crimes"),
+        HazardCategory("S2", "Non-violent crimes", "Non-Violent Crimes"),
+        HazardCategory("S3", "Sex-related crimes", "Sex Crimes"),
+        HazardCategory("S4", "Child sexual exploitation", "Child Exploitation"),
+        HazardCategory("S5", "Defamation", "Defamation"),
+        HazardCategory("S6", "Specialized advice", "Specialized Advice"),
+        HazardCategory("S7", "Privacy", "Privacy"),
+        HazardCategory("S8", "Intellectual property", "Intellectual Property"),
+        HazardCategory("S9", "Indiscriminate weapons", "Indiscriminate Weapons"),
+        HazardCategory("S10", "Hate", "Hate"),
+        HazardCategory("S11", "Suicide & self-harm", "Self-Harm"),
+        HazardCategory("S12", "Sexual content", "Sexual Content"),
+        HazardCategory("S13", "Elections", "Elections"),
+        HazardCategory("S14", "Code interpreter abuse", "Code Interpreter Abuse"),
+    )
 }
+"""The one S1–S14 table, in order, keyed by code."""
 
 ACTIONS = ("flag", "ignore", "block")
 

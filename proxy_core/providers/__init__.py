@@ -1,4 +1,4 @@
-"""Provider families and the one registry mapping URL path names to them."""
+"""Provider families (one folder each) and the one registry mapping URL path names to them."""
 
 from proxy_core.providers.base import ModelType, ProviderFamily, Usage
 from proxy_core.providers.registry import (
@@ -7,6 +7,7 @@ from proxy_core.providers.registry import (
     ProviderRegistry,
     ProviderSpec,
     ResolvedProvider,
+    pricing_name,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "ProviderSpec",
     "ResolvedProvider",
     "Usage",
+    "pricing_name",
 ]

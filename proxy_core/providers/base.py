@@ -1,16 +1,30 @@
 """The small interface every provider family implements, and the helpers they share.
 
-A *family* is one upstream API shape (OpenAI-compatible, Anthropic, Google, …). Many providers
-share a family: Groq, Mistral or a local vLLM are OpenAI-compatible and need only a table entry in
-:mod:`proxy_core.providers.registry`. Families read; they never change what is forwarded.
+A *family* is one upstream API shape (OpenAI-compatible, Anthropic, Google, …), one folder
+``proxy_core/providers/<family>/``. Many providers share a family: Groq, Mistral or a local vLLM
+are OpenAI-compatible and need only a row in :mod:`proxy_core.providers.registry`. Callers ask the
+row's family object (never branch on a family name) for everything that depends on the API: the
+upstream base URL, model and usage, the texts guardrails judge, the compat translator. Families
+read; they never change what is forwarded.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Any, Mapping, Protocol, runtime_checkable
 
-__all__ = ["ModelType", "Usage", "ProviderFamily", "STREAM_DONE", "int_or_none", "model_type_from_path"]
+from proxy_core.compat.base import Translator
+from proxy_core.errors import ErrorCode, GatewayError
+from proxy_core.providers.texts import StreamText
+
+__all__ = [
+    "DNS_LABEL", "ModelType", "Usage", "ProviderFamily", "STREAM_DONE", "fill_base", "int_or_none", "model_type_from_path",
+]  # fmt: skip
+
+
+DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+"""What a path segment must be to become a label of the upstream host (Azure resource, regions)."""
 
 
 class _StreamDone:
@@ -51,11 +65,22 @@ class Usage:
             self.tokens_out = tokens_out
 
 
+@runtime_checkable
 class ProviderFamily(Protocol):
-    """Reads model, model type and token usage from one API family's requests and responses."""
+    """Everything about one API family that the gateway needs; a registry row points at one.
+
+    A family class may take constructor arguments for what differs between providers of one API
+    (the OpenAI family's chat route, Vertex AI's paths and auth): those rows hold their own instance.
+    """
 
     id: str
     """The family's name, also the ``format`` a custom provider names in config."""
+
+    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
+        """The upstream base URL for a request to ``path`` (the client's path below the row's path
+        parameters): ``base`` with its ``{placeholders}`` filled from ``values`` (the row's path
+        parameters and ``account``, already checked as DNS labels or path segments) and from
+        whatever this API reads from the path. Raises :class:`GatewayError` for a path it refuses."""
 
     def model_type(self, path: str) -> str:
         """The :class:`ModelType` of a request to ``path`` (the path below the provider base)."""
@@ -76,6 +101,21 @@ class ProviderFamily(Protocol):
         """Whether ``event`` (a decoded stream event, or :data:`STREAM_DONE`) is the marker that
         ends a complete stream of this API. ``None``, whatever the event, when the API has no such
         marker: a stream cut short cannot be told from a whole one."""
+
+    def prompt_texts(self, body: dict[str, Any]) -> list[str]:
+        """The texts guardrails judge in a decoded JSON request: one per message or content part,
+        so that earlier turns hash the same on every request (non-text content is left out)."""
+
+    def response_texts(self, body: dict[str, Any]) -> list[str]:
+        """The texts guardrails judge in a decoded, non-streamed JSON response."""
+
+    def read_stream_event(self, event: dict[str, Any], out: StreamText) -> None:
+        """Add the text pieces of one decoded stream event to ``out``, each in its slot (choice,
+        block, candidate), so that a streamed response is judged as whole texts."""
+
+    def translator(self) -> Translator | None:
+        """The OpenAI-compatible endpoint's translator to and from this API, or ``None`` when the
+        family cannot be reached through ``/compat/chat/completions``."""
 
 
 def int_or_none(value: Any) -> int | None:
@@ -101,3 +141,16 @@ def model_type_from_path(path: str) -> str:
     if any(s in p for s in ("chat", "completion", "messages", "generate", "responses", "/run/", "converse", "invoke")):
         return ModelType.TEXT
     return ModelType.UNKNOWN
+
+
+def fill_base(base: str, values: Mapping[str, str]) -> str:
+    """``base`` with its ``{placeholders}`` filled from ``values``; a placeholder without a value
+    is the client's path missing a segment (an error, never an unfilled host)."""
+    if "{" not in base:
+        return base
+    return base.format_map(_Fill(values))
+
+
+class _Fill(dict):
+    def __missing__(self, key: str) -> str:
+        raise GatewayError(ErrorCode.INVALID_PATH, f"missing {key} in provider path")

@@ -1,4 +1,12 @@
-"""The one provider registry: URL path segment → API family and upstream base URL.
+"""The one provider registry: one row per provider, mapping its URL path segment to an API family
+and an upstream base URL.
+
+A row is everything about a provider: its base, the path parameters that fill the base, the path
+rewrites that make an SDK's paths and the reference's curl paths meet, its realtime path, its other
+names and the pricing section its models are priced under; what differs between providers of one
+API (the OpenAI family's chat route) is an argument of the row's family object. A new
+OpenAI-compatible provider is one row; a new API family is one folder ``providers/<family>/`` plus
+its rows.
 
 Every built-in base can be overridden in config (``[providers.NAME] base_url``), which is also
 how tests, the demo and local model servers are wired in; custom providers add a name, a base URL
@@ -13,6 +21,7 @@ segments, never the host.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Mapping
@@ -20,28 +29,24 @@ from typing import Mapping
 from proxy_core.config import ProviderSettings
 from proxy_core.errors import ErrorCode, GatewayError
 from proxy_core.providers.anthropic import AnthropicFamily
-from proxy_core.providers.base import ModelType, ProviderFamily
+from proxy_core.providers.base import DNS_LABEL, ModelType, ProviderFamily
 from proxy_core.providers.bedrock import BedrockFamily
 from proxy_core.providers.cohere import CohereFamily
 from proxy_core.providers.generic import GenericFamily
 from proxy_core.providers.google import GoogleFamily
-from proxy_core.providers.openai import OpenAIFamily
+from proxy_core.providers.openai import AZURE_API_VERSION, ChatRoute, OpenAIFamily
 from proxy_core.providers.workers_ai import WorkersAIFamily
 
-__all__ = ["ProviderSpec", "ProviderRegistry", "ResolvedProvider", "FAMILIES", "BUILTIN_PROVIDERS", "ALIASES",
-           "REALTIME_ALIASES"]
+__all__ = ["ProviderSpec", "ProviderRegistry", "ResolvedProvider", "FAMILIES", "BUILTIN_PROVIDERS", "pricing_name"]
+
+_OPENAI, _ANTHROPIC, _GOOGLE, _COHERE = OpenAIFamily(), AnthropicFamily(), GoogleFamily(), CohereFamily()
+_WORKERS_AI, _BEDROCK, _GENERIC = WorkersAIFamily(), BedrockFamily(), GenericFamily()
 
 FAMILIES: dict[str, ProviderFamily] = {
-    "openai": OpenAIFamily(),
-    "anthropic": AnthropicFamily(),
-    "google": GoogleFamily(),
-    "cohere": CohereFamily(),
-    "workers-ai": WorkersAIFamily(),
-    "bedrock": BedrockFamily(),
-    "generic": GenericFamily(),
+    family.id: family for family in (_OPENAI, _ANTHROPIC, _GOOGLE, _COHERE, _WORKERS_AI, _BEDROCK, _GENERIC)
 }
+"""The families a custom provider's ``format`` may name, each with its default arguments."""
 
-_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # A parameter that lands in the path, not the host (an Azure deployment such as "gpt-4.1").
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 
@@ -52,7 +57,7 @@ class ProviderSpec:
 
     ``path_params`` names placeholders in ``base_url`` filled from the segments that follow the
     provider name (consumed, so they are not forwarded again). ``{account}`` is filled with the
-    gateway URL's account id, and ``{region}`` (Vertex) from the ``locations/{region}`` segment.
+    gateway URL's account id; the family may fill others from the path (Vertex's ``{region}``).
     """
 
     name: str
@@ -67,6 +72,13 @@ class ProviderSpec:
     realtime_path: str = ""
     """The path below the base that a realtime WebSocket reaches when the client's path is empty
     (the reference's ``wss://…/openai?model=…`` form); ``""``: the provider has no realtime API."""
+    aliases: tuple[str, ...] = ()
+    """Other path names of this provider: the same provider, base URL override included."""
+    realtime_aliases: tuple[str, ...] = ()
+    """Path names that only the realtime WebSockets API knows (the reference's ``wss://…/google?…``)."""
+    prices_as: str = ""
+    """The pricing table section for this provider's models when it serves another provider's
+    catalogue under the same names (``""``: its own name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,62 +91,68 @@ class ResolvedProvider:
     percent-encoded), starting with ``/`` or empty."""
 
 
-def _spec(
-    name: str, base: str, family: str, *params: str, rewrites: tuple[tuple[str, str], ...] = (), realtime: str = ""
-) -> ProviderSpec:
-    return ProviderSpec(name, base, FAMILIES[family], params, rewrites, realtime)
-
-
 _ADD_V1 = (("/v1", "/v1"), ("", "/v1"))
 """The API lives under ``/v1`` and the base URL stops above it: curl paths carry ``/v1``, SDKs
 given the base URL ``…/{provider}`` do not (the OpenAI SDK's ``…/grok/chat/completions``, the
 Vercel AI SDK's ``…/anthropic/messages``); both reach ``/v1/…``."""
 
+_V1_CHAT = OpenAIFamily(ChatRoute("/v1/chat/completions"))
+"""OpenAI-format providers whose base stops above ``/v1``."""
 
 _GEMINI_LIVE = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 """Gemini's Live API (the reference's ``wss://…/google?api_key=…``)."""
 
+_AUDIO = GenericFamily(ModelType.AUDIO)
+"""Speech APIs (Cartesia, ElevenLabs): audio unless the path says otherwise, no token usage."""
+
 BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
-    _spec("openai", "https://api.openai.com/v1", "openai", realtime="/realtime"),
-    _spec("anthropic", "https://api.anthropic.com", "anthropic", rewrites=_ADD_V1),
-    _spec(
+    ProviderSpec("openai", "https://api.openai.com/v1", _OPENAI, realtime_path="/realtime"),
+    ProviderSpec("anthropic", "https://api.anthropic.com", _ANTHROPIC, path_rewrites=_ADD_V1),
+    ProviderSpec(
         "azure-openai",
         "https://{resource}.openai.azure.com/openai/deployments/{deployment}",
-        "openai",
-        "resource",
-        "deployment",
+        OpenAIFamily(ChatRoute(f"/chat/completions?api-version={AZURE_API_VERSION}", key_header="api-key")),
+        path_params=("resource", "deployment"),
     ),
-    _spec("aws-bedrock", "https://bedrock-runtime.{region}.amazonaws.com", "bedrock", "service", "region"),
-    ProviderSpec("cartesia", "https://api.cartesia.ai", GenericFamily(ModelType.AUDIO), realtime_path="/tts/websocket"),
-    _spec("cerebras", "https://api.cerebras.ai/v1", "openai"),
-    _spec("cerebras-ai", "https://api.cerebras.ai/v1", "openai"),
+    ProviderSpec("aws-bedrock", "https://bedrock-runtime.{region}.amazonaws.com", _BEDROCK,
+                 path_params=("service", "region")),  # fmt: skip
+    ProviderSpec("cartesia", "https://api.cartesia.ai", _AUDIO, realtime_path="/tts/websocket"),
+    ProviderSpec("cerebras", "https://api.cerebras.ai/v1", _OPENAI),
+    ProviderSpec("cerebras-ai", "https://api.cerebras.ai/v1", _OPENAI, prices_as="cerebras"),
     # cohere-python joins its own "v1/chat" / "v2/chat" to the reference's base_url "…/cohere/v1";
     # the reference's URL structure drops /v1 ("…/cohere/chat"), its curl keeps it ("…/cohere/v1/chat").
-    _spec("cohere", "https://api.cohere.ai", "cohere",
-          rewrites=(("/v1/v1", "/v1"), ("/v1/v2", "/v2"), ("/v1", "/v1"), ("/v2", "/v2"), ("", "/v1"))),
-    _spec("deepseek", "https://api.deepseek.com", "openai"),
-    ProviderSpec("elevenlabs", "https://api.elevenlabs.io", GenericFamily(ModelType.AUDIO),
+    ProviderSpec("cohere", "https://api.cohere.ai", _COHERE,
+                 path_rewrites=(("/v1/v1", "/v1"), ("/v1/v2", "/v2"), ("/v1", "/v1"), ("/v2", "/v2"), ("", "/v1"))),
+    ProviderSpec("deepseek", "https://api.deepseek.com", _OPENAI),
+    ProviderSpec("elevenlabs", "https://api.elevenlabs.io", _AUDIO,
                  realtime_path="/v1/convai/conversation"),  # Conversational AI (?agent_id=)
-    _spec("google-ai-studio", "https://generativelanguage.googleapis.com", "google", realtime=_GEMINI_LIVE),
-    _spec("grok", "https://api.x.ai", "openai", rewrites=_ADD_V1),
+    ProviderSpec("google-ai-studio", "https://generativelanguage.googleapis.com", _GOOGLE, realtime_path=_GEMINI_LIVE,
+                 realtime_aliases=("google",)),  # fmt: skip
+    ProviderSpec("grok", "https://api.x.ai", _V1_CHAT, path_rewrites=_ADD_V1),
     # groq-sdk posts its own "/openai/v1/chat/completions" below the base URL "…/groq"
-    _spec("groq", "https://api.groq.com/openai/v1", "openai", rewrites=(("/openai/v1", ""),)),
-    _spec("mistral", "https://api.mistral.ai", "openai", rewrites=_ADD_V1),
-    ProviderSpec(
-        "huggingface", "https://api-inference.huggingface.co/models", GenericFamily(model_from_path=True)
-    ),
-    _spec("openrouter", "https://openrouter.ai/api", "openai", rewrites=_ADD_V1),
-    _spec("perplexity-ai", "https://api.perplexity.ai", "openai"),
-    _spec("replicate", "https://api.replicate.com/v1", "generic"),
-    _spec("google-vertex-ai", "https://{region}-aiplatform.googleapis.com", "google"),
-    _spec("workers-ai", "https://api.cloudflare.com/client/v4/accounts/{account}/ai/run", "workers-ai"),
+    ProviderSpec("groq", "https://api.groq.com/openai/v1", _OPENAI, path_rewrites=(("/openai/v1", ""),)),
+    ProviderSpec("mistral", "https://api.mistral.ai", _V1_CHAT, path_rewrites=_ADD_V1),
+    ProviderSpec("huggingface", "https://api-inference.huggingface.co/models", GenericFamily(model_from_path=True)),
+    ProviderSpec("openrouter", "https://openrouter.ai/api", _V1_CHAT, path_rewrites=_ADD_V1),
+    ProviderSpec("perplexity-ai", "https://api.perplexity.ai", _OPENAI, aliases=("perplexity",)),
+    ProviderSpec("replicate", "https://api.replicate.com/v1", _GENERIC),
+    ProviderSpec("google-vertex-ai", "https://{region}-aiplatform.googleapis.com", GoogleFamily(vertex=True),
+                 prices_as="google-ai-studio"),  # fmt: skip
+    ProviderSpec("workers-ai", "https://api.cloudflare.com/client/v4/accounts/{account}/ai/run", _WORKERS_AI),
 )
 
-ALIASES: dict[str, str] = {"perplexity": "perplexity-ai"}
-"""Other path names of a built-in provider: the same provider, base URL override included."""
+_PRICED_AS = {
+    name: spec.prices_as or spec.name
+    for spec in BUILTIN_PROVIDERS
+    for name in (spec.name, *spec.aliases)
+    if name != (spec.prices_as or spec.name)
+}
 
-REALTIME_ALIASES: dict[str, str] = {"google": "google-ai-studio"}
-"""Path names that only the realtime WebSockets API knows (the reference's ``wss://…/google?…``)."""
+
+def pricing_name(provider: str) -> str:
+    """The pricing table section for a logged provider name (an alias, or a provider that serves
+    another's catalogue, is priced under that one's name)."""
+    return _PRICED_AS.get(provider, provider)
 
 
 class ProviderRegistry:
@@ -142,27 +160,29 @@ class ProviderRegistry:
 
     def __init__(self, overrides: Mapping[str, ProviderSettings]) -> None:
         specs = {spec.name: spec for spec in BUILTIN_PROVIDERS}
+        aliases = {alias: spec.name for spec in BUILTIN_PROVIDERS for alias in spec.aliases}
         for name, conf in overrides.items():
-            name = ALIASES.get(name, name)
+            name = aliases.get(name, name)
             builtin = specs.get(name)
             if builtin is not None:
-                base = conf.base_url or builtin.base_url
-                if conf.format and conf.format not in FAMILIES:
-                    known = ", ".join(FAMILIES)
-                    raise ValueError(f"config key [providers.{name}] format: {conf.format!r} is not one of {known}")
-                family = FAMILIES[conf.format] if conf.format else builtin.family
-                specs[name] = ProviderSpec(name, base.rstrip("/"), family, builtin.path_params, builtin.path_rewrites,
-                                           builtin.realtime_path)  # fmt: skip
+                base = (conf.base_url or builtin.base_url).rstrip("/")
+                # Naming the row's own format keeps the row's family arguments (its chat route).
+                same = not conf.format or conf.format == builtin.family.id
+                family = builtin.family if same else _family(name, conf.format)
+                specs[name] = dataclasses.replace(builtin, base_url=base, family=family)
                 continue
             if not conf.base_url:
                 raise ValueError(f"config key [providers.{name}] base_url: a custom provider needs one")
-            if conf.format and conf.format not in FAMILIES:
-                known = ", ".join(FAMILIES)
-                raise ValueError(f"config key [providers.{name}] format: {conf.format!r} is not one of {known}")
-            specs[name] = ProviderSpec(name, conf.base_url.rstrip("/"), FAMILIES[conf.format or "openai"])
-        for alias, target in ALIASES.items():
+            specs[name] = ProviderSpec(name, conf.base_url.rstrip("/"), _family(name, conf.format or "openai"))
+        for alias, target in aliases.items():
             specs[alias] = specs[target]
         self._specs = specs
+        self._realtime = {
+            name: spec
+            for spec in specs.values()
+            if spec.realtime_path
+            for name in (spec.name, *spec.aliases, *spec.realtime_aliases)
+        }  # fmt: skip
 
     def names(self) -> list[str]:
         return sorted(self._specs)
@@ -173,11 +193,10 @@ class ProviderRegistry:
 
     def realtime_spec(self, name: str) -> ProviderSpec | None:
         """The provider a realtime WebSocket on path name ``name`` reaches, if it has a realtime API."""
-        spec = self._specs.get(REALTIME_ALIASES.get(name, name))
-        return spec if spec is not None and spec.realtime_path else None
+        return self._realtime.get(name)
 
     def realtime_names(self) -> list[str]:
-        return sorted({spec.name for spec in self._specs.values() if spec.realtime_path})
+        return sorted({spec.name for spec in self._realtime.values()})
 
     def resolve_realtime(self, name: str, raw_path: str, *, account_id: str) -> ResolvedProvider:
         """As :meth:`resolve` for a realtime WebSocket: a realtime-only alias is followed, and an
@@ -198,46 +217,30 @@ class ProviderRegistry:
             raise GatewayError(ErrorCode.UNKNOWN_PROVIDER, f"Unknown provider '{name}'")
         base = spec.base_url
         path = raw_path
+        values = {"account": account_id}
         if spec.path_params and "{" in base:
             segments = path[1:].split("/") if path.startswith("/") else path.split("/")
             if len(segments) < len(spec.path_params) or not all(segments[: len(spec.path_params)]):
                 needed = "/".join("{" + p + "}" for p in spec.path_params)
                 raise GatewayError(ErrorCode.INVALID_PATH, f"Provider '{name}' needs the path {name}/{needed}/…")
-            values = dict(zip(spec.path_params, segments))
             host = base.split("//", 1)[-1].split("/", 1)[0]
-            for key, value in values.items():
-                pattern = _LABEL if "{" + key + "}" in host else _SEGMENT
+            for key, value in zip(spec.path_params, segments):
+                pattern = DNS_LABEL if "{" + key + "}" in host else _SEGMENT
                 if not pattern.fullmatch(value):
                     raise GatewayError(ErrorCode.INVALID_PATH, f"Invalid {key} '{value}' for provider '{name}'")
-            if values.get("service", "bedrock-runtime") != "bedrock-runtime":
-                raise GatewayError(ErrorCode.INVALID_PATH, f"Provider '{name}' serves only bedrock-runtime")
-            base = base.format_map(_Fill(values, account_id))
+                values[key] = value
             rest = segments[len(spec.path_params) :]
             path = "/" + "/".join(rest) if rest else ""
-        elif "{" in base:
-            values = {}
-            if "{region}" in base:
-                region = _vertex_region(path)
-                if region is None:
-                    raise GatewayError(
-                        ErrorCode.INVALID_PATH, f"Provider '{name}' needs a path with locations/{{region}}/"
-                    )
-                values["region"] = region
-                if region == "global":  # Vertex's global endpoint has no region in its host
-                    base = base.replace("{region}-", "")
-            base = base.format_map(_Fill(values, account_id))
-        if spec.family is FAMILIES["workers-ai"] and path.startswith("/v1/") and base.endswith("/ai/run"):
-            base = base[: -len("/run")]  # OpenAI-compatible endpoints: …/ai/v1/chat/completions
+        base = spec.family.upstream_base(name, base, values, path)
         return ResolvedProvider(spec, base, _rewrite(path, spec.path_rewrites))
 
 
-class _Fill(dict):
-    def __init__(self, values: dict[str, str], account_id: str) -> None:
-        super().__init__(values)
-        self["account"] = account_id
-
-    def __missing__(self, key: str) -> str:
-        raise GatewayError(ErrorCode.INVALID_PATH, f"missing {key} in provider path")
+def _family(provider: str, fmt: str) -> ProviderFamily:
+    family = FAMILIES.get(fmt)
+    if family is None:
+        known = ", ".join(FAMILIES)
+        raise ValueError(f"config key [providers.{provider}] format: {fmt!r} is not one of {known}")
+    return family
 
 
 def _rewrite(path: str, rewrites: tuple[tuple[str, str], ...]) -> str:
@@ -248,12 +251,3 @@ def _rewrite(path: str, rewrites: tuple[tuple[str, str], ...]) -> str:
         if path == client or path.startswith(client + "/"):
             return upstream + path[len(client) :]
     return path
-
-
-def _vertex_region(path: str) -> str | None:
-    segments = path.strip("/").split("/")
-    for i, segment in enumerate(segments[:-1]):
-        if segment == "locations":
-            region = segments[i + 1]
-            return region if _LABEL.fullmatch(region) else None
-    return None

@@ -48,12 +48,13 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Callable, Iterable, Literal, Mapping, Union
 
+from proxy_core.guardrails.categories import CATEGORIES
+
 __all__ = [
     "CF_KEYS",
     "DEFAULT_PER_PAGE",
     "EXTENSION_KEYS",
     "GUARDRAIL_ACTIONS",
-    "GUARDRAIL_CATEGORIES",
     "MAX_PER_PAGE",
     "OPERATORS",
     "ORDER_BY",
@@ -96,7 +97,6 @@ MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 _TOKEN = re.compile(r"[^\W_]+")
 """Words as FTS5's unicode61 tokenizer sees them: letters and digits, '_' separates."""
 GUARDRAIL_ACTIONS = ("blocked", "flagged", "passed")
-GUARDRAIL_CATEGORIES = tuple(f"S{i}" for i in range(1, 15))
 
 
 class FilterError(ValueError):
@@ -254,7 +254,7 @@ def _normalize(key: str, kind: _Kind, op: str, raw: object) -> Value:
             raise _bad(key, raw, "a guardrail action (blocked, flagged or passed)")
         return raw.lower()
     if kind is _K.CATEGORY:
-        if raw.upper() not in GUARDRAIL_CATEGORIES:
+        if raw.upper() not in CATEGORIES:
             raise _bad(key, raw, "a guardrail category (S1..S14)")
         return raw.upper()
     return raw

@@ -1,4 +1,4 @@
-"""AWS event stream frames for tests (the encoder side of :mod:`proxy_core.providers.eventstream`)."""
+"""AWS event stream frames for tests (the encoder side of :mod:`proxy_core.providers.bedrock.eventstream`)."""
 
 from __future__ import annotations
 

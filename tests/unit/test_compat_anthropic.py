@@ -14,10 +14,11 @@ import pytest
 from anthropic.types import Message, RawMessageStreamEvent
 from openai.types.chat import ChatCompletion
 
-from proxy_core.compat import CompatError, translator_for
+from proxy_core.compat import CompatError
+from proxy_core.providers import FAMILIES
 from tests.unit.test_compat_api import SPLITS, accumulate, chunks, feed_all, without_created
 
-T = translator_for("anthropic")
+T = FAMILIES["anthropic"].translator()
 MODEL = "claude-3-5-haiku-latest"
 
 TEXT_ANSWER: dict[str, Any] = {

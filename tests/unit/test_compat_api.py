@@ -15,9 +15,11 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 import proxy_core.compat as compat
-from proxy_core.compat import CompatError, split_model, translator_for
+from proxy_core.compat import CompatError, split_model
 from proxy_core.compat.base import StreamState
 from proxy_core.compat.sse import SSEDecoder, SSEEvent
+from proxy_core.config import ProviderSettings
+from proxy_core.providers import FAMILIES, ProviderRegistry
 
 SPLITS = ("whole", "bytes", "sevens")
 
@@ -71,8 +73,7 @@ def without_created(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_exports() -> None:
-    assert set(compat.__all__) == {"CompatError", "NativeRequest", "StreamState", "Translator",
-                                   "split_model", "translator_for"}
+    assert set(compat.__all__) == {"CompatError", "NativeRequest", "StreamState", "Translator", "split_model"}
     for name in compat.__all__:
         assert getattr(compat, name) is not None
 
@@ -104,16 +105,16 @@ def test_split_model_message_shows_the_form() -> None:
 
 
 @pytest.mark.parametrize("family", ["openai", "anthropic", "google", "cohere", "workers-ai"])
-def test_translator_for_known_families(family: str) -> None:
-    translator = translator_for(family)
+def test_families_with_a_translator(family: str) -> None:
+    translator = FAMILIES[family].translator()
     assert translator is not None and translator.family == family
     for method in ("build_request", "auth_headers", "parse_response", "new_stream", "parse_error"):
         assert callable(getattr(translator, method))
 
 
-@pytest.mark.parametrize("family", ["bedrock", "generic", "nope"])
-def test_translator_for_unsupported_families(family: str) -> None:
-    assert translator_for(family) is None
+@pytest.mark.parametrize("family", ["bedrock", "generic"])
+def test_families_without_a_translator(family: str) -> None:
+    assert FAMILIES[family].translator() is None
 
 
 def test_compat_error_body() -> None:
@@ -154,7 +155,7 @@ USER = [{"role": "user", "content": "hi"}]
 )
 def test_malformed_or_unsupported_requests(body: dict, param: str) -> None:
     with pytest.raises(CompatError) as info:
-        translator_for("anthropic").build_request(body, "claude-3-5-haiku-latest")
+        FAMILIES["anthropic"].translator().build_request(body, "claude-3-5-haiku-latest")
     assert info.value.status == 400
     assert info.value.param == param
     assert info.value.message
@@ -163,12 +164,12 @@ def test_malformed_or_unsupported_requests(body: dict, param: str) -> None:
 def test_non_object_body() -> None:
     for family in ("anthropic", "google", "cohere", "openai", "workers-ai"):
         with pytest.raises(CompatError):
-            translator_for(family).build_request(["not", "an", "object"], "m")  # type: ignore[arg-type]
+            FAMILIES[family].translator().build_request(["not", "an", "object"], "m")  # type: ignore[arg-type]
 
 
 def test_zero_penalties_are_accepted_where_unsupported() -> None:
     body = {"messages": USER, "presence_penalty": 0, "frequency_penalty": 0.0}
-    assert translator_for("anthropic").build_request(body, "claude").path == "/v1/messages"
+    assert FAMILIES["anthropic"].translator().build_request(body, "claude").path == "/v1/messages"
 
 
 # --- SSE decoder ------------------------------------------------------------------------------
@@ -254,20 +255,23 @@ OPENAI_ANSWER = {
 def test_openai_family_paths(provider: str | None, path: str) -> None:
     body = {"model": "groq/llama-3.3-70b-versatile", "messages": USER, "temperature": 0.2, "stream": True,
             "stream_options": {"include_usage": True}, "vendor_extension": {"keep": 1}}
-    native = translator_for("openai", provider).build_request(body, "llama-3.3-70b-versatile")
+    registry = ProviderRegistry({"my-vllm": ProviderSettings(base_url="http://10.0.0.5:8000/v1")})
+    family = registry.get(provider).family if provider else FAMILIES["openai"]
+    native = family.translator().build_request(body, "llama-3.3-70b-versatile")
     assert native.path == path and native.stream is True
     assert orjson.loads(native.body) == {**body, "model": "llama-3.3-70b-versatile"}
     assert body["model"] == "groq/llama-3.3-70b-versatile"  # the caller's dict is not changed
 
 
 def test_openai_family_auth() -> None:
-    assert translator_for("openai", "groq").auth_headers("Bearer gsk_1") == {"authorization": "Bearer gsk_1"}
-    assert translator_for("openai", "azure-openai").auth_headers("Bearer az") == {"api-key": "az"}
-    assert translator_for("openai").auth_headers(None) == {}
+    registry = ProviderRegistry({})
+    assert registry.get("groq").family.translator().auth_headers("Bearer gsk_1") == {"authorization": "Bearer gsk_1"}
+    assert registry.get("azure-openai").family.translator().auth_headers("Bearer az") == {"api-key": "az"}
+    assert FAMILIES["openai"].translator().auth_headers(None) == {}
 
 
 def test_openai_family_passes_answers_and_streams_through() -> None:
-    translator = translator_for("openai")
+    translator = FAMILIES["openai"].translator()
     assert translator.parse_response(OPENAI_ANSWER, "gpt-4o-mini") is OPENAI_ANSWER
     ChatCompletion.model_validate(OPENAI_ANSWER)
     stream = b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}\n\n'
@@ -289,7 +293,7 @@ def test_openai_family_passes_answers_and_streams_through() -> None:
     ],
 )
 def test_openai_family_errors(native: bytes, message: str, type_: str, code: str | None) -> None:
-    body = translator_for("openai").parse_error(401, native)
+    body = FAMILIES["openai"].translator().parse_error(401, native)
     assert body == {"error": {"message": message, "type": type_, "param": None, "code": code}}
 
 
@@ -297,7 +301,7 @@ def test_openai_family_errors(native: bytes, message: str, type_: str, code: str
 
 
 def test_workers_ai_uses_the_openai_compatible_endpoint() -> None:
-    translator = translator_for("workers-ai")
+    translator = FAMILIES["workers-ai"].translator()
     body = {"model": "workers-ai/@cf/meta/llama-3.1-8b-instruct", "messages": USER, "max_tokens": 64}
     native = translator.build_request(body, "@cf/meta/llama-3.1-8b-instruct")
     assert native.path == "/v1/chat/completions"
@@ -308,8 +312,8 @@ def test_workers_ai_uses_the_openai_compatible_endpoint() -> None:
 def test_workers_ai_errors_unwrap_the_cloudflare_envelope() -> None:
     native = (b'{"result": null, "success": false, "errors": [{"code": 5007, '
               b'"message": "No such model @cf/meta/llama-9"}], "messages": []}')
-    assert translator_for("workers-ai").parse_error(400, native) == {
+    assert FAMILIES["workers-ai"].translator().parse_error(400, native) == {
         "error": {"message": "No such model @cf/meta/llama-9", "type": "invalid_request_error", "param": None,
                   "code": "5007"}
     }
-    assert translator_for("workers-ai").parse_error(500, b"oops")["error"]["type"] == "api_error"
+    assert FAMILIES["workers-ai"].translator().parse_error(500, b"oops")["error"]["type"] == "api_error"

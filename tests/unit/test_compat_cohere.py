@@ -13,10 +13,11 @@ import orjson
 import pytest
 from openai.types.chat import ChatCompletion
 
-from proxy_core.compat import CompatError, translator_for
+from proxy_core.compat import CompatError
+from proxy_core.providers import FAMILIES
 from tests.unit.test_compat_api import SPLITS, accumulate, chunks, feed_all, without_created
 
-T = translator_for("cohere")
+T = FAMILIES["cohere"].translator()
 MODEL = "command-a-03-2025"
 
 TEXT_ANSWER: dict[str, Any] = {

@@ -13,11 +13,12 @@ import orjson
 import pytest
 from openai.types.chat import ChatCompletion
 
-from proxy_core.compat import CompatError, translator_for
-from proxy_core.compat.google import SIGNATURE_MARK
+from proxy_core.compat import CompatError
+from proxy_core.providers import ProviderRegistry
+from proxy_core.providers.google.compat import SIGNATURE_MARK
 from tests.unit.test_compat_api import SPLITS, accumulate, chunks, feed_all, without_created
 
-T = translator_for("google", "google-ai-studio")
+T = ProviderRegistry({}).get("google-ai-studio").family.translator()
 MODEL = "gemini-2.0-flash"
 VERTEX_MODEL = "projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.0-flash"
 
@@ -195,7 +196,7 @@ def test_request_rejections() -> None:
 
 
 def test_vertex_paths_and_auth() -> None:
-    vertex = translator_for("google", "google-vertex-ai")
+    vertex = ProviderRegistry({}).get("google-vertex-ai").family.translator()
     path, _ = _native({"messages": [{"role": "user", "content": "x"}]}, vertex, VERTEX_MODEL)
     assert path == f"/v1/{VERTEX_MODEL}:generateContent"
     assert vertex.auth_headers("Bearer ya29.token") == {"authorization": "Bearer ya29.token"}

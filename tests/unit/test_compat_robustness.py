@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletion
 
-from proxy_core.compat import CompatError, translator_for
+from proxy_core.compat import CompatError
+from proxy_core.providers import FAMILIES
 from tests.unit import test_compat_anthropic as anthropic_fx
 from tests.unit import test_compat_cohere as cohere_fx
 from tests.unit import test_compat_google as google_fx
@@ -66,7 +67,7 @@ def test_answers(case: int, pick: int, junk: Any) -> None:
     paths = _paths(answer)
     mutated = _mutate(answer, paths[pick % len(paths)], junk)
     try:
-        out = translator_for(family).parse_response(mutated, "m")
+        out = FAMILIES[family].translator().parse_response(mutated, "m")
     except CompatError:
         return
     ChatCompletion.model_validate(out)
@@ -82,7 +83,7 @@ def test_streams(case: int, pick: int, junk: Any) -> None:
     for event in mutated:
         name = event.get("type") if isinstance(event, dict) and isinstance(event.get("type"), str) else "x"
         native += (b"event: " + name.encode() + b"\n" if named else b"") + b"data: " + orjson.dumps(event) + b"\n\n"
-    state = translator_for(family).new_stream("m", True)
+    state = FAMILIES[family].translator().new_stream("m", True)
     chunks(state.feed(native) + state.finish())
 
 
@@ -112,7 +113,7 @@ def test_requests(family: str, pick: int, junk: Any) -> None:
     paths = _paths(FULL_REQUEST)
     body = _mutate(FULL_REQUEST, paths[pick % len(paths)], junk)
     try:
-        native = translator_for(family).build_request(body, "m")
+        native = FAMILIES[family].translator().build_request(body, "m")
     except CompatError as err:
         assert err.status == 400 and err.message
         return

@@ -17,14 +17,14 @@ import orjson
 import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
-from proxy_core.compat import CompatError, NativeRequest, split_model, translator_for
+from proxy_core.compat import CompatError, NativeRequest, split_model
+from proxy_core.providers import ProviderRegistry
 from tests.unit import test_compat_anthropic as anthropic_fx
 from tests.unit import test_compat_cohere as cohere_fx
 from tests.unit import test_compat_google as google_fx
 from tests.unit.test_compat_api import OPENAI_ANSWER
 
-FAMILY = {"openai": "openai", "groq": "openai", "anthropic": "anthropic", "google-ai-studio": "google",
-          "cohere": "cohere", "workers-ai": "workers-ai"}
+REGISTRY = ProviderRegistry({})
 Reply = Callable[[NativeRequest], tuple[int, bytes]]
 
 
@@ -40,7 +40,7 @@ class FakeCompat:
         body = orjson.loads(request.content)
         try:
             provider, model = split_model(body.get("model"))
-            translator = translator_for(FAMILY[provider], provider)
+            translator = REGISTRY.get(provider).family.translator()
             native = translator.build_request(body, model)
         except CompatError as err:
             return httpx2.Response(err.status, json=err.body())

@@ -8,7 +8,7 @@ import pytest
 from proxy_core.guardrails import extract_stream_texts
 from proxy_core.providers.base import Usage
 from proxy_core.providers.bedrock import BedrockFamily
-from proxy_core.providers.eventstream import iter_events, iter_messages
+from proxy_core.providers.bedrock.eventstream import iter_events, iter_messages
 from tests.unit.eventstream_frames import CONVERSE, INVOKE, chunk, event, header, message
 
 
@@ -25,7 +25,7 @@ def test_converse_stream_usage_comes_from_the_metadata_event() -> None:
     assert [next(iter(e)) for e in events] == ["messageStart", "contentBlockDelta", "messageStop", "metadata"]
     usage = usage_of(CONVERSE)
     assert (usage.tokens_in, usage.tokens_out) == (21, 7)
-    assert extract_stream_texts("bedrock", events) == ["Hello"]
+    assert extract_stream_texts(BedrockFamily(), events) == ["Hello"]
 
 
 def test_invoke_stream_chunks_are_unwrapped_from_base64() -> None:
@@ -33,7 +33,7 @@ def test_invoke_stream_chunks_are_unwrapped_from_base64() -> None:
     assert events[1] == {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Hi"}}
     usage = usage_of(INVOKE)
     assert (usage.tokens_in, usage.tokens_out) == (15, 4)
-    assert extract_stream_texts("bedrock", events) == ["Hi"]  # what response guardrails read
+    assert extract_stream_texts(BedrockFamily(), events) == ["Hi"]  # what response guardrails read
 
 
 def test_invoke_stream_without_metrics_reads_the_anthropic_events() -> None:

@@ -6,8 +6,7 @@ import pytest
 
 from proxy_core.config import ProviderSettings
 from proxy_core.errors import ErrorCode, GatewayError
-from proxy_core.providers import BUILTIN_PROVIDERS, FAMILIES, ProviderRegistry
-from proxy_core.providers.registry import ALIASES
+from proxy_core.providers import BUILTIN_PROVIDERS, FAMILIES, ProviderRegistry, pricing_name
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 
@@ -129,7 +128,7 @@ def test_workers_ai_uses_the_gateway_account_id() -> None:
      ("cohere", "cohere"), ("workers-ai", "workers-ai"), ("aws-bedrock", "bedrock"), ("azure-openai", "openai")],
 )  # fmt: skip
 def test_builtin_family(name: str, family: str) -> None:
-    assert ProviderRegistry({}).get(name).family is FAMILIES[family]
+    assert ProviderRegistry({}).get(name).family.id == family
 
 
 # -- config overrides and custom providers --------------------------------------------------------
@@ -306,7 +305,7 @@ def test_custom_providers_have_no_rewrites() -> None:
 
 
 def test_perplexity_is_an_alias_of_perplexity_ai() -> None:
-    assert ALIASES == {"perplexity": "perplexity-ai"}
+    assert {alias: spec.name for spec in BUILTIN_PROVIDERS for alias in spec.aliases} == {"perplexity": "perplexity-ai"}
     registry = ProviderRegistry({})
     assert registry.get("perplexity") is registry.get("perplexity-ai")
     assert "perplexity" in registry.names()
@@ -317,3 +316,18 @@ def test_an_override_of_either_name_serves_both(configured: str) -> None:
     overrides = {configured: ProviderSettings(base_url="http://127.0.0.1:9000/pplx/")}
     for name in ("perplexity", "perplexity-ai"):
         assert url_of(name, "/chat/completions", overrides=overrides) == "http://127.0.0.1:9000/pplx/chat/completions"
+
+
+def test_pricing_names_come_from_the_rows() -> None:
+    assert pricing_name("perplexity") == "perplexity-ai"  # an alias
+    assert pricing_name("cerebras-ai") == "cerebras"  # the same catalogue under another name
+    assert pricing_name("google-vertex-ai") == "google-ai-studio"
+    assert pricing_name("openai") == "openai"
+    assert pricing_name("my-ollama") == "my-ollama"  # custom providers price under their own name
+
+
+def test_naming_a_rows_own_format_keeps_its_family_arguments() -> None:
+    registry = ProviderRegistry({"azure-openai": ProviderSettings(format="openai"),
+                                 "google-vertex-ai": ProviderSettings(format="google")})  # fmt: skip
+    assert registry.get("azure-openai").family.translator().auth_headers("Bearer k") == {"api-key": "k"}
+    assert registry.get("google-vertex-ai").family.translator().vertex is True

@@ -36,6 +36,7 @@ from typing import Any, Mapping, Sequence
 
 import orjson
 
+from proxy_core.guardrails.categories import CATEGORIES
 from proxy_core.guardrails.evaluators.base import (
     EvaluatorUnavailable,
     HttpClient,
@@ -45,19 +46,11 @@ from proxy_core.guardrails.evaluators.base import (
 )
 from proxy_core.guardrails.outcome import Verdict
 
-__all__ = ["LlamaGuardEvaluator", "build", "format_prompt", "parse_answer", "conversation_for", "CATEGORY_TITLES"]
+__all__ = ["LlamaGuardEvaluator", "build", "format_prompt", "parse_answer", "conversation_for"]
 
 DEFAULT_MODEL = "meta-llama/Llama-Guard-3-8B"
 
-# The category titles exactly as the Llama Guard 3 template lists them (they differ slightly
-# from the model card's headings, e.g. "Sex Crimes" for S3, "Self-Harm" for S11).
-CATEGORY_TITLES: tuple[tuple[str, str], ...] = (
-    ("S1", "Violent Crimes"), ("S2", "Non-Violent Crimes"), ("S3", "Sex Crimes"), ("S4", "Child Exploitation"),
-    ("S5", "Defamation"), ("S6", "Specialized Advice"), ("S7", "Privacy"), ("S8", "Intellectual Property"),
-    ("S9", "Indiscriminate Weapons"), ("S10", "Hate"), ("S11", "Self-Harm"), ("S12", "Sexual Content"),
-    ("S13", "Elections"), ("S14", "Code Interpreter Abuse"),
-)
-_CATEGORY_BLOCK = "\n".join(f"{code}: {title}." for code, title in CATEGORY_TITLES)
+_CATEGORY_BLOCK = "\n".join(f"{c.code}: {c.template_title}." for c in CATEGORIES.values())
 _ROLE = {"user": "User", "assistant": "Agent"}
 _CODE = re.compile(r"\bS(1[0-4]|[1-9])\b", re.IGNORECASE)
 

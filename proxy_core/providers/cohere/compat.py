@@ -18,9 +18,10 @@ from typing import Any
 
 import orjson
 
-from proxy_core.compat.base import CompatError, NativeRequest, as_dict, as_list, as_str, error_body, json_or_none
+from proxy_core.compat.base import (
+    CompatError, NativeRequest, as_dict, as_list, as_str, error_body, fallback_message, json_or_none,
+)
 from proxy_core.compat.completion import SSEToChunks, chat_completion, choice, tool_call, usage
-from proxy_core.compat.openai import fallback_message
 from proxy_core.compat.request import ChatRequest, content_parts, image_url, read_request, tool_arguments, tool_calls
 from proxy_core.compat.sse import SSEEvent
 

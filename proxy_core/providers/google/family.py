@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from proxy_core.providers.base import ModelType, Usage, int_or_none, model_type_from_path
+from proxy_core.errors import ErrorCode, GatewayError
+from proxy_core.providers.base import DNS_LABEL, ModelType, Usage, fill_base, int_or_none, model_type_from_path
+from proxy_core.providers.google import texts
+from proxy_core.providers.google.compat import GoogleTranslator
 
 __all__ = ["GoogleFamily"]
 
@@ -18,8 +21,33 @@ def _model_from_path(path: str) -> str | None:
     return rest.split(":", 1)[0].split("/", 1)[0] or None
 
 
+def _vertex_region(path: str) -> str | None:
+    segments = path.strip("/").split("/")
+    for i, segment in enumerate(segments[:-1]):
+        if segment == "locations":
+            region = segments[i + 1]
+            return region if DNS_LABEL.fullmatch(region) else None
+    return None
+
+
 class GoogleFamily:
+    """Gemini's API; ``vertex`` selects Vertex AI's model paths and OAuth for the compat endpoint."""
+
     id = "google"
+
+    def __init__(self, vertex: bool = False) -> None:
+        self.vertex = vertex
+
+    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
+        """Vertex's ``{region}`` host label is the path's ``locations/{region}`` segment."""
+        if "{region}" in base and "region" not in values:
+            region = _vertex_region(path)
+            if region is None:
+                raise GatewayError(ErrorCode.INVALID_PATH, f"Provider '{provider}' needs a path with locations/{{region}}/")
+            if region == "global":  # Vertex's global endpoint has no region in its host
+                base = base.replace("{region}-", "")
+            values = {**values, "region": region}
+        return fill_base(base, values)
 
     def model_type(self, path: str) -> str:
         if ":embedContent" in path or ":batchEmbedContents" in path or ":predict" in path and "embedding" in path:
@@ -68,3 +96,10 @@ class GoogleFamily:
             return True
         candidates = event.get("candidates")
         return isinstance(candidates, list) and any(isinstance(c, dict) and c.get("finishReason") for c in candidates)
+
+    prompt_texts = staticmethod(texts.prompt_texts)
+    response_texts = staticmethod(texts.response_texts)
+    read_stream_event = staticmethod(texts.read_stream_event)
+
+    def translator(self) -> GoogleTranslator:
+        return GoogleTranslator(vertex=self.vertex)

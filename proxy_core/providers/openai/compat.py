@@ -1,9 +1,10 @@
-"""The OpenAI family: pass-through for every provider that already speaks chat completions.
+"""The OpenAI family's compat translator: pass-through for every provider that already speaks chat completions.
 
 OpenAI, Azure OpenAI, Groq, Mistral, DeepSeek, Grok, Cerebras, OpenRouter, Perplexity and custom
 OpenAI-format providers get the client's body with only ``model`` replaced by the native id; their
-answers and streams go back byte for byte. What differs between them is configuration: where the
-chat endpoint sits below each provider's base URL, and which header carries the key.
+answers and streams go back byte for byte. What differs between them is configuration, a :class:`ChatRoute`
+in the provider's registry row: where the chat endpoint sits below its base URL, and which header
+carries the key.
 """
 
 from __future__ import annotations
@@ -13,42 +14,21 @@ from typing import Any
 
 import orjson
 
-from proxy_core.compat.base import CompatError, NativeRequest, bearer_token, error_body, json_or_none
+from proxy_core.compat.base import CompatError, NativeRequest, bearer_token, error_body, fallback_message, json_or_none
 
-__all__ = [
-    "OPENAI_ROUTES",
-    "OpenAIRoute",
-    "OpenAITranslator",
-    "PassThroughStream",
-    "fallback_message",
-    "openai_style_error",
-]
+__all__ = ["AZURE_API_VERSION", "ChatRoute", "OpenAITranslator", "PassThroughStream", "openai_style_error"]
 
 AZURE_API_VERSION = "2024-10-21"
 
 
 @dataclass(frozen=True, slots=True)
-class OpenAIRoute:
+class ChatRoute:
     """Where a provider's chat endpoint is below its base URL, and how it takes the key."""
 
     path: str = "/chat/completions"
+    """Below the base (``…/v1``), with any query the provider requires (Azure's ``api-version``)."""
     key_header: str | None = None
     """``None``: forward ``Authorization`` as is; else send the bare key in this header."""
-
-
-OPENAI_ROUTES: dict[str, OpenAIRoute] = {
-    "openai": OpenAIRoute(),  # base …/v1
-    "groq": OpenAIRoute(),  # base …/openai/v1
-    "cerebras": OpenAIRoute(),
-    "cerebras-ai": OpenAIRoute(),
-    "deepseek": OpenAIRoute(),
-    "perplexity-ai": OpenAIRoute(),
-    "mistral": OpenAIRoute("/v1/chat/completions"),
-    "grok": OpenAIRoute("/v1/chat/completions"),
-    "openrouter": OpenAIRoute("/v1/chat/completions"),
-    "azure-openai": OpenAIRoute(f"/chat/completions?api-version={AZURE_API_VERSION}", "api-key"),
-}
-"""Built-in OpenAI-format providers; custom ones (base URL ending in ``/v1``) use the default route."""
 
 
 class PassThroughStream:
@@ -62,12 +42,12 @@ class PassThroughStream:
 
 
 class OpenAITranslator:
-    """Pass-through translator for one OpenAI-format provider (see :data:`OPENAI_ROUTES`)."""
+    """Pass-through translator for one OpenAI-format provider, to its row's :class:`ChatRoute`."""
 
     family = "openai"
 
-    def __init__(self, route: OpenAIRoute | None = None) -> None:
-        self.route = route or OpenAIRoute()
+    def __init__(self, route: ChatRoute | None = None) -> None:
+        self.route = route or ChatRoute()
 
     def build_request(self, body: dict[str, Any], model: str) -> NativeRequest:
         if not isinstance(body, dict):
@@ -111,11 +91,3 @@ def openai_style_error(status: int, native_body: bytes) -> dict[str, Any]:
             if isinstance(data.get(key), str):
                 return error_body(data[key], status)
     return error_body(fallback_message(status, native_body), status)
-
-
-def fallback_message(status: int, native_body: bytes) -> str:
-    """A message for an error body that is not JSON: its text (shortened), or the status."""
-    text = native_body.decode("utf-8", errors="replace").strip()
-    if text and not text.startswith("<"):
-        return text[:500]
-    return f"the provider answered HTTP {status}"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from proxy_core.compat.base import error_body, json_or_none
-from proxy_core.compat.openai import OpenAIRoute, OpenAITranslator, openai_style_error
+from proxy_core.providers.openai.compat import ChatRoute, OpenAITranslator, openai_style_error
 
 __all__ = ["WorkersAITranslator"]
 
@@ -27,7 +27,7 @@ class WorkersAITranslator(OpenAITranslator):
     family = "workers-ai"
 
     def __init__(self) -> None:
-        super().__init__(OpenAIRoute("/v1/chat/completions"))
+        super().__init__(ChatRoute("/v1/chat/completions"))
 
     def parse_error(self, status: int, native_body: bytes) -> dict[str, Any]:
         data = json_or_none(native_body)

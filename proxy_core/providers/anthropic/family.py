@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from proxy_core.providers.base import ModelType, Usage, int_or_none, model_type_from_path
+from proxy_core.providers.anthropic import texts
+from proxy_core.providers.anthropic.compat import AnthropicTranslator
+from proxy_core.providers.base import ModelType, Usage, fill_base, int_or_none, model_type_from_path
 
 __all__ = ["AnthropicFamily"]
 
@@ -21,6 +23,9 @@ def _input_tokens(usage_obj: dict) -> int | None:
 
 class AnthropicFamily:
     id = "anthropic"
+
+    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
+        return fill_base(base, values)
 
     def model_type(self, path: str) -> str:
         if "messages" in path or "complete" in path:
@@ -62,3 +67,10 @@ class AnthropicFamily:
 
     def stream_ended(self, event: Any) -> bool | None:
         return isinstance(event, dict) and event.get("type") == "message_stop"
+
+    prompt_texts = staticmethod(texts.prompt_texts)
+    response_texts = staticmethod(texts.response_texts)
+    read_stream_event = staticmethod(texts.read_stream_event)
+
+    def translator(self) -> AnthropicTranslator:
+        return AnthropicTranslator()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from proxy_core.providers.base import STREAM_DONE, Usage, int_or_none, model_type_from_path
+from proxy_core.providers.base import STREAM_DONE, Usage, fill_base, int_or_none, model_type_from_path
+from proxy_core.providers.openai import texts
+from proxy_core.providers.openai.compat import ChatRoute, OpenAITranslator
 
 __all__ = ["OpenAIFamily"]
 
@@ -29,7 +31,15 @@ def _read_usage(usage_obj: Any, usage: Usage) -> None:
 
 
 class OpenAIFamily:
+    """OpenAI-format APIs; ``chat`` is where this provider's chat endpoint is and how it takes the key."""
+
     id = "openai"
+
+    def __init__(self, chat: ChatRoute = ChatRoute()) -> None:
+        self.chat = chat
+
+    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
+        return fill_base(base, values)
 
     def model_type(self, path: str) -> str:
         return model_type_from_path(path)
@@ -64,3 +74,10 @@ class OpenAIFamily:
             return True
         # Ollama's native NDJSON (served through this family by some setups) ends with "done": true.
         return isinstance(event, dict) and (event.get("type") in _LAST_EVENTS or event.get("done") is True)
+
+    prompt_texts = staticmethod(texts.prompt_texts)
+    response_texts = staticmethod(texts.response_texts)
+    read_stream_event = staticmethod(texts.read_stream_event)
+
+    def translator(self) -> OpenAITranslator:
+        return OpenAITranslator(self.chat)

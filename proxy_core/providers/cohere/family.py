@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from proxy_core.providers.base import Usage, int_or_none, model_type_from_path
+from proxy_core.providers.base import Usage, fill_base, int_or_none, model_type_from_path
+from proxy_core.providers.cohere import texts
+from proxy_core.providers.cohere.compat import CohereTranslator
 
 __all__ = ["CohereFamily"]
 
@@ -27,6 +29,9 @@ def _read_billed(container: Any, usage: Usage) -> None:
 
 class CohereFamily:
     id = "cohere"
+
+    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
+        return fill_base(base, values)
 
     def model_type(self, path: str) -> str:
         return model_type_from_path(path)
@@ -60,3 +65,10 @@ class CohereFamily:
         if not isinstance(event, dict):
             return False
         return event.get("event_type") == "stream-end" or event.get("type") == "message-end"
+
+    prompt_texts = staticmethod(texts.prompt_texts)
+    response_texts = staticmethod(texts.response_texts)
+    read_stream_event = staticmethod(texts.read_stream_event)
+
+    def translator(self) -> CohereTranslator:
+        return CohereTranslator()

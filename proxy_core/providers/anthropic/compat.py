@@ -16,10 +16,9 @@ from typing import Any
 import orjson
 
 from proxy_core.compat.base import (
-    CompatError, NativeRequest, as_dict, as_str, bearer_token, error_body, error_type, json_or_none,
+    CompatError, NativeRequest, as_dict, as_str, bearer_token, error_body, error_type, fallback_message, json_or_none,
 )
 from proxy_core.compat.completion import ChunkWriter, SSEToChunks, chat_completion, choice, count, tool_call, usage
-from proxy_core.compat.openai import fallback_message
 from proxy_core.compat.request import (
     ChatRequest, content_parts, data_url, file_data, image_url, read_request, tool_arguments, tool_calls,
 )

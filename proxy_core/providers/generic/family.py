@@ -8,17 +8,25 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from proxy_core.providers.base import ModelType, Usage, model_type_from_path
+from proxy_core.compat.base import Translator
+from proxy_core.providers.base import ModelType, Usage, fill_base, model_type_from_path
+from proxy_core.providers.generic import texts
 
 __all__ = ["GenericFamily"]
 
 
 class GenericFamily:
+    """``default_type``: the model type when the path does not tell (Cartesia and ElevenLabs are
+    audio); ``model_from_path``: the path below the base names the model (Hugging Face)."""
+
     id = "generic"
 
     def __init__(self, default_type: str = ModelType.UNKNOWN, model_from_path: bool = False) -> None:
         self._default_type = default_type
         self._model_from_path = model_from_path
+
+    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
+        return fill_base(base, values)
 
     def model_type(self, path: str) -> str:
         guessed = model_type_from_path(path)
@@ -45,3 +53,10 @@ class GenericFamily:
 
     def stream_ended(self, event: Any) -> bool | None:
         return None  # no shared stream format, so no end marker to look for
+
+    prompt_texts = staticmethod(texts.prompt_texts)
+    response_texts = staticmethod(texts.response_texts)
+    read_stream_event = staticmethod(texts.read_stream_event)
+
+    def translator(self) -> Translator | None:
+        return None  # no shared chat API to translate to

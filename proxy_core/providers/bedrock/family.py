@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import unquote
 
-from proxy_core.providers.base import ModelType, Usage, int_or_none, model_type_from_path
+from proxy_core.compat.base import Translator
+from proxy_core.errors import ErrorCode, GatewayError
+from proxy_core.providers.base import ModelType, Usage, fill_base, int_or_none, model_type_from_path
+from proxy_core.providers.bedrock import texts
 
 __all__ = ["BedrockFamily"]
 
 
 class BedrockFamily:
     id = "bedrock"
+
+    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
+        if values.get("service", "bedrock-runtime") != "bedrock-runtime":
+            raise GatewayError(ErrorCode.INVALID_PATH, f"Provider '{provider}' serves only bedrock-runtime")
+        return fill_base(base, values)
 
     def model_type(self, path: str) -> str:
         p = path.lower()
@@ -38,7 +46,7 @@ class BedrockFamily:
             )
 
     def parse_stream_chunk(self, event: Any, usage: Usage) -> None:
-        """One event of :func:`proxy_core.providers.eventstream.iter_events`: converse-stream's
+        """One event of :func:`proxy_core.providers.bedrock.eventstream.iter_events`: converse-stream's
         ``{"metadata": {...}}``, or a model's own event from invoke-with-response-stream."""
         if not isinstance(event, dict):
             return
@@ -71,3 +79,10 @@ class BedrockFamily:
             usage.tokens_in = int(tokens_in)
         if tokens_out and tokens_out.isdigit():
             usage.tokens_out = int(tokens_out)
+
+    prompt_texts = staticmethod(texts.prompt_texts)
+    response_texts = staticmethod(texts.response_texts)
+    read_stream_event = staticmethod(texts.read_stream_event)
+
+    def translator(self) -> Translator | None:
+        return None  # requests are pre-signed by the client: the gateway cannot rewrite them

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from proxy_core.providers.base import STREAM_DONE, ModelType, Usage, int_or_none
+from proxy_core.providers.base import STREAM_DONE, ModelType, Usage, fill_base, int_or_none
 from proxy_core.providers.openai import OpenAIFamily
+from proxy_core.providers.workers_ai import texts
+from proxy_core.providers.workers_ai.compat import WorkersAITranslator
 
 __all__ = ["WorkersAIFamily"]
 
@@ -17,6 +19,13 @@ _IMAGE_HINTS = ("stable-diffusion", "flux", "dreamshaper", "image", "resnet", "d
 class WorkersAIFamily:
     id = "workers-ai"
     _openai = OpenAIFamily()
+
+    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
+        """The OpenAI-compatible routes sit beside ``/run``: ``…/ai/v1/chat/completions``."""
+        base = fill_base(base, values)
+        if path.startswith("/v1/") and base.endswith("/ai/run"):
+            return base[: -len("/run")]
+        return base
 
     def model_type(self, path: str) -> str:
         p = path.lower()
@@ -55,3 +64,10 @@ class WorkersAIFamily:
 
     def stream_ended(self, event: Any) -> bool | None:
         return event is STREAM_DONE  # /ai/run and its OpenAI-compatible routes both end with data: [DONE]
+
+    prompt_texts = staticmethod(texts.prompt_texts)
+    response_texts = staticmethod(texts.response_texts)
+    read_stream_event = staticmethod(texts.read_stream_event)
+
+    def translator(self) -> WorkersAITranslator:
+        return WorkersAITranslator()
