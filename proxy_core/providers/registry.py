@@ -79,6 +79,9 @@ class ProviderSpec:
     prices_as: str = ""
     """The pricing table section for this provider's models when it serves another provider's
     catalogue under the same names (``""``: its own name)."""
+    realtime_key_protocol: str = ""
+    """A subprotocol ``<name>.<key>`` by which a browser's realtime client sends its API key (it
+    cannot set headers); the key goes upstream as the header ``<name>`` (ElevenLabs' ``xi-api-key``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,8 @@ BUILTIN_PROVIDERS: tuple[ProviderSpec, ...] = (
                  path_rewrites=(("/v1/v1", "/v1"), ("/v1/v2", "/v2"), ("/v1", "/v1"), ("/v2", "/v2"), ("", "/v1"))),
     ProviderSpec("deepseek", "https://api.deepseek.com", _OPENAI),
     ProviderSpec("elevenlabs", "https://api.elevenlabs.io", _AUDIO,
-                 realtime_path="/v1/convai/conversation"),  # Conversational AI (?agent_id=)
+                 realtime_path="/v1/convai/conversation",  # Conversational AI (?agent_id=)
+                 realtime_key_protocol="xi-api-key"),
     ProviderSpec("google-ai-studio", "https://generativelanguage.googleapis.com", _GOOGLE, realtime_path=_GEMINI_LIVE,
                  realtime_aliases=("google",)),  # fmt: skip
     ProviderSpec("grok", "https://api.x.ai", _V1_CHAT, path_rewrites=_ADD_V1),

@@ -133,7 +133,7 @@ class RealtimeBridge:
             collect_bodies=collect, collect_log=collect,
             request_headers=logged_headers(request.headers.items()),
         )  # fmt: skip
-        headers, protocols = _upstream_handshake(request, provider, handshake.other_protocols)
+        headers, protocols = _upstream_handshake(request, resolved.spec.realtime_key_protocol, handshake.other_protocols)
         try:
             timeout = ctx.policy.request_timeout_ms / 1000 if ctx.policy.request_timeout_ms else _HANDSHAKE_TIMEOUT
             upstream, answer_headers = await self._connect(url, headers, protocols, timeout)
@@ -311,13 +311,15 @@ class _Transcript:
         return b"\n".join(self.parts) if self.keep else b""
 
 
-def _upstream_handshake(request: web.Request, provider: str, protocols: list[str]) -> tuple[dict[str, str], list[str]]:
+def _upstream_handshake(
+    request: web.Request, key_protocol: str, protocols: list[str]
+) -> tuple[dict[str, str], list[str]]:
     headers = {k: v for k, v in forward_headers(request.headers).items() if k.lower() not in _STRIP_HANDSHAKE}
     forwarded = []
     for proto in protocols:
         name, _, value = proto.partition(".")
-        if provider == "elevenlabs" and name.lower() == "xi-api-key" and value:
-            headers.setdefault("xi-api-key", value)
+        if key_protocol and name.lower() == key_protocol and value:
+            headers.setdefault(key_protocol, value)
         elif not proto.lower().startswith(AUTH_PROTOCOL):
             forwarded.append(proto)
     return headers, forwarded
