@@ -22,6 +22,7 @@ __all__ = [
     "GatewayToken",
     "AuditEntry",
     "LogRollup",
+    "LogRollupHourly",
     "CacheEntry",
 ]
 
@@ -211,13 +212,11 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_log_account_created", "account_id", "created_at"),)
 
 
-class LogRollup(Base):
-    """Per-minute aggregates the log writer maintains, so analytics never scan raw logs."""
-
-    __tablename__ = "log_rollups"
+class _RollupColumns:
+    """The columns of a rollup table: totals of the logs sharing a time bucket and a group."""
 
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    """Start of the minute, Unix milliseconds."""
+    """Start of the bucket, Unix milliseconds."""
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     provider: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -232,7 +231,20 @@ class LogRollup(Base):
     cost: Mapped[float] = mapped_column(Float, default=0.0)
     duration_sum: Mapped[int] = mapped_column(BigInteger, default=0)
 
+
+class LogRollup(_RollupColumns, Base):
+    """Per-minute aggregates the log writer maintains, so analytics never scan raw logs."""
+
+    __tablename__ = "log_rollups"
     __table_args__ = (Index("ix_log_rollups_gateway_bucket", "account_id", "gateway_id", "bucket"),)
+
+
+class LogRollupHourly(_RollupColumns, Base):
+    """The same aggregates per hour, kept beside the per-minute ones: a 30-day chart reads 720
+    buckets instead of 43,200."""
+
+    __tablename__ = "log_rollups_hourly"
+    __table_args__ = (Index("ix_log_rollups_hourly_gateway_bucket", "account_id", "gateway_id", "bucket"),)
 
 
 class CacheEntry(Base):
