@@ -16,7 +16,7 @@ from sqlalchemy.sql import Selectable
 
 from proxy_core.store.models import LogRollup, LogRollupHourly
 
-__all__ = ["MINUTE_MS", "HOUR_MS", "ROLLUP_TABLES", "SUMMED", "rollup_rows", "coarsen", "batch_rollups", "rollup_source"]
+__all__ = ["MINUTE_MS", "HOUR_MS", "ROLLUP_TABLES", "KEY", "SUMMED", "rollup_rows", "coarsen", "batch_rollups", "rollup_source"]
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
