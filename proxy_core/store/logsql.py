@@ -15,7 +15,7 @@ from proxy_core.store.rollups import ROLLUP_TABLES, SUMMED
 
 __all__ = [
     "INSERT_LOGS", "INSERT_BODIES", "COUNT_LOGS", "DELETE_OLDEST", "INDEX_PENDING", "DEQUEUE_PENDING",
-    "DELETE_CHUNK", "KNOWN_IDS", "rollup_upserts",
+    "DELETE_CHUNK", "KNOWN_IDS", "ANALYZE_LOGS", "rollup_upserts",
 ]  # fmt: skip
 
 _LOGS = Log.__table__
@@ -46,6 +46,10 @@ INDEX_PENDING = text(
     + " FROM log_bodies b WHERE b.rowid IN (SELECT body_rowid FROM fts_pending ORDER BY body_rowid LIMIT :n)"
 )
 """Adds up to ``n`` queued bodies to the search index (SQLite only)."""
+ANALYZE_LOGS = ("PRAGMA analysis_limit = 1000", "ANALYZE logs")
+"""Refresh SQLite's statistics of ``logs`` from about 1,000 rows per index (milliseconds on a
+million logs). Without statistics the planner guesses, and it walked the time index for
+``event_id = ?`` (0.3 s on a million logs) instead of using the event id index."""
 DEQUEUE_PENDING = text(
     "DELETE FROM fts_pending WHERE body_rowid IN (SELECT body_rowid FROM fts_pending ORDER BY body_rowid LIMIT :n)"
 )

@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from proxy_core.store.engine import Store
 from proxy_core.store.logsql import (
-    COUNT_LOGS, DELETE_CHUNK, DELETE_OLDEST, DEQUEUE_PENDING, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS, KNOWN_IDS,
-    rollup_upserts,
+    ANALYZE_LOGS, COUNT_LOGS, DELETE_CHUNK, DELETE_OLDEST, DEQUEUE_PENDING, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS,
+    KNOWN_IDS, rollup_upserts,
 )  # fmt: skip
 from proxy_core.store.rollups import batch_rollups, rollup_rows
 from proxy_core.store.sqlite_logstore import SqliteLogStore
@@ -30,6 +31,8 @@ LimitLookup = Callable[[str, str], "tuple[int | None, str] | None"]
 """``(account_id, gateway_id)`` → ``(log_management, log_management_strategy)`` or ``None``."""
 
 _GatewayKey = tuple[str, str]
+_STATISTICS_FROM = 1_000
+"""Logs stored before the planner's statistics are first refreshed; then again each time they double."""
 
 
 class LogStore(Protocol):
@@ -50,6 +53,10 @@ class LogStore(Protocol):
         ...
 
     async def index_pending(self, limit: int) -> int: ...
+
+    async def refresh_statistics(self) -> None:
+        """Let the query planner see how the logs are spread (SQLite; PostgreSQL's autovacuum does it)."""
+        ...
 
     async def known_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are in the logs table already."""
@@ -114,6 +121,13 @@ class CoreLogStore:
         async with self._store.engine.begin() as conn:
             return await index_search_backlog(conn, limit)
 
+    async def refresh_statistics(self) -> None:
+        if not self._store.is_sqlite:
+            return
+        async with self._store.engine.begin() as conn:
+            for statement in ANALYZE_LOGS:
+                await conn.execute(text(statement))
+
     async def close(self) -> None:
         pass
 
@@ -143,6 +157,8 @@ class LogWriter:
         """Rows not stored because their gateway was at its log limit (``STOP_INSERTING``)."""
         self.trimmed = 0
         """Rows deleted to make room (``DELETE_OLDEST``)."""
+        self._analyzed_at = 0
+        """Logs stored when the planner's statistics were last refreshed (0: not by this writer)."""
 
     def forget_counts(self) -> None:
         self._counts = None
@@ -169,6 +185,10 @@ class LogWriter:
             counts[key] -= excess
         if epoch == self._counts_epoch:  # logs deleted meanwhile: the next batch re-reads the counts
             self._counts = counts
+        stored = sum(counts.values())
+        if stored >= max(_STATISTICS_FROM, 2 * self._analyzed_at):
+            await self._db.refresh_statistics()
+            self._analyzed_at = stored
         self.trimmed += trimmed
         for key, n in refused.items():
             self.refused[key] += n

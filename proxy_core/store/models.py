@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -57,6 +57,10 @@ class Gateway(Base):
     modified_at: Mapped[int] = mapped_column(BigInteger)
 
 
+_HAS_EVENT_ID = text("event_id IS NOT NULL")
+"""Most logs carry no event id: a partial index costs their inserts nothing."""
+
+
 class Log(Base):
     __tablename__ = "logs"
 
@@ -99,10 +103,20 @@ class Log(Base):
     """True when a body exceeded the stored-body limit and was left out."""
     streamed: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    # Each index costs the log writer on every row (``python -m bench.store_indexes``), so only
+    # these: a gateway's pages, totals and retention walk (gateway, created_at); every gateway's
+    # newest logs (the live tail) walk (account, created_at); provider and model filters, rare
+    # values and typos included, read their own rows newest first; an event id finds its rows.
+    # Other filters walk the time index, which reaches 50 matches quickly for any value a million
+    # logs hold often. Each scoped one leads with the columns a query pins and ends with
+    # created_at, so SQLite's planner picks it even on rough statistics; for the event id it needs
+    # some, which the log writer refreshes (``logsql.ANALYZE_LOGS``).
     __table_args__ = (
         Index("ix_logs_gateway_created", "account_id", "gateway_id", "created_at"),
-        Index("ix_logs_gateway_provider_model", "gateway_id", "provider", "model"),
-        Index("ix_logs_event_id", "event_id"),
+        Index("ix_logs_account_created", "account_id", "created_at"),
+        Index("ix_logs_gateway_provider_created", "account_id", "gateway_id", "provider", "created_at"),
+        Index("ix_logs_gateway_model_created", "account_id", "gateway_id", "model", "created_at"),
+        Index("ix_logs_event_id", "event_id", sqlite_where=_HAS_EVENT_ID, postgresql_where=_HAS_EVENT_ID),
     )
 
 

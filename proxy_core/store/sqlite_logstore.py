@@ -26,7 +26,8 @@ from sqlalchemy.sql import ClauseElement
 
 from proxy_core.store.engine import _sqlite_pragmas
 from proxy_core.store.logsql import (
-    COUNT_LOGS, DEQUEUE_PENDING, DELETE_CHUNK, DELETE_OLDEST, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS, rollup_upserts,
+    ANALYZE_LOGS, COUNT_LOGS, DEQUEUE_PENDING, DELETE_CHUNK, DELETE_OLDEST, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS,
+    rollup_upserts,
 )  # fmt: skip
 
 __all__ = ["SqliteLogStore"]
@@ -127,6 +128,9 @@ class SqliteLogStore:
     async def known_ids(self, ids: Sequence[str]) -> set[str]:
         return await self._call(self._known_ids, list(ids))
 
+    async def refresh_statistics(self) -> None:
+        await self._call(self._in_transaction, self._analyze)
+
     async def close(self) -> None:
         if self._conn is not None:
             await self._call(self._close)
@@ -208,6 +212,10 @@ class SqliteLogStore:
             sql = f"SELECT id FROM logs WHERE id IN ({', '.join('?' * len(chunk))})"
             found.update(row[0] for row in conn.execute(sql, chunk))
         return found
+
+    def _analyze(self, conn: sqlite3.Connection) -> None:
+        for statement in ANALYZE_LOGS:
+            conn.execute(statement)
 
     def _index_pending(self, conn: sqlite3.Connection, limit: int) -> int:
         indexed = conn.execute(self._index.sql, self._index.one({"n": limit})).rowcount

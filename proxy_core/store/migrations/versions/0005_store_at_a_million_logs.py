@@ -48,7 +48,32 @@ def upgrade() -> None:
     )
 
 
+    # Indexes of logs (each costs the log writer on every row; see models.py for why these).
+    with op.batch_alter_table("logs", schema=None) as batch_op:
+        batch_op.drop_index("ix_logs_gateway_provider_model")
+        batch_op.drop_index("ix_logs_event_id")
+        batch_op.create_index("ix_logs_account_created", ["account_id", "created_at"], unique=False)
+        batch_op.create_index("ix_logs_gateway_provider_created", ["account_id", "gateway_id", "provider", "created_at"], unique=False)
+        batch_op.create_index("ix_logs_gateway_model_created", ["account_id", "gateway_id", "model", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_logs_event_id", ["event_id"], unique=False,
+            sqlite_where=sa.text("event_id IS NOT NULL"), postgresql_where=sa.text("event_id IS NOT NULL"),
+        )  # fmt: skip
+    if op.get_bind().dialect.name == "sqlite":
+        # Without statistics SQLite's planner guesses, and walked the time index for an event id.
+        # The log writer refreshes them as the logs grow; this covers a store that already has logs.
+        op.execute("PRAGMA analysis_limit = 1000")
+        op.execute("ANALYZE logs")
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("logs", schema=None) as batch_op:
+        batch_op.drop_index("ix_logs_event_id")
+        batch_op.drop_index("ix_logs_gateway_model_created")
+        batch_op.drop_index("ix_logs_gateway_provider_created")
+        batch_op.drop_index("ix_logs_account_created")
+        batch_op.create_index("ix_logs_event_id", ["event_id"], unique=False)
+        batch_op.create_index("ix_logs_gateway_provider_model", ["gateway_id", "provider", "model"], unique=False)
     with op.batch_alter_table("log_rollups_hourly", schema=None) as batch_op:
         batch_op.drop_index("ix_log_rollups_hourly_gateway_bucket")
     op.drop_table("log_rollups_hourly")
