@@ -172,10 +172,13 @@ class LogService:
                 total = max(total, paging.offset + len(rows))
         return LogPage([LogRecord.from_row(r) for r in rows], paging.page, paging.per_page, total, estimated)
 
-    async def _bounded_total(self, conn: AsyncConnection, gateway_id: str | None, log_filter: LogFilter) -> tuple[int, bool]:
+    async def _bounded_total(
+        self, conn: AsyncConnection, gateway_id: str | None, log_filter: LogFilter
+    ) -> tuple[int, bool]:
         """``(total, is_estimate)``: matches among the newest logs in scope and time range, up to a
         budget; exact when the budget covers the range, else scaled up by :meth:`_scale_up`."""
-        in_range = self._scope(gateway_id) + compile_filter(LogFilter(start_ms=log_filter.start_ms, end_ms=log_filter.end_ms), _LOGS)
+        time_range = LogFilter(start_ms=log_filter.start_ms, end_ms=log_filter.end_ms)
+        in_range = self._scope(gateway_id) + compile_filter(time_range, _LOGS)
         rest = compile_filter(replace(log_filter, start_ms=None, end_ms=None), _LOGS)
         budget = self.filter_budget if rest else self.scope_budget
         hit = case((and_(*rest), 1), else_=0) if rest else literal(1)
@@ -187,14 +190,18 @@ class LogService:
             .subquery()
         )
         examined, matched, oldest_seen = (
-            await conn.execute(select(func.count(), func.coalesce(func.sum(newest.c.hit), 0), func.min(newest.c.created_at)))
+            await conn.execute(
+                select(func.count(), func.coalesce(func.sum(newest.c.hit), 0), func.min(newest.c.created_at))
+            )
         ).one()
         if examined < budget:
             return int(matched), False
         logs_in_range = await self._scale_up(conn, gateway_id, log_filter, budget, int(oldest_seen))
         return max(int(matched), round(logs_in_range * matched / budget)), True
 
-    async def _scale_up(self, conn: AsyncConnection, gateway_id: str | None, log_filter: LogFilter, seen: int, oldest_seen: int) -> float:
+    async def _scale_up(
+        self, conn: AsyncConnection, gateway_id: str | None, log_filter: LogFilter, seen: int, oldest_seen: int
+    ) -> float:
         """How many logs the time range holds, from the ``seen`` newest of them (from ``oldest_seen``
         on): ``seen`` × the requests of the whole range ÷ those of the part seen, per the rollups
         (which count every request, so a range is clipped to the oldest log still stored). Without
@@ -212,8 +219,9 @@ class LogService:
         if part > 0 and whole >= part:
             return seen * whole / part
         newest = await conn.scalar(select(func.max(_LOGS.c.created_at)).where(*self._scope(gateway_id)))
-        span_seen = max(1, int(newest or oldest_seen) - oldest_seen)
-        return seen * max(span_seen, int(newest or oldest_seen) - start) / span_seen
+        newest = min(int(newest if newest is not None else oldest_seen), end - 1)
+        span_seen = max(1, newest - oldest_seen)
+        return seen * max(span_seen, newest - start) / span_seen
 
     async def count(self, gateway_id: str | None, log_filter: LogFilter) -> int:
         where = self._scope(gateway_id) + compile_filter(log_filter, _LOGS)

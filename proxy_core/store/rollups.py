@@ -16,7 +16,9 @@ from sqlalchemy.sql import Selectable
 
 from proxy_core.store.models import LogRollup, LogRollupHourly
 
-__all__ = ["MINUTE_MS", "HOUR_MS", "ROLLUP_TABLES", "KEY", "SUMMED", "rollup_rows", "coarsen", "batch_rollups", "rollup_source"]
+__all__ = [
+    "MINUTE_MS", "HOUR_MS", "ROLLUP_TABLES", "KEY", "SUMMED", "rollup_rows", "coarsen", "batch_rollups", "rollup_source",
+]  # fmt: skip
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -43,7 +45,8 @@ def rollup_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         )
         agg = buckets.get(key)
         if agg is None:
-            agg = buckets[key] = dict(zip(KEY, key), requests=0, errors=0, tokens_in=0, tokens_out=0, cost=0.0, duration_sum=0)
+            agg = buckets[key] = dict(zip(KEY, key), **dict.fromkeys(SUMMED, 0))
+            agg["cost"] = 0.0
         agg["requests"] += 1
         agg["errors"] += 0 if row["success"] else 1
         agg["tokens_in"] += row["tokens_in"] or 0
@@ -88,7 +91,9 @@ def _pieces(start_ms: int, end_ms: int, tables: Sequence[tuple[int, Table]]) -> 
     return [*before, (table, first, last), *after]
 
 
-def rollup_source(account_id: str, gateway_id: str | None, start_ms: int, end_ms: int, bucket_ms: int | None = None) -> Selectable:
+def rollup_source(
+    account_id: str, gateway_id: str | None, start_ms: int, end_ms: int, bucket_ms: int | None = None
+) -> Selectable:
     """The rollup rows of buckets starting in ``[start_ms, end_ms)``, as one subquery with the
     rollup columns, from the coarsest table whose buckets divide ``bucket_ms`` (``None``: any)."""
     serving = [(size, table) for size, table in ROLLUP_TABLES if bucket_ms is None or bucket_ms % size == 0]

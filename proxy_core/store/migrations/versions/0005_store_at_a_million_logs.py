@@ -39,22 +39,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("bucket", "account_id", "gateway_id", "provider", "model", "status_class", "cached"),
     )
     with op.batch_alter_table("log_rollups_hourly", schema=None) as batch_op:
-        batch_op.create_index("ix_log_rollups_hourly_gateway_bucket", ["account_id", "gateway_id", "bucket"], unique=False)
+        batch_op.create_index(
+            "ix_log_rollups_hourly_gateway_bucket", ["account_id", "gateway_id", "bucket"], unique=False
+        )
     sums = ", ".join(f"sum({name})" for name in _SUMMED.split(", "))
     op.execute(
         f"INSERT INTO log_rollups_hourly ({_KEY}, {_SUMMED}) "
         f"SELECT bucket - bucket % 3600000, account_id, gateway_id, provider, model, status_class, cached, {sums} "
-        "FROM log_rollups GROUP BY bucket - bucket % 3600000, account_id, gateway_id, provider, model, status_class, cached"
+        "FROM log_rollups "
+        "GROUP BY bucket - bucket % 3600000, account_id, gateway_id, provider, model, status_class, cached"
     )
-
 
     # Indexes of logs (each costs the log writer on every row; see models.py for why these).
     with op.batch_alter_table("logs", schema=None) as batch_op:
         batch_op.drop_index("ix_logs_gateway_provider_model")
         batch_op.drop_index("ix_logs_event_id")
         batch_op.create_index("ix_logs_account_created", ["account_id", "created_at"], unique=False)
-        batch_op.create_index("ix_logs_gateway_provider_created", ["account_id", "gateway_id", "provider", "created_at"], unique=False)
-        batch_op.create_index("ix_logs_gateway_model_created", ["account_id", "gateway_id", "model", "created_at"], unique=False)
+        for name, column in (("ix_logs_gateway_provider_created", "provider"), ("ix_logs_gateway_model_created", "model")):
+            batch_op.create_index(name, ["account_id", "gateway_id", column, "created_at"], unique=False)
         batch_op.create_index(
             "ix_logs_event_id", ["event_id"], unique=False,
             sqlite_where=sa.text("event_id IS NOT NULL"), postgresql_where=sa.text("event_id IS NOT NULL"),
