@@ -137,6 +137,7 @@ class LogsView(Vertical):
         self.filter_text = ""
         self.page = 1
         self.total: int | None = None
+        self.total_is_estimate = False
         self.records: dict[str, LogRecord] = {}
         self._generation = 0
         self._loading = False
@@ -249,6 +250,7 @@ class LogsView(Vertical):
         page = message.page
         if page.total_count >= 0:
             self.total = page.total_count
+            self.total_is_estimate = page.total_is_estimate
         self.records = {record.id: record for record in page.items}
         self._fill_table()
         if not page.items:
@@ -304,7 +306,8 @@ class LogsView(Vertical):
         parts = []
         if self.total is not None:
             noun = "log" if self.total == 1 else "logs"
-            parts.append(f"{self.total:,} {noun}" + (" match" if self.filter_text.strip() else ""))
+            about = "~" if self.total_is_estimate else ""
+            parts.append(f"{about}{self.total:,} {noun}" + (" match" if self.filter_text.strip() else ""))
             pages = self._pages()
             parts.append(f"page {self.page} of {pages:,}" + (" (] next)" if self.page < pages else ""))
         parts.append(f"gateway {self.gateway_id}")

@@ -1,7 +1,9 @@
-"""Analytics over time: requests, tokens, cost, errors and cache hits, from the per-minute rollups.
+"""Analytics over time: requests, tokens, cost, errors and cache hits, from the rollups.
 
-Answers never scan raw logs: the log writer keeps ``log_rollups`` up to date in the same
-transaction as the logs, so a 30-day chart reads at most 43,200 minutes × groups.
+Answers never scan raw logs: the log writer keeps per-minute and per-hour rollups up to date in
+the same transaction as the logs, and each query reads the coarsest one that serves its bucket
+size (:func:`proxy_core.store.rollups.rollup_source`), so a 30-day chart by hour or day reads 720
+hours × groups, not 43,200 minutes × groups, with the same answer.
 """
 
 from __future__ import annotations
@@ -10,16 +12,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import case, func, literal, select
+from sqlalchemy.sql import Selectable
 
 from proxy_core.services.errors import InvalidInput
 from proxy_core.store.engine import Store
-from proxy_core.store.models import LogRollup
+from proxy_core.store.rollups import HOUR_MS, MINUTE_MS, rollup_source
 
 __all__ = ["AnalyticsPoint", "AnalyticsService", "BUCKETS", "GROUPS"]
 
-BUCKETS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
+BUCKETS = {"minute": MINUTE_MS, "hour": HOUR_MS, "day": 24 * HOUR_MS}
 GROUPS = ("provider", "model", "gateway_id")
-_R = LogRollup.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,24 +57,22 @@ class AnalyticsService:
     store: Store
     account_id: str
 
-    def _where(self, gateway_id: str | None, start_ms: int, end_ms: int) -> list:
+    def _source(self, gateway_id: str | None, start_ms: int, end_ms: int, bucket_ms: int | None = None) -> Selectable:
+        """The rollup rows of the range, from the coarsest table serving ``bucket_ms`` (None: any)."""
         if end_ms <= start_ms:
             raise InvalidInput("time range: the end must come after the start")
-        where = [_R.c.account_id == self.account_id, _R.c.bucket >= start_ms, _R.c.bucket < end_ms]
-        if gateway_id is not None:
-            where.append(_R.c.gateway_id == gateway_id)
-        return where
+        return rollup_source(self.account_id, gateway_id, start_ms, end_ms, bucket_ms)
 
     @staticmethod
-    def _sums() -> list:
+    def _sums(r: Selectable) -> list:
         return [
-            func.sum(_R.c.requests),
-            func.sum(_R.c.errors),
-            func.sum(case((_R.c.cached, _R.c.requests), else_=0)),
-            func.sum(_R.c.tokens_in),
-            func.sum(_R.c.tokens_out),
-            func.sum(_R.c.cost),
-            func.sum(_R.c.duration_sum),
+            func.sum(r.c.requests),
+            func.sum(r.c.errors),
+            func.sum(case((r.c.cached, r.c.requests), else_=0)),
+            func.sum(r.c.tokens_in),
+            func.sum(r.c.tokens_out),
+            func.sum(r.c.cost),
+            func.sum(r.c.duration_sum),
         ]
 
     async def series(
@@ -89,14 +89,10 @@ class AnalyticsService:
         if group_by is not None and group_by not in GROUPS:
             raise InvalidInput(f"group_by: expected one of {', '.join(GROUPS)}", "group_by")
         size = BUCKETS[bucket]
-        slot = (_R.c.bucket - (_R.c.bucket % size)).label("slot")
-        group = _R.c[group_by].label("grp") if group_by else literal(None).label("grp")
-        query = (
-            select(slot, group, *self._sums())
-            .where(*self._where(gateway_id, start_ms, end_ms))
-            .group_by(slot, group)
-            .order_by(slot, group)
-        )
+        r = self._source(gateway_id, start_ms, end_ms, size)
+        slot = (r.c.bucket - (r.c.bucket % size)).label("slot")
+        group = r.c[group_by].label("grp") if group_by else literal(None).label("grp")
+        query = select(slot, group, *self._sums(r)).group_by(slot, group).order_by(slot, group)
         async with self.store.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_point(row) for row in rows]
@@ -107,18 +103,19 @@ class AnalyticsService:
         """Totals per provider / model / gateway over the range, busiest first (``bucket`` = start)."""
         if group_by not in GROUPS:
             raise InvalidInput(f"group_by: expected one of {', '.join(GROUPS)}", "group_by")
+        r = self._source(gateway_id, start_ms, end_ms)
         query = (
-            select(literal(start_ms), _R.c[group_by], *self._sums())
-            .where(*self._where(gateway_id, start_ms, end_ms))
-            .group_by(_R.c[group_by])
-            .order_by(func.sum(_R.c.requests).desc())
+            select(literal(start_ms), r.c[group_by], *self._sums(r))
+            .group_by(r.c[group_by])
+            .order_by(func.sum(r.c.requests).desc())
         )
         async with self.store.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_point(row) for row in rows]
 
     async def totals(self, gateway_id: str | None, start_ms: int, end_ms: int) -> AnalyticsPoint:
-        query = select(literal(start_ms), literal(None), *self._sums()).where(*self._where(gateway_id, start_ms, end_ms))
+        r = self._source(gateway_id, start_ms, end_ms)
+        query = select(literal(start_ms), literal(None), *self._sums(r))
         async with self.store.engine.connect() as conn:
             row = (await conn.execute(query)).one()
         return _point(row)

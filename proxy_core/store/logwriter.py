@@ -1,4 +1,5 @@
-"""The store side of the log pipeline: one transaction per batch for logs, bodies and rollups,
+"""The store side of the log pipeline: one transaction per batch for logs, bodies and rollups
+(per minute and per hour),
 with each gateway's log limit applied (``STOP_INSERTING`` or ``DELETE_OLDEST``).
 
 Row counts per gateway are kept in memory (read once, then maintained), so enforcing the limit
@@ -13,13 +14,15 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from proxy_core.store.engine import Store
 from proxy_core.store.logsql import (
-    COUNT_LOGS, DELETE_CHUNK, DELETE_OLDEST, DEQUEUE_PENDING, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS, KNOWN_IDS,
-    rollup_upsert,
+    ANALYZE_LOGS, COUNT_LOGS, DELETE_CHUNK, DELETE_OLDEST, DEQUEUE_PENDING, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS,
+    KNOWN_IDS, rollup_upserts,
 )  # fmt: skip
+from proxy_core.store.rollups import batch_rollups, rollup_rows
 from proxy_core.store.sqlite_logstore import SqliteLogStore
 
 __all__ = ["LogWriter", "LimitLookup", "LogStore", "CoreLogStore", "open_log_store", "rollup_rows", "index_search_backlog"]
@@ -27,8 +30,9 @@ __all__ = ["LogWriter", "LimitLookup", "LogStore", "CoreLogStore", "open_log_sto
 LimitLookup = Callable[[str, str], "tuple[int | None, str] | None"]
 """``(account_id, gateway_id)`` → ``(log_management, log_management_strategy)`` or ``None``."""
 
-_MINUTE = 60_000
 _GatewayKey = tuple[str, str]
+_STATISTICS_FROM = 1_000
+"""Logs stored before the planner's statistics are first refreshed; then again each time they double."""
 
 
 class LogStore(Protocol):
@@ -40,48 +44,25 @@ class LogStore(Protocol):
         self,
         logs: Sequence[Mapping[str, Any]],
         bodies: Sequence[Mapping[str, Any]],
-        rollups: Sequence[Mapping[str, Any]],
+        rollups: Sequence[Sequence[Mapping[str, Any]]],
         trims: Mapping[_GatewayKey, int],
     ) -> int:
-        """Insert the batch, delete ``trims`` oldest logs per gateway; returns the rows deleted."""
+        """Insert the batch and its rollups (one list per table of
+        :data:`~proxy_core.store.rollups.ROLLUP_TABLES`), delete ``trims`` oldest logs per gateway;
+        returns the rows deleted."""
         ...
 
     async def index_pending(self, limit: int) -> int: ...
+
+    async def refresh_statistics(self) -> None:
+        """Let the query planner see how the logs are spread (SQLite; PostgreSQL's autovacuum does it)."""
+        ...
 
     async def known_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are in the logs table already."""
         ...
 
     async def close(self) -> None: ...
-
-
-def rollup_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per-minute aggregates of a batch, keyed like ``log_rollups``' primary key."""
-    buckets: dict[tuple, dict[str, Any]] = {}
-    for row in rows:
-        status = row["status_code"]
-        key = (
-            row["created_at"] - row["created_at"] % _MINUTE,
-            row["account_id"],
-            row["gateway_id"],
-            row["provider"],
-            row["model"] or "",
-            status // 100 if row["error_code"] is None or status >= 200 else 0,
-            bool(row["cached"]),
-        )
-        agg = buckets.get(key)
-        if agg is None:
-            agg = buckets[key] = dict(
-                zip(("bucket", "account_id", "gateway_id", "provider", "model", "status_class", "cached"), key),
-                requests=0, errors=0, tokens_in=0, tokens_out=0, cost=0.0, duration_sum=0,
-            )  # fmt: skip
-        agg["requests"] += 1
-        agg["errors"] += 0 if row["success"] else 1
-        agg["tokens_in"] += row["tokens_in"] or 0
-        agg["tokens_out"] += row["tokens_out"] or 0
-        agg["cost"] += row["cost"] or 0.0
-        agg["duration_sum"] += row["duration"] or 0
-    return list(buckets.values())
 
 
 async def index_search_backlog(conn: AsyncConnection, limit: int) -> int:
@@ -97,7 +78,7 @@ class CoreLogStore:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._rollup_upsert = rollup_upsert(store.is_sqlite)
+        self._rollup_upserts = rollup_upserts(store.is_sqlite)
 
     async def count_logs(self) -> dict[_GatewayKey, int]:
         async with self._store.engine.connect() as conn:
@@ -107,7 +88,7 @@ class CoreLogStore:
         self,
         logs: Sequence[Mapping[str, Any]],
         bodies: Sequence[Mapping[str, Any]],
-        rollups: Sequence[Mapping[str, Any]],
+        rollups: Sequence[Sequence[Mapping[str, Any]]],
         trims: Mapping[_GatewayKey, int],
     ) -> int:
         trimmed = 0
@@ -116,8 +97,9 @@ class CoreLogStore:
                 await conn.execute(INSERT_LOGS, logs)
             if bodies:
                 await conn.execute(INSERT_BODIES, bodies)
-            if rollups:
-                await conn.execute(self._rollup_upsert, rollups)
+            for upsert, rows in zip(self._rollup_upserts, rollups):
+                if rows:
+                    await conn.execute(upsert, rows)
             for (account_id, gateway_id), excess in trims.items():
                 done = 0
                 while done < excess:
@@ -138,6 +120,13 @@ class CoreLogStore:
             return 0
         async with self._store.engine.begin() as conn:
             return await index_search_backlog(conn, limit)
+
+    async def refresh_statistics(self) -> None:
+        if not self._store.is_sqlite:
+            return
+        async with self._store.engine.begin() as conn:
+            for statement in ANALYZE_LOGS:
+                await conn.execute(text(statement))
 
     async def close(self) -> None:
         pass
@@ -168,6 +157,8 @@ class LogWriter:
         """Rows not stored because their gateway was at its log limit (``STOP_INSERTING``)."""
         self.trimmed = 0
         """Rows deleted to make room (``DELETE_OLDEST``)."""
+        self._analyzed_at = 0
+        """Logs stored when the planner's statistics were last refreshed (0: not by this writer)."""
 
     def forget_counts(self) -> None:
         self._counts = None
@@ -189,11 +180,15 @@ class LogWriter:
             bodies = [b for b in bodies if b["log_id"] in kept_ids]
         elif not keep:
             bodies = ()
-        trimmed = await self._db.store(keep, bodies, rollup_rows([*rows, *tallied] if tallied else rows), trims)
+        trimmed = await self._db.store(keep, bodies, batch_rollups([*rows, *tallied] if tallied else rows), trims)
         for key, excess in trims.items():
             counts[key] -= excess
         if epoch == self._counts_epoch:  # logs deleted meanwhile: the next batch re-reads the counts
             self._counts = counts
+        stored = sum(counts.values())
+        if stored >= max(_STATISTICS_FROM, 2 * self._analyzed_at):
+            await self._db.refresh_statistics()
+            self._analyzed_at = stored
         self.trimmed += trimmed
         for key, n in refused.items():
             self.refused[key] += n

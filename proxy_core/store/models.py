@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "GatewayToken",
     "AuditEntry",
     "LogRollup",
+    "LogRollupHourly",
     "CacheEntry",
 ]
 
@@ -54,6 +55,10 @@ class Gateway(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[int] = mapped_column(BigInteger)
     modified_at: Mapped[int] = mapped_column(BigInteger)
+
+
+_HAS_EVENT_ID = text("event_id IS NOT NULL")
+"""Most logs carry no event id: a partial index costs their inserts nothing."""
 
 
 class Log(Base):
@@ -98,10 +103,20 @@ class Log(Base):
     """True when a body exceeded the stored-body limit and was left out."""
     streamed: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    # Each index costs the log writer on every row (``python -m bench.store_indexes``), so only
+    # these: a gateway's pages, totals and retention walk (gateway, created_at); every gateway's
+    # newest logs (the live tail) walk (account, created_at); provider and model filters, rare
+    # values and typos included, read their own rows newest first; an event id finds its rows.
+    # Other filters walk the time index, which reaches 50 matches quickly for any value a million
+    # logs hold often. Each scoped one leads with the columns a query pins and ends with
+    # created_at, so SQLite's planner picks it even on rough statistics; for the event id it needs
+    # some, which the log writer refreshes (``logsql.ANALYZE_LOGS``).
     __table_args__ = (
         Index("ix_logs_gateway_created", "account_id", "gateway_id", "created_at"),
-        Index("ix_logs_gateway_provider_model", "gateway_id", "provider", "model"),
-        Index("ix_logs_event_id", "event_id"),
+        Index("ix_logs_account_created", "account_id", "created_at"),
+        Index("ix_logs_gateway_provider_created", "account_id", "gateway_id", "provider", "created_at"),
+        Index("ix_logs_gateway_model_created", "account_id", "gateway_id", "model", "created_at"),
+        Index("ix_logs_event_id", "event_id", sqlite_where=_HAS_EVENT_ID, postgresql_where=_HAS_EVENT_ID),
     )
 
 
@@ -211,13 +226,11 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_log_account_created", "account_id", "created_at"),)
 
 
-class LogRollup(Base):
-    """Per-minute aggregates the log writer maintains, so analytics never scan raw logs."""
-
-    __tablename__ = "log_rollups"
+class _RollupColumns:
+    """The columns of a rollup table: totals of the logs sharing a time bucket and a group."""
 
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    """Start of the minute, Unix milliseconds."""
+    """Start of the bucket, Unix milliseconds."""
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     provider: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -232,7 +245,20 @@ class LogRollup(Base):
     cost: Mapped[float] = mapped_column(Float, default=0.0)
     duration_sum: Mapped[int] = mapped_column(BigInteger, default=0)
 
+
+class LogRollup(_RollupColumns, Base):
+    """Per-minute aggregates the log writer maintains, so analytics never scan raw logs."""
+
+    __tablename__ = "log_rollups"
     __table_args__ = (Index("ix_log_rollups_gateway_bucket", "account_id", "gateway_id", "bucket"),)
+
+
+class LogRollupHourly(_RollupColumns, Base):
+    """The same aggregates per hour, kept beside the per-minute ones: a 30-day chart reads 720
+    buckets instead of 43,200."""
+
+    __tablename__ = "log_rollups_hourly"
+    __table_args__ = (Index("ix_log_rollups_hourly_gateway_bucket", "account_id", "gateway_id", "bucket"),)
 
 
 class CacheEntry(Base):

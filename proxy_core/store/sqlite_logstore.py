@@ -1,8 +1,8 @@
 """The log store for a SQLite file: its own ``sqlite3`` connection on one dedicated thread.
 
 A batch is one call into the thread and one transaction with **one multi-row ``INSERT`` per
-table** (logs, bodies, rollups), plus any retention deletes; the search-index backlog runs on the
-same connection, so the log writer never competes with itself for SQLite's write lock. The
+table** (logs, bodies, each rollup table), plus any retention deletes; the search-index backlog
+runs on the same connection, so the log writer never competes with itself for SQLite's write lock. The
 statements are the ones in :mod:`proxy_core.store.logsql`, compiled once with the engine's dialect,
 and values go through that dialect's bind processors, so rows are stored exactly as the SQLAlchemy
 path stores them.
@@ -26,7 +26,8 @@ from sqlalchemy.sql import ClauseElement
 
 from proxy_core.store.engine import _sqlite_pragmas
 from proxy_core.store.logsql import (
-    COUNT_LOGS, DEQUEUE_PENDING, DELETE_CHUNK, DELETE_OLDEST, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS, rollup_upsert,
+    ANALYZE_LOGS, COUNT_LOGS, DEQUEUE_PENDING, DELETE_CHUNK, DELETE_OLDEST, INDEX_PENDING, INSERT_BODIES, INSERT_LOGS,
+    rollup_upserts,
 )  # fmt: skip
 
 __all__ = ["SqliteLogStore"]
@@ -99,7 +100,7 @@ class SqliteLogStore:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aigw-log-sqlite")
         self._logs = _Prepared(INSERT_LOGS, dialect)
         self._bodies = _Prepared(INSERT_BODIES, dialect)
-        self._rollups = _Prepared(rollup_upsert(True), dialect)
+        self._rollups = [_Prepared(upsert, dialect) for upsert in rollup_upserts(True)]
         self._count = _Prepared(COUNT_LOGS, dialect)
         self._delete_oldest = _Prepared(DELETE_OLDEST, dialect)
         self._index = _Prepared(INDEX_PENDING, dialect)
@@ -115,7 +116,7 @@ class SqliteLogStore:
         self,
         logs: Sequence[Mapping[str, Any]],
         bodies: Sequence[Mapping[str, Any]],
-        rollups: Sequence[Mapping[str, Any]],
+        rollups: Sequence[Sequence[Mapping[str, Any]]],
         trims: Mapping[tuple[str, str], int],
     ) -> int:
         """Insert one batch and delete ``trims`` oldest rows per gateway, in one transaction; rows deleted."""
@@ -126,6 +127,9 @@ class SqliteLogStore:
 
     async def known_ids(self, ids: Sequence[str]) -> set[str]:
         return await self._call(self._known_ids, list(ids))
+
+    async def refresh_statistics(self) -> None:
+        await self._call(self._in_transaction, self._analyze)
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -176,7 +180,7 @@ class SqliteLogStore:
         conn: sqlite3.Connection,
         logs: Sequence[Mapping[str, Any]],
         bodies: Sequence[Mapping[str, Any]],
-        rollups: Sequence[Mapping[str, Any]],
+        rollups: Sequence[Sequence[Mapping[str, Any]]],
         trims: Mapping[tuple[str, str], int],
     ) -> int:
         limit = self._max_variables
@@ -184,8 +188,9 @@ class SqliteLogStore:
             self._logs.insert(conn, logs, limit)
         if bodies:
             self._bodies.insert(conn, bodies, limit)
-        if rollups:
-            self._rollups.insert(conn, rollups, limit)
+        for upsert, rows in zip(self._rollups, rollups):
+            if rows:
+                upsert.insert(conn, rows, limit)
         trimmed = 0
         for (account_id, gateway_id), excess in trims.items():
             done = 0
@@ -207,6 +212,10 @@ class SqliteLogStore:
             sql = f"SELECT id FROM logs WHERE id IN ({', '.join('?' * len(chunk))})"
             found.update(row[0] for row in conn.execute(sql, chunk))
         return found
+
+    def _analyze(self, conn: sqlite3.Connection) -> None:
+        for statement in ANALYZE_LOGS:
+            conn.execute(statement)
 
     def _index_pending(self, conn: sqlite3.Connection, limit: int) -> int:
         indexed = conn.execute(self._index.sql, self._index.one({"n": limit})).rowcount

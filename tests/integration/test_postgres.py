@@ -14,16 +14,23 @@ from typing import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
+from alembic import command
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from proxy_core.runner import RunningGateway, start_gateway
 from proxy_core.server import DIRECTORY, PIPE, SERVICES, WRITER
 from proxy_core.services import Actor
 from proxy_core.store.filters import LogFilter, Paging, parse_text
-from proxy_core.store.migrate import upgrade_to_head
+from proxy_core.services.analytics import AnalyticsService
+from proxy_core.store.engine import Store
+from proxy_core.store.migrate import alembic_config, upgrade_to_head
+from proxy_core.store.models import Log, LogRollup, LogRollupHourly
+from proxy_core.store.rollups import HOUR_MS, KEY, rollup_rows
 from tests.conftest import Upstream, make_settings, mock_providers
 from tests.integration.postgres import PostgresServer, PostgresUnavailable, postgres_server
 from tests.unit.test_filters_property import check_sql_against_matches, pool_filters
+from tests.unit.test_rollups import RAGGED, answered, expected, random_logs, summed_by_hour, totals
 
 OPERATOR = Actor("operator", "API")
 
@@ -120,6 +127,34 @@ async def test_two_gateways_share_one_postgresql_store(gateways: list[RunningGat
     await second.app[SERVICES].gateways.update("default", {"authentication": True}, OPERATOR)
     await first.app[DIRECTORY].refresh()  # what its 3 s poll (or an attached console's nudge) does
     assert (await chat(first, "now refused")).status == 401
+
+
+async def test_migration_0005_backfills_hourly_rollups_on_postgresql(pg_url: str) -> None:
+    """A store with logs and minute rollups at revision 0004 upgrades: hourly rollups summed from
+    the minute ones, the new indexes, and analytics by hour equal to the raw logs."""
+    engine = create_async_engine(pg_url)
+    rows = random_logs(600)
+    minutes = rollup_rows(rows)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0004"))
+            await conn.execute(Log.__table__.insert(), rows)
+            await conn.execute(LogRollup.__table__.insert(), minutes)
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade_to_head)
+        async with engine.connect() as conn:
+            found = (await conn.execute(select(LogRollupHourly.__table__))).mappings().all()
+            indexes = await conn.run_sync(lambda sync: {i["name"] for i in inspect(sync).get_indexes("logs")})
+    finally:
+        await engine.dispose()
+    assert {tuple(r[name] for name in KEY): totals(r) for r in found} == summed_by_hour(rows)
+    assert indexes == {index.name for index in Log.__table__.indexes}
+    store = Store(create_async_engine(pg_url))
+    try:
+        points = await AnalyticsService(store, "local").series("default", *RAGGED, "hour")
+    finally:
+        await store.close()
+    assert answered(points) == expected(rows, *RAGGED, HOUR_MS, None)
 
 
 def test_sql_selects_exactly_what_matches_selects_on_postgresql(pg_url: str) -> None:

@@ -25,7 +25,7 @@ from proxy_core.store.sqlite_logstore import SqliteLogStore
 PRICING = load_pricing()
 MAX_BODY = 2_000
 KINDS = ["thread", "core"]
-TABLES = ("logs", "log_bodies", "log_rollups", "fts_pending")
+TABLES = ("logs", "log_bodies", "log_rollups", "log_rollups_hourly", "fts_pending")
 
 OPENAI_REQUEST = orjson.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]})
 OPENAI_RESPONSE = orjson.dumps(
@@ -167,7 +167,8 @@ async def test_a_batch_is_one_insert_per_table(tmp_path: Path) -> None:
         await store.close()
     # The trace repeats a statement once per trigger run; consecutive repeats are one execution.
     runs = [s for i, s in enumerate(statements) if s.startswith("INSERT") and (i == 0 or statements[i - 1] != s)]
-    assert [s.split(" (")[0] for s in runs] == ["INSERT INTO logs", "INSERT INTO log_bodies", "INSERT INTO log_rollups"]
+    tables = ["logs", "log_bodies", "log_rollups", "log_rollups_hourly"]
+    assert [s.split(" (")[0] for s in runs] == [f"INSERT INTO {table}" for table in tables]
     assert all(f"'{n:026d}'" in runs[0] for n in range(200, 400))  # the trace shows the bound values
     assert count(tmp_path / "one.db", "SELECT count(*) FROM logs") == 400
 
@@ -271,7 +272,7 @@ def heal(path: Path) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("table", ["logs", "log_bodies", "log_rollups"])
+@pytest.mark.parametrize("table", ["logs", "log_bodies", "log_rollups", "log_rollups_hourly"])
 async def test_a_failing_batch_is_retried_whole_without_loss(tmp_path: Path, open_writer: Opener, table: str) -> None:
     _, writer = await open_writer("thread")
     db = tmp_path / "logs.db"
@@ -290,6 +291,7 @@ async def test_a_failing_batch_is_retried_whole_without_loss(tmp_path: Path, ope
     assert count(db, "SELECT count(*) FROM logs") == 25 and count(db, "SELECT count(DISTINCT id) FROM logs") == 25
     assert count(db, "SELECT count(*) FROM log_bodies") == 25
     assert count(db, "SELECT sum(requests) FROM log_rollups") == 25  # rollups counted once, not per attempt
+    assert count(db, "SELECT sum(requests) FROM log_rollups_hourly") == 25
     assert pipe.stats().written == 25 and pipe.stats().dropped == 0
 
 
