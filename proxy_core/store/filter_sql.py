@@ -38,18 +38,18 @@ from sqlalchemy.sql import column as sql_column
 from sqlalchemy.sql import table as sql_table
 from sqlalchemy.sql.elements import ColumnElement
 
-from proxy_core.store.filters import (  # the model's package-private helpers, shared on purpose
+from proxy_core.store.filters.model import (  # the model's package-private helpers, shared on purpose
     _COMPARE,
     _K,
     Condition,
     LogFilter,
-    Paging,
     Value,
     _fold,
     _kind,
     _number,
     search_tokens,
 )
+from proxy_core.store.filters.query import Paging
 from proxy_core.store.models import Log, LogBody
 
 __all__ = ["compile_filter", "filter_clause", "order_clauses", "search_clause"]

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import time
 
-from proxy_core.store.filters import (
+from proxy_core.store.filters.model import (
     Condition,
     FilterError,
     LogFilter,
