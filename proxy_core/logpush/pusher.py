@@ -56,6 +56,9 @@ class _Gateway:
     gateway_id: str
     pending: list[PendingLog] = field(default_factory=list)
     pending_bytes: int = 0
+    spooled: dict[str, SpooledFile] = field(default_factory=dict)
+    """Its files in the spool, oldest first (cut in order, delivered in order)."""
+    spooled_records: int = 0
     status: LogpushStatus = field(init=False)
 
     def __post_init__(self) -> None:
@@ -95,7 +98,10 @@ class LogPusher:
             pending = pending_log(row, by_id.get(row["id"]))
             entry.pending.append(pending)
             entry.pending_bytes += pending.weight
-            self._update(entry)
+            if len(entry.pending) == 1:
+                self._update(entry)
+            else:  # the oldest waiting record is unchanged: only the count moves
+                entry.status = dataclasses.replace(entry.status, pending_records=entry.status.pending_records + 1)
             if len(entry.pending) >= self._settings.max_batch or entry.pending_bytes >= _BATCH_BYTES:
                 self._cut_now.set()
 
@@ -117,7 +123,9 @@ class LogPusher:
         self._sink = open_sink(self._settings, self._session)
         self.description = self._sink.description
         for spooled in self._spool.load():
-            self._update(self._gateway(spooled.account_id, spooled.gateway_id))
+            entry = self._gateway(spooled.account_id, spooled.gateway_id)
+            self._spooled(entry, spooled)
+            self._update(entry)
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._batching(), name="aigw-logpush-batches"),
@@ -158,13 +166,18 @@ class LogPusher:
             entry = self._by_gateway[key] = _Gateway(account_id, gateway_id)
         return entry
 
+    def _spooled(self, entry: _Gateway, spooled: SpooledFile) -> None:
+        entry.spooled[spooled.key] = spooled
+        entry.spooled_records += spooled.records
+
     def _update(self, entry: _Gateway, **changes: Any) -> None:
         """Recount what the gateway has waiting (in memory and in the spool), with ``changes``."""
-        files = [f for f in self._spool.files() if (f.account_id, f.gateway_id) == (entry.account_id, entry.gateway_id)]
-        oldest = [f.oldest_ms for f in files] + ([entry.pending[0].row["created_at"]] if entry.pending else [])
+        oldest = [next(iter(entry.spooled.values())).oldest_ms] if entry.spooled else []
+        if entry.pending:
+            oldest.append(entry.pending[0].row["created_at"])
         entry.status = dataclasses.replace(
             entry.status,
-            pending_records=len(entry.pending) + sum(f.records for f in files),
+            pending_records=len(entry.pending) + entry.spooled_records,
             oldest_pending_at=min(oldest) if oldest else None,
             **changes,
         )
@@ -216,7 +229,16 @@ class LogPusher:
                 break
             batch.append(pending)
             size += pending.weight
-        public_key = self._public_key(entry)
+        try:
+            public_key = self._public_key(entry)
+        except ValueError as exc:  # a key stored before keys were checked: these cannot be sealed
+            del entry.pending[: len(batch)]
+            entry.pending_bytes -= size
+            log.error("logpush: gateway %s: logpush_public_key: %s; %d records dropped", entry.gateway_id, exc, len(batch))
+            self._update(entry, dropped_records=entry.status.dropped_records + len(batch),
+                         last_error=f"logpush_public_key: {exc}", last_error_at=_now_ms())  # fmt: skip
+            await self._save(entry)
+            return
         if public_key is None:  # Logpush turned off (or the gateway deleted) since these were stored
             del entry.pending[: len(batch)]
             entry.pending_bytes -= size
@@ -229,11 +251,13 @@ class LogPusher:
         oldest = min(p.row["created_at"] for p in batch)
         del entry.pending[: len(batch)]
         entry.pending_bytes -= size
-        if self._spool.add(key, entry.account_id, entry.gateway_id, len(batch), oldest, data) is None:
+        spooled = self._spool.add(key, entry.account_id, entry.gateway_id, len(batch), oldest, data)
+        if spooled is None:
             log.error("logpush: spool full (%d of %d bytes): %d records of gateway %s dropped",
                       self._spool.bytes, self._spool.max_bytes, len(batch), entry.gateway_id)  # fmt: skip
             self._update(entry, dropped_records=entry.status.dropped_records + len(batch))
         else:
+            self._spooled(entry, spooled)
             self._update(entry)
             self._deliver_now.set()
         await self._save(entry)
@@ -275,6 +299,8 @@ class LogPusher:
         if entry.status.last_error is not None:
             log.warning("logpush: %s accepts deliveries again", self.description)
         self._spool.remove(spooled.key)
+        del entry.spooled[spooled.key]
+        entry.spooled_records -= spooled.records
         status = entry.status
         self._update(
             entry, delivered_files=status.delivered_files + 1, delivered_records=status.delivered_records + spooled.records,

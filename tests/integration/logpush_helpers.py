@@ -64,6 +64,19 @@ async def wait_for(what: str, condition: Callable[[], bool]) -> None:
         raise AssertionError(f"timed out waiting for {what}") from None
 
 
+async def wait_for_saved(gateway: RunningGateway, gateway_id: str, condition: Callable[[LogpushStatus], bool]) -> LogpushStatus:
+    """Wait until the state the pusher saves in the store (what consoles read) meets ``condition``."""
+    try:
+        async with asyncio.timeout(WAIT_S):
+            while True:
+                saved = (await gateway.app[SERVICES].gateways.logpush_status()).get(gateway_id)
+                if saved is not None and condition(saved):
+                    return saved
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for the saved logpush state of {gateway_id}") from None
+
+
 def delivered(gateway: RunningGateway, gateway_id: str, records: int) -> Callable[[], bool]:
     def check() -> bool:
         s = status(gateway, gateway_id)

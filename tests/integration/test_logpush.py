@@ -6,7 +6,6 @@ script; a destination down for a while and a restart lose nothing; a full spool 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gzip
 import re
 import shutil
@@ -24,7 +23,7 @@ from proxy_core.runner import RunningGateway, start_gateway
 from proxy_core.server import SERVICES
 from tests.conftest import GatewayFactory, Upstream, make_settings, mock_providers
 from tests.integration.logpush_helpers import (
-    CHAT, KeyPair, Receiver, delivered, make_key_pair, open_records, push_gateway, status, wait_for,
+    CHAT, KeyPair, Receiver, delivered, make_key_pair, open_records, push_gateway, status, wait_for, wait_for_saved,
 )  # fmt: skip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +85,7 @@ async def test_file_destination_end_to_end(gateway_factory: GatewayFactory, tmp_
     assert [r["ID"] for r in by_cli] == [r["ID"] for r in mine]
     assert by_cli == mine
 
-    saved = (await gateway.app[SERVICES].gateways.logpush_status())["pushed"]
+    saved = await wait_for_saved(gateway, "pushed", lambda s: s.delivered_records == 4)
     assert (saved.delivered_records, saved.delivered_files, saved.pending_records) == (4, 2, 0)
     assert "default" not in await gateway.app[SERVICES].gateways.logpush_status()
 
@@ -191,8 +190,8 @@ async def test_a_full_spool_drops_and_counts(gateway_factory: GatewayFactory, tm
     await send(gateway, "pushed", 2)
     await wait_for("2 records dropped", lambda: (s := status(gateway, "pushed")) is not None and s.dropped_records == 2)
     assert not out.exists() or list(out.rglob("*.log.gz")) == []
-    saved = await gateway.app[SERVICES].gateways.logpush_status()
-    assert saved["pushed"].dropped_records == 2 and saved["pushed"].pending_records == 0
+    saved = await wait_for_saved(gateway, "pushed", lambda s: s.dropped_records == 2)
+    assert saved.pending_records == 0 and saved.delivered_records == 0
 
 
 @pytest.fixture
