@@ -1,5 +1,5 @@
 """CLI subcommands that work on the store through the service layer (no running gateway needed):
-``token create|list|revoke`` and ``dataset export``.
+``token create|list|revoke`` and ``dataset export``; and ``logpush decrypt``, which needs no store.
 
 A gateway serving the same data directory holds tokens in memory; after a token change the CLI
 asks it to re-read them at once (the events WebSocket's ``refresh``), so a revoked token is refused
@@ -16,6 +16,7 @@ import aiohttp
 import orjson
 
 from console.attach import events_url
+from console.logpush_command import add_logpush_command, run_logpush
 from proxy_core.api import read_admin_token
 from proxy_core.config import Settings
 from proxy_core.runtime_file import read_runtime
@@ -49,9 +50,12 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--dataset", metavar="ID", help="a dataset id")
     source.add_argument("--filter", metavar="TEXT", help='a filter in the text form, e.g. "provider:openai feedback:1"')
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    add_logpush_command(commands.add_parser)
 
 
 async def run_subcommand(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "logpush":
+        return run_logpush(args)
     store = await open_store(settings.store_url)
     services = Services(store, account_id=settings.server.account_id)
     try:

@@ -24,6 +24,7 @@ __all__ = [
     "LogSettings",
     "CacheSettings",
     "GuardrailSettings",
+    "LogpushSettings",
     "ProviderSettings",
     "Settings",
     "load_settings",
@@ -136,6 +137,35 @@ class GuardrailSettings:
     """Per-evaluator options from ``[guardrails.NAME]`` tables (base_url, model, api_key, …)."""
 
 
+LOGPUSH_SCHEMES = ("file://", "http://", "https://", "s3://")
+
+
+@dataclass(frozen=True, slots=True)
+class LogpushSettings:
+    destination: str = ""
+    """Where encrypted logs go: ``file:///DIR``, ``http(s)://…`` (one POST per file) or
+    ``s3://BUCKET/PREFIX`` (any S3-compatible store); empty turns Logpush off."""
+    endpoint: str = ""
+    """For ``s3://``: the store's URL (``http://127.0.0.1:9000`` for MinIO); empty means AWS S3 in ``region``."""
+    region: str = "us-east-1"
+    """For ``s3://``: the region requests are signed for."""
+    access_key_id: str = ""
+    """For ``s3://``: the access key id (or ``AWS_ACCESS_KEY_ID``)."""
+    secret_access_key: str = ""
+    """For ``s3://``: the secret access key (or ``AWS_SECRET_ACCESS_KEY``); never logged."""
+    authorization: str = ""
+    """For ``http(s)://``: an ``Authorization`` header value sent with every file."""
+    interval: float = 30.0
+    """Seconds between batches: a gateway's records wait at most this long before they are pushed."""
+    max_batch: int = 1000
+    """Most records in one file; a full batch is pushed at once."""
+    spool_max_bytes: int = 256 * 1024 * 1024
+    """Most bytes of files waiting for delivery in ``{data_dir}/logpush-spool``; files past it are
+    dropped, counted."""
+    timeout: float = 30.0
+    """Seconds one delivery may take before it counts as failed (and is retried)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
     base_url: str = ""
@@ -152,6 +182,7 @@ class Settings:
     logs: LogSettings = field(default_factory=LogSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     guardrails: GuardrailSettings = field(default_factory=GuardrailSettings)
+    logpush: LogpushSettings = field(default_factory=LogpushSettings)
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     """Per-provider overrides and custom providers, keyed by the URL path segment."""
     pricing_file: str = ""
@@ -180,6 +211,7 @@ _SECTIONS: dict[str, type] = {
     "api": ApiSettings,
     "logs": LogSettings,
     "cache": CacheSettings,
+    "logpush": LogpushSettings,
 }
 _TOP_LEVEL = {"pricing_file": str}
 
@@ -329,7 +361,27 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("config keys [logs] flush_interval (≥ 0) and backpressure_timeout (> 0) are seconds")
     if settings.cache.read_timeout <= 0:
         raise ConfigError("config key [cache] read_timeout: must be positive seconds")
+    _validate_logpush(settings.logpush)
     for name, provider in settings.providers.items():
         if provider.base_url and not provider.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"config key [providers.{name}] base_url: must start with http:// or https://")
 
+
+
+def _validate_logpush(logpush: LogpushSettings) -> None:
+    if logpush.destination and not logpush.destination.startswith(LOGPUSH_SCHEMES):
+        raise ConfigError(
+            f"config key [logpush] destination: {logpush.destination!r} must start with {', '.join(LOGPUSH_SCHEMES)}"
+        )
+    if logpush.destination.startswith("s3://") and not logpush.destination[5:].split("/", 1)[0]:
+        raise ConfigError("config key [logpush] destination: s3:// needs a bucket (s3://BUCKET/PREFIX)")
+    if logpush.destination.startswith("file://") and not logpush.destination[7:].startswith("/"):
+        raise ConfigError("config key [logpush] destination: file:// needs an absolute directory (file:///DIR)")
+    if logpush.endpoint and not logpush.endpoint.startswith(("http://", "https://")):
+        raise ConfigError("config key [logpush] endpoint: must start with http:// or https://")
+    if logpush.interval <= 0 or logpush.timeout <= 0:
+        raise ConfigError("config keys [logpush] interval and timeout: must be positive seconds")
+    if logpush.max_batch <= 0:
+        raise ConfigError("config key [logpush] max_batch: must be positive")
+    if logpush.spool_max_bytes <= 0:
+        raise ConfigError("config key [logpush] spool_max_bytes: must be positive")

@@ -42,6 +42,8 @@ class GatewayConfig:
     retry_delay: int | None = None
     retry_backoff: str | None = None
     cache_invalidate_on_update: bool = False
+    logpush: bool = False
+    logpush_public_key: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "GatewayConfig":

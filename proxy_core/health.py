@@ -2,8 +2,9 @@
 
 ``status`` is ``"ok"``, or ``"degraded"`` with ``reasons`` (each a stable code, a colon, and what
 was seen): ``log_store_failing`` (the store refuses writes), ``log_queue_high`` (the log queue is
-over half its bound), ``log_backpressure`` (requests are being held for room in the queue), and,
-when ``?evaluator`` asks for it, ``guardrails_evaluator_unreachable``.
+over half its bound), ``log_backpressure`` (requests are being held for room in the queue),
+``logpush_failing`` (a gateway's files are not being delivered) and, when ``?evaluator`` asks for
+it, ``guardrails_evaluator_unreachable``.
 
 The HTTP status stays 200 when degraded. A health check's status decides whether a load balancer
 sends traffic here; a failing log store does not stop the gateway answering (logging is off the
@@ -15,6 +16,7 @@ shared by every instance would take them all out of rotation at once. Monitoring
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
@@ -25,8 +27,9 @@ from proxy_core.cache import SqlCacheBackend
 from proxy_core.config import LogSettings
 from proxy_core.guardrails import GuardrailEngine
 from proxy_core.logpipe import PipeStats
+from proxy_core.logpush import LogPusher
 
-__all__ = ["assess", "health_body", "health_handler"]
+__all__ = ["assess", "health_body", "health_handler", "logpush_part"]
 
 
 def _iso(ms: int) -> str:
@@ -61,15 +64,50 @@ def health_body(stats: PipeStats, settings: LogSettings) -> dict[str, Any]:
     return {"status": "degraded" if reasons else "ok", "reasons": reasons, "logs": logs}
 
 
+def logpush_part(pusher: LogPusher, now_ms: int) -> tuple[dict[str, Any], list[str]]:
+    """``/healthz``'s ``logpush`` part (per gateway: last delivery, lag, pending, errors, drops) and
+    the reasons it gives for ``degraded``."""
+    gateways: dict[str, Any] = {}
+    reasons: list[str] = []
+    for status in pusher.statuses():
+        lag_ms = status.lag_ms(now_ms)
+        gateways[status.gateway_id] = {
+            "last_delivery": _iso(status.last_delivery_at) if status.last_delivery_at is not None else None,
+            "lag_ms": lag_ms,
+            "pending": status.pending_records,
+            "delivered": status.delivered_records,
+            "errors": status.failures,
+            "last_error": status.last_error,
+            "dropped": status.dropped_records,
+        }
+        if status.last_error is not None:
+            reasons.append(
+                f"logpush_failing: gateway {status.gateway_id}: {status.pending_records} records waiting "
+                f"{lag_ms // 1000}s; last error: {status.last_error}"
+            )
+    part = {"destination": pusher.description, "spool_bytes": pusher.spool_bytes, "gateways": gateways}
+    return part, reasons
+
+
 def health_handler(
-    stats: Callable[[], PipeStats], settings: LogSettings, engine: GuardrailEngine, cache: SqlCacheBackend
+    stats: Callable[[], PipeStats],
+    settings: LogSettings,
+    engine: GuardrailEngine,
+    cache: SqlCacheBackend,
+    pusher: LogPusher | None = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The ``/healthz`` handler over the log pipe's ``stats``, the guardrails ``engine`` and the
-    response ``cache`` (its reads that outlasted their deadline: a store slow to answer)."""
+    """The ``/healthz`` handler over the log pipe's ``stats``, the guardrails ``engine``, the
+    response ``cache`` (its reads that outlasted their deadline: a store slow to answer) and the
+    Logpush ``pusher`` when a destination is configured."""
 
     async def healthz(request: web.Request) -> web.Response:
         body = health_body(stats(), settings)
         body["cache"] = {"slow_reads": cache.slow_reads}
+        if pusher is not None:
+            body["logpush"], reasons = logpush_part(pusher, int(time.time() * 1000))
+            if reasons:
+                body["reasons"].extend(reasons)
+                body["status"] = "degraded"
         if "evaluator" in request.query:  # asked for: a remote evaluator's health costs a round trip
             evaluator = engine.evaluator
             healthy, detail = await evaluator.health()

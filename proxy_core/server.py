@@ -23,6 +23,7 @@ from proxy_core.errors import ErrorCode, GatewayError, error_response
 from proxy_core.events import EventBus
 from proxy_core.health import health_handler
 from proxy_core.logpipe import LogPipe
+from proxy_core.logpush import LogPusher
 from proxy_core.logspool import LogSpool
 from proxy_core.admission import Admission
 from proxy_core.cache.steps import StepCache
@@ -39,7 +40,7 @@ from proxy_core.ws.universal import UniversalSockets
 
 __all__ = [
     "create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "FORWARDER", "PRICING", "WRITER", "SERVICES",
-    "CACHE", "GUARDRAILS",
+    "CACHE", "GUARDRAILS", "LOGPUSH",
 ]  # fmt: skip
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -52,6 +53,7 @@ WRITER = web.AppKey("writer", LogWriter)
 SERVICES = web.AppKey("services", Services)
 CACHE = web.AppKey("cache", SqlCacheBackend)
 GUARDRAILS = web.AppKey("guardrails", GuardrailEngine)
+LOGPUSH = web.AppKey("logpush", LogPusher)
 
 
 async def _not_found(request: web.Request) -> web.Response:
@@ -103,6 +105,13 @@ async def _log_writer(app: web.Application) -> AsyncIterator[None]:
     await app[WRITER].close()
 
 
+async def _logpush(app: web.Application, *, pusher: LogPusher) -> AsyncIterator[None]:
+    """Started before the log writer and closed after it, so the rows its last flush stores are pushed too."""
+    await pusher.start()
+    yield
+    await pusher.close()
+
+
 async def _cache_janitor(app: web.Application) -> AsyncIterator[None]:
     janitor = CacheJanitor(app[CACHE], lambda: int(time.time() * 1000))
     janitor.start()
@@ -146,7 +155,12 @@ def create_app(
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     cache = SqlCacheBackend(store, memory_bytes=settings.cache.memory_bytes, read_timeout=settings.cache.read_timeout)
     directory = GatewayDirectory(store, on_changed=functools.partial(_invalidate_changed, cache))
-    writer = LogWriter(store, directory.log_limit)
+    pusher = (
+        LogPusher(settings.logpush, settings.data_dir / "logpush-spool", store, directory.get)
+        if settings.logpush.destination
+        else None
+    )
+    writer = LogWriter(store, directory.log_limit, on_stored=pusher.accept if pusher is not None else None)
     spool = LogSpool(settings.data_dir / "log-spool", settings.logs.spool_max_bytes)
     pipe = LogPipe(settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending, spool=spool)
     registry = ProviderRegistry(settings.providers)
@@ -183,16 +197,20 @@ def create_app(
     app[DIRECTORY] = directory
     app[PRICING] = pricing
     app[GUARDRAILS] = engine
+    lifetimes = [_gateway_directory]
+    if pusher is not None:
+        app[LOGPUSH] = pusher
+        lifetimes.append(functools.partial(_logpush, pusher=pusher))
     # Order matters on the way out (reverse): the upstream pools close first, then the log
-    # writer flushes, then the directory stops.
+    # writer flushes, then Logpush delivers what that stored, then the directory stops.
     app.cleanup_ctx.extend([
-        _gateway_directory, _log_writer, _cache_janitor, _evaluator,
+        *lifetimes, _log_writer, _cache_janitor, _evaluator,
         functools.partial(_realtime_session, bridge=realtime),
         functools.partial(_upstream_session, cache=step_cache, guard=Guard(engine)),
     ])  # fmt: skip
     app.on_shutdown.extend([realtime.open.close_all, universal_ws.open.close_all])
     app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=functools.partial(_reread, directory, writer)))
-    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache))
+    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache, pusher))
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", routes.provider)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", routes.provider)
     app.router.add_post("/v1/{account}/{gateway}", routes.universal)

@@ -29,9 +29,9 @@ from console.store_calls import describe_error, finish, report_failure
 from console.widgets.dialog_owner import DialogOwner
 from console.widgets.gateways_audit import AuditTable
 from console.widgets.gateways_dialogs import GatewayDialog, SettingChange, SettingDialog, TokenSecretDialog
-from console.widgets.gateways_settings import SETTING, SettingsTable, format_setting
+from console.widgets.gateways_settings import SETTING, SettingsTable, format_setting, logpush_line
 from console.widgets.gateways_tokens import TokensTable
-from proxy_core.services import Actor, AuditRecord, GatewayInfo, NewToken, Services, TokenInfo
+from proxy_core.services import Actor, AuditRecord, GatewayInfo, LogpushStatus, NewToken, Services, TokenInfo
 
 __all__ = ["GatewaysView", "CONSOLE_ACTOR", "AUDIT_PAGE"]
 
@@ -84,6 +84,7 @@ class GatewaysView(DialogOwner, can_focus=False):
         tokens: list[TokenInfo]
         audit: list[AuditRecord]
         audit_total: int
+        logpush: dict[str, LogpushStatus]
 
     @dataclass
     class TokensLoaded(Message):
@@ -117,6 +118,7 @@ class GatewaysView(DialogOwner, can_focus=False):
         self.tz = tz
         self._gateways: dict[str, GatewayInfo] = {}
         self._tokens: list[TokenInfo] = []
+        self._logpush: dict[str, LogpushStatus] = {}
         self._audit_limit = AUDIT_PAGE
 
     def compose(self) -> ComposeResult:
@@ -180,10 +182,11 @@ class GatewaysView(DialogOwner, can_focus=False):
                 selected = self.gateway_id if self.gateway_id in ids else ids[0]
             tokens = await finish(self.services.tokens.list(selected)) if selected in ids else []
             audit = await finish(self.services.audit.list(per_page=audit_limit))
+            logpush = await finish(self.services.gateways.logpush_status())
         except Exception as exc:  # noqa: BLE001 - shown, never raised
             report_failure(self, "Could not load gateways", exc)
             return
-        self.post_message(self.DataLoaded(gateways, selected, tokens, audit.items, audit.total_count))
+        self.post_message(self.DataLoaded(gateways, selected, tokens, audit.items, audit.total_count, logpush))
 
     @on(DataLoaded)
     def _data_loaded(self, message: DataLoaded) -> None:
@@ -197,6 +200,8 @@ class GatewaysView(DialogOwner, can_focus=False):
         self._draw_gateways()
         self.query_one(SettingsTable).show_gateway(self.selected_info)
         self._draw_tokens()
+        self._logpush = message.logpush
+        self._draw_logpush()
         audit = self.query_one(AuditTable)
         audit.show_records(message.audit, self.clock(), self.tz)
         section = self.query_one("#section-audit")
@@ -234,6 +239,10 @@ class GatewaysView(DialogOwner, can_focus=False):
             table.move_cursor(row=keys.index(self.selected))
         table.border_subtitle = f"{len(keys)}"
 
+    def _draw_logpush(self) -> None:
+        status = self._logpush.get(self.selected)
+        self.query_one("#section-settings").border_subtitle = logpush_line(status, self.clock())
+
     def _draw_tokens(self) -> None:
         self.query_one(TokensTable).show_tokens(self._tokens, self.clock(), self.tz)
         active = sum(1 for t in self._tokens if t.active)
@@ -254,6 +263,7 @@ class GatewaysView(DialogOwner, can_focus=False):
             self.selected = key
             self.query_one(SettingsTable).show_gateway(self.selected_info)
             self.query_one("#section-settings").border_title = f"Settings of {clean_line(key)}"
+            self._draw_logpush()
             self._tokens = []
             self._draw_tokens()
             self._load_tokens(key)

@@ -15,9 +15,9 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from console.safe_text import clean_line
-from proxy_core.services import GatewayInfo
+from proxy_core.services import GatewayInfo, LogpushStatus
 
-__all__ = ["SettingSpec", "SETTINGS", "SETTING", "SettingsTable", "format_setting"]
+__all__ = ["SettingSpec", "SETTINGS", "SETTING", "SettingsTable", "format_setting", "logpush_line"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,24 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("guardrails", "Guardrails", "readonly", "Edited in the Guardrails view (5)"),
 )  # fmt: skip
 SETTING = {spec.field: spec for spec in SETTINGS}
+
+
+def logpush_line(status: LogpushStatus | None, now_ms: int) -> str:
+    """Where a gateway's Logpush stands, in one line: last delivery, lag, pending, errors, drops."""
+    if status is None:
+        return ""
+    if status.last_delivery_at is None:
+        last = "no delivery yet"
+    else:
+        last = f"last delivery {max(0, now_ms - status.last_delivery_at) // 1000} s ago"
+    parts = [f"logpush: {last}", f"lag {status.lag_ms(now_ms) // 1000} s", f"{status.pending_records:,} pending"]
+    if status.dropped_records:
+        parts.append(f"{status.dropped_records:,} dropped")
+    errors = f"{status.failures:,} errors"
+    if status.last_error:
+        errors += f" (last: {clean_line(status.last_error)})"
+    parts.append(errors)
+    return " · ".join(parts)
 
 
 def format_setting(spec: SettingSpec, value: Any) -> str:

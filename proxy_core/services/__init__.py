@@ -11,6 +11,7 @@ from typing import Callable
 from proxy_core.cache import CacheBackend
 from proxy_core.directory import DirectoryUpdates
 from proxy_core.events import EventBus
+from proxy_core.logpush import LogpushStatus
 from proxy_core.services.analytics import AnalyticsPoint, AnalyticsService
 from proxy_core.services.audit import AuditService
 from proxy_core.services.datasets import DatasetInfo, DatasetService
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidInput",
     "LogDetail",
     "LogRecord",
+    "LogpushStatus",
     "NewToken",
     "NotFound",
     "Page",

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from proxy_core.cache import CacheBackend
 from proxy_core.directory import DirectoryUpdates, GatewayConfig
 from proxy_core.guardrails.categories import normalize_policy
+from proxy_core.logpush import LogpushStatus, load_public_key, read_status
 from proxy_core.services.audit import record_change
 from proxy_core.services.errors import Conflict, InvalidInput, NotFound
 from proxy_core.services.types import Actor, Clock, GatewayInfo, Page
@@ -74,7 +75,12 @@ def validate_settings(values: Mapping[str, Any]) -> dict[str, Any]:
         elif field == "logpush_public_key":
             if value is not None and not isinstance(value, str):
                 raise InvalidInput(f"{field}: expected a PEM public key string", field)
-            out[field] = value or None
+            if value and value.strip():
+                try:
+                    load_public_key(value)
+                except ValueError as exc:
+                    raise InvalidInput(f"{field}: {exc}", field) from None
+            out[field] = value if value and value.strip() else None
         elif field == "guardrails":
             try:
                 out[field] = None if value is None else normalize_policy(value)
@@ -181,6 +187,10 @@ class GatewayService:
         if self.cache is not None and info.cache_invalidate_on_update and any(old[k] != merged[k] for k in values):
             await self.cache.clear(self.account_id, gateway_id)
         return info
+
+    async def logpush_status(self) -> dict[str, LogpushStatus]:
+        """Where each gateway's Logpush stands, as the gateway last saved it (by gateway id)."""
+        return await read_status(self.store, self.account_id)
 
     async def delete(self, gateway_id: str, actor: Actor) -> GatewayInfo:
         """Delete a gateway with its logs, datasets and tokens."""

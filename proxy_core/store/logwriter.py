@@ -25,10 +25,12 @@ from proxy_core.store.logsql import (
 from proxy_core.store.rollups import batch_rollups, rollup_rows
 from proxy_core.store.sqlite_logstore import SqliteLogStore
 
-__all__ = ["LogWriter", "LimitLookup", "LogStore", "CoreLogStore", "open_log_store", "rollup_rows", "index_search_backlog"]
+__all__ = ["LogWriter", "LimitLookup", "StoredHook", "LogStore", "CoreLogStore", "open_log_store", "rollup_rows", "index_search_backlog"]
 
 LimitLookup = Callable[[str, str], "tuple[int | None, str] | None"]
 """``(account_id, gateway_id)`` → ``(log_management, log_management_strategy)`` or ``None``."""
+StoredHook = Callable[[Sequence[dict[str, Any]], Sequence[dict[str, Any]]], None]
+"""Hears of ``(rows, bodies)`` once the store has them (Logpush exports only what was stored)."""
 
 _GatewayKey = tuple[str, str]
 _STATISTICS_FROM = 1_000
@@ -148,9 +150,12 @@ def open_log_store(store: Store) -> LogStore:
 
 
 class LogWriter:
-    def __init__(self, store: Store, limits: LimitLookup, log_store: LogStore | None = None) -> None:
+    def __init__(
+        self, store: Store, limits: LimitLookup, log_store: LogStore | None = None, *, on_stored: StoredHook | None = None
+    ) -> None:
         self._db = log_store or open_log_store(store)
         self._limits = limits
+        self._on_stored = on_stored
         self._counts: dict[_GatewayKey, int] | None = None
         self._counts_epoch = 0
         self.refused: dict[_GatewayKey, int] = defaultdict(int)
@@ -181,6 +186,8 @@ class LogWriter:
         elif not keep:
             bodies = ()
         trimmed = await self._db.store(keep, bodies, batch_rollups([*rows, *tallied] if tallied else rows), trims)
+        if keep and self._on_stored is not None:
+            self._on_stored(keep, bodies)
         for key, excess in trims.items():
             counts[key] -= excess
         if epoch == self._counts_epoch:  # logs deleted meanwhile: the next batch re-reads the counts

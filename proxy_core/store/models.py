@@ -24,6 +24,7 @@ __all__ = [
     "LogRollup",
     "LogRollupHourly",
     "CacheEntry",
+    "LogpushState",
 ]
 
 
@@ -284,3 +285,28 @@ class CacheEntry(Base):
         Index("ix_cache_entries_expires", "expires_at"),
         Index("ix_cache_entries_gateway", "account_id", "gateway_id"),
     )
+
+
+class LogpushState(Base):
+    """Where one gateway's Logpush stands: the next file sequence (never reused, across restarts and
+    processes) and what the last delivery did, so any console can show it."""
+
+    __tablename__ = "logpush_state"
+
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_sequence: Mapped[int] = mapped_column(BigInteger, default=1)
+    delivered_files: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered_records: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_delivery_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    pending_records: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Records not delivered yet (batching, or spooled after a failure) when the state was saved."""
+    oldest_pending_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """``created_at`` of the oldest record not delivered: how far behind the destination is."""
+    failures: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The last failed delivery's reason; cleared by the next delivery that succeeds."""
+    last_error_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    dropped_records: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Records not kept because the spool was full."""
+    updated_at: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -157,3 +157,25 @@ def test_snapshot_80x24(snap_compare, tmp_path: Path) -> None:
 
 def test_snapshot_200x60(snap_compare, tmp_path: Path) -> None:
     assert snap_compare(_snapshot_app(tmp_path), terminal_size=(200, 60), run_before=settle)
+
+
+async def test_settings_show_where_logpush_stands(tmp_path: Path) -> None:
+    from proxy_core.logpush.state import LogpushStatus, allocate_sequence, save_status
+
+    store = await open_seeded_store(tmp_path / "t.db", logs=False)
+    try:
+        await allocate_sequence(store, ACCOUNT, "default", NOW)
+        status = LogpushStatus(ACCOUNT, "default", delivered_files=3, delivered_records=9, last_delivery_at=NOW - 5_000,
+                               pending_records=4, oldest_pending_at=NOW - 12_000, failures=2,
+                               last_error="http://127.0.0.1:9/logs answered 503")  # fmt: skip
+        await save_status(store, status, NOW)
+        app = ViewHarness(_view, services=make_services(store))
+        async with app.run_test(size=(120, 24)) as pilot:
+            await settle(pilot)
+            section = app.screen.query_one("#section-settings")
+            await wait_until(pilot, lambda: "logpush:" in str(section.border_subtitle))
+            assert section.border_subtitle == (
+                "logpush: last delivery 5 s ago · lag 12 s · 4 pending · 2 errors (last: http://127.0.0.1:9/logs answered 503)"
+            )
+    finally:
+        await store.close()
