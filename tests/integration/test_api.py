@@ -110,6 +110,7 @@ async def test_gateway_crud_and_audit(gw: RunningGateway) -> None:
     [
         ({"id": "Bad Id"}, "id:"),
         ({"id": "g1", "cache_ttl": "soon"}, "cache_ttl"),
+        ({"id": "g1", "cache_ttl": 30}, "cache_ttl: 30 is out of range"),
         ({"id": "g1", "rate_limiting_technique": "leaky"}, "rate_limiting_technique"),
         ({"id": "g1", "log_management_strategy": "KEEP"}, "log_management_strategy"),
         ({"id": "g1", "colour": "red"}, "colour"),
