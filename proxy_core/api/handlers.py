@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
@@ -15,24 +17,32 @@ from proxy_core.api.serialize import (
     evaluation_type_json,
     gateway_json,
     log_json,
+    log_page_info,
     page_info,
     point_json,
     token_json,
 )
+from proxy_core.client.urls import gateway_url as build_gateway_url
 from proxy_core.services import UNSET, Actor, Services
+from proxy_core.services.audit import AuditQuery
 from proxy_core.services.types import GATEWAY_SETTINGS
 from proxy_core.store.filters import LogFilter, iso_to_ms, parse_json, parse_paging, parse_query
 
-__all__ = ["SERVICES", "API_ACTOR"]
+__all__ = ["SERVICES"]
 
 log = logging.getLogger(__name__)
 
 SERVICES = web.AppKey("services", Services)
-API_ACTOR = Actor("admin-token", "API")
+API_ACTOR_NAME = "admin-token"
+"""Who the audit log says changed something through the API: every caller holds the one admin token."""
 
 
 def _services(request: web.Request) -> Services:
     return request.app[SERVICES]
+
+
+def _actor(request: web.Request) -> Actor:
+    return Actor(API_ACTOR_NAME, "API", ip=request.remote)
 
 
 def _gateway_id(request: web.Request) -> str:
@@ -79,7 +89,7 @@ async def create_gateway(request: web.Request) -> web.Response:
     if gateway_id is None:
         raise ApiError(400, ApiCode.INVALID, "id: required")
     settings = {k: v for k, v in body.items() if k in GATEWAY_SETTINGS or not _cloudflare_only(k)}
-    gateway = await _services(request).gateways.create(gateway_id, settings, API_ACTOR)
+    gateway = await _services(request).gateways.create(gateway_id, settings, _actor(request))
     return ok(gateway_json(gateway))
 
 
@@ -102,12 +112,27 @@ async def update_gateway(request: web.Request) -> web.Response:
     body = await read_json(request)
     body.pop("id", None)
     changes = {k: v for k, v in body.items() if not _cloudflare_only(k)}
-    gateway = await _services(request).gateways.update(_gateway_id(request), changes, API_ACTOR)
+    gateway = await _services(request).gateways.update(_gateway_id(request), changes, _actor(request))
     return ok(gateway_json(gateway))
 
 
 async def delete_gateway(request: web.Request) -> web.Response:
-    return ok(gateway_json(await _services(request).gateways.delete(_gateway_id(request), API_ACTOR)))
+    return ok(gateway_json(await _services(request).gateways.delete(_gateway_id(request), _actor(request))))
+
+
+_PROVIDER_PATH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}(/[A-Za-z0-9][A-Za-z0-9._-]{0,254}){0,3}")
+"""A provider segment, with the resource segments some take (``azure-openai/{resource}/{deployment}``)."""
+
+
+async def gateway_url(request: web.Request) -> web.Response:
+    """Cloudflare's ``urls.get``: the endpoint of a gateway for a provider, on the host the caller used
+    (the proxy listens where the API does)."""
+    provider = request.match_info["provider"]
+    if not _PROVIDER_PATH.fullmatch(provider):
+        raise ApiError(400, ApiCode.INVALID, f"provider: {provider!r} is not a provider path segment")
+    services = _services(request)
+    gateway = await services.gateways.get(_gateway_id(request))
+    return ok(build_gateway_url(str(request.url.origin()), services.account_id, gateway.id, provider))
 
 
 # -- logs ----------------------------------------------------------------------------------------
@@ -122,8 +147,10 @@ async def list_logs(request: web.Request) -> web.Response:
     gateway_id = _gateway_id(request)
     await services.gateways.get(gateway_id)
     paging = parse_paging(request.query.items())
-    page = await services.logs.list(gateway_id, _log_filter(request), paging)
-    return ok([log_json(item) for item in page.items], page_info(page))
+    log_filter = _log_filter(request)
+    page = await services.logs.list(gateway_id, log_filter, paging, count=False)
+    summary = await services.logs.summary(gateway_id, log_filter)
+    return ok([log_json(item) for item in page.items], log_page_info(page, summary))
 
 
 async def delete_logs(request: web.Request) -> web.Response:
@@ -239,7 +266,8 @@ async def create_dataset(request: web.Request) -> web.Response:
     body = await read_json(request)
     services = _services(request)
     dataset = await services.datasets.create(
-        _gateway_id(request), body.get("name"), _dataset_filter(body), API_ACTOR, enable=body.get("enable", True)
+        _gateway_id(request), body.get("name"), _dataset_filter(body), _actor(request),
+        enable=body.get("enable", True),
     )
     return ok(dataset_json(dataset, services.account_id))
 
@@ -256,7 +284,7 @@ async def update_dataset(request: web.Request) -> web.Response:
     dataset = await services.datasets.update(
         _gateway_id(request),
         request.match_info["dataset_id"],
-        API_ACTOR,
+        _actor(request),
         name=body.get("name"),
         filters=_dataset_filter(body) if "filters" in body else None,
         enable=body.get("enable"),
@@ -266,7 +294,9 @@ async def update_dataset(request: web.Request) -> web.Response:
 
 async def delete_dataset(request: web.Request) -> web.Response:
     services = _services(request)
-    dataset = await services.datasets.delete(_gateway_id(request), request.match_info["dataset_id"], API_ACTOR)
+    dataset = await services.datasets.delete(
+        _gateway_id(request), request.match_info["dataset_id"], _actor(request)
+    )
     return ok(dataset_json(dataset, services.account_id))
 
 
@@ -315,7 +345,8 @@ async def create_evaluation(request: web.Request) -> web.Response:
     body = await read_json(request)
     services = _services(request)
     evaluation = await services.evaluations.create(
-        _gateway_id(request), body.get("name"), body.get("dataset_ids"), body.get("evaluation_type_ids"), API_ACTOR
+        _gateway_id(request), body.get("name"), body.get("dataset_ids"), body.get("evaluation_type_ids"),
+        _actor(request),
     )
     return ok(evaluation_json(evaluation, services.account_id))
 
@@ -328,7 +359,9 @@ async def get_evaluation(request: web.Request) -> web.Response:
 
 async def delete_evaluation(request: web.Request) -> web.Response:
     services = _services(request)
-    evaluation = await services.evaluations.delete(_gateway_id(request), request.match_info["evaluation_id"], API_ACTOR)
+    evaluation = await services.evaluations.delete(
+        _gateway_id(request), request.match_info["evaluation_id"], _actor(request)
+    )
     return ok(evaluation_json(evaluation, services.account_id))
 
 
@@ -345,33 +378,71 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 async def create_token(request: web.Request) -> web.Response:
     body = await read_json(request)
-    created = await _services(request).tokens.create(_gateway_id(request), API_ACTOR, name=body.get("name", ""))
+    created = await _services(request).tokens.create(_gateway_id(request), _actor(request), name=body.get("name", ""))
     return ok({**token_json(created.info), "token": created.secret})
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    token = await _services(request).tokens.revoke(_gateway_id(request), request.match_info["token_id"], API_ACTOR)
+    token = await _services(request).tokens.revoke(
+        _gateway_id(request), request.match_info["token_id"], _actor(request)
+    )
     return ok(token_json(token))
+
+
+def _actor_network(request: web.Request) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    raw = request.query.get("actor.ip")
+    if not raw:
+        return None
+    try:
+        return ipaddress.ip_network(raw, strict=False)
+    except ValueError:
+        raise ApiError(400, ApiCode.INVALID, f"actor.ip: {raw!r} is not an IP address or CIDR range") from None
+
+
+def _audit_query(request: web.Request) -> AuditQuery:
+    """Cloudflare's ``audit_logs`` parameters, as its SDK sends them (nested ones dotted)."""
+    if _bool_param(request, "export"):
+        raise ApiError(400, ApiCode.INVALID, "export: CSV export is not offered; page through the JSON")
+    direction = request.query.get("direction") or "desc"
+    if direction not in ("desc", "asc"):
+        raise ApiError(400, ApiCode.INVALID, "direction: expected desc or asc")
+    return AuditQuery(
+        id=request.query.get("id") or None,
+        resource_id=request.query.get("resource_id") or None,
+        action=request.query.get("action.type") or None,
+        actor_ip=_actor_network(request),
+        actor_email=request.query.get("actor.email") or None,
+        zone=request.query.get("zone.name") or None,
+        hide_user_logs=bool(_bool_param(request, "hide_user_logs")),
+        since=_optional_time(request, "since"),
+        before=_optional_time(request, "before"),
+        oldest_first=direction == "asc",
+    )
 
 
 async def list_audit_logs(request: web.Request) -> web.Response:
     services = _services(request)
     page = await services.audit.list(
+        _audit_query(request),
         page=_int_param(request, "page", 1, 1, 1_000_000),
         per_page=_int_param(request, "per_page", 50, 1, 1000),
-        resource_id=request.query.get("resource_id"),
     )
     return ok([audit_json(a, services.account_id) for a in page.items], page_info(page))
 
 
-def _time(request: web.Request, name: str, default: int) -> int:
+def _optional_time(request: web.Request, name: str) -> int | None:
     raw = request.query.get(name)
     if not raw:
-        return default
+        return None
     value = iso_to_ms(raw)
     if value is None:
         raise ApiError(400, ApiCode.INVALID, f"{name}: expected an ISO 8601 date-time")
     return value
+
+
+def _time(request: web.Request, name: str, default: int) -> int:
+    value = _optional_time(request, name)
+    return default if value is None else value
 
 
 async def analytics(request: web.Request) -> web.Response:

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/client/v4"
 _ACCOUNT = "/accounts/{account_id}/ai-gateway"
 _GATEWAY = _ACCOUNT + "/gateways/{gateway_id}"
+_AUDIT_LOGS = "/accounts/{account_id}/audit_logs"
+"""Where Cloudflare keeps an account's audit log (its SDK's ``audit_logs.list``)."""
 ADMIN_TOKEN = web.AppKey("admin_token", str)
 
 
@@ -43,6 +45,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", _GATEWAY, h.update_gateway, "Update a gateway's settings", "gateways"),
     Route("PATCH", _GATEWAY, h.update_gateway, "Update some of a gateway's settings", "gateways"),
     Route("DELETE", _GATEWAY, h.delete_gateway, "Delete a gateway with its logs", "gateways"),
+    Route("GET", _GATEWAY + "/url/{provider}", h.gateway_url, "The gateway's endpoint URL for a provider", "gateways"),
     Route("GET", _GATEWAY + "/logs", h.list_logs, "List logs (filters, paging, ordering)", "logs"),
     Route("DELETE", _GATEWAY + "/logs", h.delete_logs, "Delete the logs a filter selects", "logs"),
     Route("GET", _GATEWAY + "/logs/export", h.export_logs, "Export filtered logs as JSON lines", "logs"),
@@ -67,6 +70,7 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", _GATEWAY + "/tokens/{token_id}", h.revoke_token, "Revoke a token", "tokens"),
     Route("GET", _GATEWAY + "/analytics", h.analytics, "Requests, tokens, cost, errors over time", "analytics"),
     Route("GET", _ACCOUNT + "/audit-logs", h.list_audit_logs, "The audit log, newest first", "audit"),
+    Route("GET", _AUDIT_LOGS, h.list_audit_logs, "The audit log at Cloudflare's account path", "audit"),
     Route("GET", _ACCOUNT + "/events", stream_events, "Live log events (WebSocket; attached consoles)", "events"),
 )  # fmt: skip
 

@@ -142,7 +142,8 @@ async def test_logs_list_filter_get_bodies_patch_delete(gw: RunningGateway) -> N
     logs = await api.ok("GET", "/gateways/default/logs", per_page=2)
     assert len(logs) == 2 and logs[0]["id"] == bob[-1]  # newest first
     status, payload = await api.call("GET", "/gateways/default/logs", per_page=2)
-    assert payload["result_info"] == {"page": 1, "per_page": 2, "count": 2, "total_count": 5}
+    paging = {key: payload["result_info"][key] for key in ("page", "per_page", "count", "total_count")}
+    assert paging == {"page": 1, "per_page": 2, "count": 2, "total_count": 5}
     filters = orjson.dumps([{"key": "metadata.value", "operator": "eq", "value": ["alice"]}]).decode()
     only_alice = await api.ok("GET", "/gateways/default/logs", filters=filters)
     assert sorted(log["id"] for log in only_alice) == sorted(alice)
