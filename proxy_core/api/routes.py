@@ -11,7 +11,9 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from proxy_core.api import dataset_handlers as d
 from proxy_core.api import handlers as h
+from proxy_core.api.requests import SERVICES
 from proxy_core.api.envelope import ApiCode, error_from, fail, too_large
 from proxy_core.api.events_stream import install_event_stream, stream_events
 from proxy_core.events import EventBus
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/client/v4"
 _ACCOUNT = "/accounts/{account_id}/ai-gateway"
 _GATEWAY = _ACCOUNT + "/gateways/{gateway_id}"
+_AUDIT_LOGS = "/accounts/{account_id}/audit_logs"
+"""Where Cloudflare keeps an account's audit log (its SDK's ``audit_logs.list``)."""
 ADMIN_TOKEN = web.AppKey("admin_token", str)
 
 
@@ -43,6 +47,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", _GATEWAY, h.update_gateway, "Update a gateway's settings", "gateways"),
     Route("PATCH", _GATEWAY, h.update_gateway, "Update some of a gateway's settings", "gateways"),
     Route("DELETE", _GATEWAY, h.delete_gateway, "Delete a gateway with its logs", "gateways"),
+    Route("GET", _GATEWAY + "/url/{provider}", h.gateway_url, "The gateway's endpoint URL for a provider", "gateways"),
     Route("GET", _GATEWAY + "/logs", h.list_logs, "List logs (filters, paging, ordering)", "logs"),
     Route("DELETE", _GATEWAY + "/logs", h.delete_logs, "Delete the logs a filter selects", "logs"),
     Route("GET", _GATEWAY + "/logs/export", h.export_logs, "Export filtered logs as JSON lines", "logs"),
@@ -50,23 +55,24 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", _GATEWAY + "/logs/{log_id}", h.edit_log, "Set feedback, score or metadata", "logs"),
     Route("GET", _GATEWAY + "/logs/{log_id}/request", h.log_request, "The stored request body", "logs"),
     Route("GET", _GATEWAY + "/logs/{log_id}/response", h.log_response, "The stored response body", "logs"),
-    Route("GET", _GATEWAY + "/datasets", h.list_datasets, "List datasets", "datasets"),
-    Route("POST", _GATEWAY + "/datasets", h.create_dataset, "Create a dataset (a saved filter)", "datasets"),
-    Route("GET", _GATEWAY + "/datasets/{dataset_id}", h.get_dataset, "Get a dataset", "datasets"),
-    Route("PUT", _GATEWAY + "/datasets/{dataset_id}", h.update_dataset, "Update a dataset", "datasets"),
-    Route("DELETE", _GATEWAY + "/datasets/{dataset_id}", h.delete_dataset, "Delete a dataset", "datasets"),
-    Route("GET", _GATEWAY + "/datasets/{dataset_id}/logs", h.dataset_logs, "The logs of a dataset", "datasets"),
-    Route("GET", _GATEWAY + "/datasets/{dataset_id}/export", h.export_dataset, "Export a dataset as JSONL", "datasets"),
-    Route("GET", _ACCOUNT + "/evaluation-types", h.list_evaluation_types, "List evaluators", "evaluations"),
-    Route("GET", _GATEWAY + "/evaluations", h.list_evaluations, "List evaluations", "evaluations"),
-    Route("POST", _GATEWAY + "/evaluations", h.create_evaluation, "Run an evaluation", "evaluations"),
-    Route("GET", _GATEWAY + "/evaluations/{evaluation_id}", h.get_evaluation, "Get an evaluation", "evaluations"),
-    Route("DELETE", _GATEWAY + "/evaluations/{evaluation_id}", h.delete_evaluation, "Delete an evaluation", "evaluations"),
+    Route("GET", _GATEWAY + "/datasets", d.list_datasets, "List datasets", "datasets"),
+    Route("POST", _GATEWAY + "/datasets", d.create_dataset, "Create a dataset (a saved filter)", "datasets"),
+    Route("GET", _GATEWAY + "/datasets/{dataset_id}", d.get_dataset, "Get a dataset", "datasets"),
+    Route("PUT", _GATEWAY + "/datasets/{dataset_id}", d.update_dataset, "Update a dataset", "datasets"),
+    Route("DELETE", _GATEWAY + "/datasets/{dataset_id}", d.delete_dataset, "Delete a dataset", "datasets"),
+    Route("GET", _GATEWAY + "/datasets/{dataset_id}/logs", d.dataset_logs, "The logs of a dataset", "datasets"),
+    Route("GET", _GATEWAY + "/datasets/{dataset_id}/export", d.export_dataset, "Export a dataset as JSONL", "datasets"),
+    Route("GET", _ACCOUNT + "/evaluation-types", d.list_evaluation_types, "List evaluators", "evaluations"),
+    Route("GET", _GATEWAY + "/evaluations", d.list_evaluations, "List evaluations", "evaluations"),
+    Route("POST", _GATEWAY + "/evaluations", d.create_evaluation, "Run an evaluation", "evaluations"),
+    Route("GET", _GATEWAY + "/evaluations/{evaluation_id}", d.get_evaluation, "Get an evaluation", "evaluations"),
+    Route("DELETE", _GATEWAY + "/evaluations/{evaluation_id}", d.delete_evaluation, "Delete an evaluation", "evaluations"),
     Route("GET", _GATEWAY + "/tokens", h.list_tokens, "List authentication tokens (no secrets)", "tokens"),
     Route("POST", _GATEWAY + "/tokens", h.create_token, "Create a token (shown once)", "tokens"),
     Route("DELETE", _GATEWAY + "/tokens/{token_id}", h.revoke_token, "Revoke a token", "tokens"),
     Route("GET", _GATEWAY + "/analytics", h.analytics, "Requests, tokens, cost, errors over time", "analytics"),
     Route("GET", _ACCOUNT + "/audit-logs", h.list_audit_logs, "The audit log, newest first", "audit"),
+    Route("GET", _AUDIT_LOGS, h.list_audit_logs, "The audit log at Cloudflare's account path", "audit"),
     Route("GET", _ACCOUNT + "/events", stream_events, "Live log events (WebSocket; attached consoles)", "events"),
 )  # fmt: skip
 
@@ -108,7 +114,7 @@ def _guarded(handler: Handler) -> Handler:
         if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
             return fail(401, ApiCode.AUTH, "Authentication error: a valid admin bearer token is required")
         account = request.match_info.get("account_id")
-        if account is not None and account != request.app[h.SERVICES].account_id:
+        if account is not None and account != request.app[SERVICES].account_id:
             return fail(404, ApiCode.NOT_FOUND, f"account '{account}' not found")
         refused = _oversize(request)
         if refused is not None:
@@ -181,7 +187,7 @@ def create_api_app(
     ``bus`` feeds the live event stream; ``refresh`` re-reads gateway settings from the store (an
     attached console asks for it after changing them)."""
     app = web.Application()
-    app[h.SERVICES] = services
+    app[SERVICES] = services
     app[ADMIN_TOKEN] = admin_token
     install_event_stream(app, bus, refresh)
     app.router.add_get("/openapi.json", _openapi)

@@ -19,6 +19,7 @@ from proxy_core.services import (
 )
 from proxy_core.services.analytics import AnalyticsPoint
 from proxy_core.services.evaluations import EvaluationType
+from proxy_core.services.logs import LogSummary
 
 __all__ = [
     "iso",
@@ -31,6 +32,7 @@ __all__ = [
     "point_json",
     "evaluation_type_json",
     "page_info",
+    "log_page_info",
 ]
 
 _EPOCH = "2026-01-01T00:00:00.000Z"
@@ -49,6 +51,12 @@ def page_info(page: Page[Any]) -> dict[str, int]:
         "count": len(page.items),
         "total_count": page.total_count,
     }
+
+
+def log_page_info(page: Page[Any], summary: LogSummary) -> dict[str, Any]:
+    """A log page's ``result_info``: paging plus the count and ranges the reference shows."""
+    ranges = {name: getattr(summary, name) for name in LogSummary.__slots__ if name.startswith(("min_", "max_"))}
+    return {**page_info(page), "total_count": summary.count, **ranges}
 
 
 def gateway_json(g: GatewayInfo) -> dict[str, Any]:
@@ -188,7 +196,9 @@ def audit_json(a: AuditRecord, account_id: str) -> dict[str, Any]:
         "id": a.id,
         "when": iso(a.created_at),
         "action": {"type": a.action, "result": True, "info": f"{a.resource_type} {_PAST.get(a.action, a.action)}"},
-        "actor": {"email": a.actor, "type": "user", "interface": a.interface},
+        # Cloudflare's actor is a user id and an e-mail; here it is a role ("admin-token",
+        # "operator", "cli") and, for the API, the caller's address.
+        "actor": {"id": a.actor, "email": "", "ip": a.actor_ip, "type": "user"},
         "interface": a.interface,
         "resource": {"type": f"ai_gateway.{a.resource_type}", "id": a.resource_id},
         "metadata": {},

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from sqlalchemy import delete, func, select
 
 from proxy_core.cache import CacheBackend
+from proxy_core.cache.keys import ttl_from_header
 from proxy_core.directory import DirectoryUpdates, GatewayConfig
 from proxy_core.guardrails.categories import normalize_policy
 from proxy_core.logpush import LogpushStatus, load_public_key, read_status
@@ -22,7 +23,6 @@ from proxy_core.store.models import Dataset, Gateway, GatewayToken, Log
 __all__ = ["GatewayService", "validate_settings"]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_MONTH = 30 * 24 * 3600
 
 
 def _int(field: str, value: Any, *, low: int, high: int, nullable: bool = True) -> int | None:
@@ -36,6 +36,18 @@ def _int(field: str, value: Any, *, low: int, high: int, nullable: bool = True) 
     if not low <= value <= high:
         raise InvalidInput(f"{field}: must be between {low} and {high}", field)
     return value
+
+
+def _cache_ttl(value: Any) -> int | None:
+    """A gateway's default TTL obeys the ``cf-aig-cache-ttl`` rule (0, or 60 s to a month), so a
+    value a request could not ask for cannot hide in the settings either; null means no caching."""
+    seconds = _int("cache_ttl", value, low=-(2**63), high=2**63 - 1)  # the range is the header rule's
+    if seconds is None:
+        return None
+    try:
+        return ttl_from_header(str(seconds), "cache_ttl")
+    except ValueError as exc:
+        raise InvalidInput(str(exc), "cache_ttl") from None
 
 
 def _bool(field: str, value: Any) -> bool:
@@ -57,7 +69,7 @@ def validate_settings(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field, value in values.items():
         if field == "cache_ttl":
-            out[field] = _int(field, value, low=0, high=_MONTH)
+            out[field] = _cache_ttl(value)
         elif field in ("cache_invalidate_on_update", "collect_logs", "authentication", "logpush"):
             out[field] = _bool(field, value)
         elif field == "rate_limiting_interval":  # 0 (Cloudflare's "off", as its SDK sends it) or null: no limit

@@ -28,7 +28,7 @@ from proxy_core.store.filters import MAX_MS, LogFilter, Paging
 from proxy_core.store.models import Log, LogBody
 from proxy_core.store.rollups import MINUTE_MS, rollup_source
 
-__all__ = ["LogRecord", "LogDetail", "LogPage", "LogService", "UNSET"]
+__all__ = ["LogRecord", "LogDetail", "LogPage", "LogService", "LogSummary", "UNSET"]
 
 _LOGS = Log.__table__
 _BODIES = LogBody.__table__
@@ -108,6 +108,24 @@ class LogDetail:
     response_headers: dict[str, str] | None
     request_body: bytes | None
     response_body: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogSummary:
+    """How many logs a filter selects and the range of their numbers: Cloudflare's ``result_info``
+    for a log list. A range is ``None`` when no selected log has that number."""
+
+    count: int
+    min_cost: float | None
+    max_cost: float | None
+    min_duration: int | None
+    max_duration: int | None
+    min_tokens_in: int | None
+    max_tokens_in: int | None
+    min_tokens_out: int | None
+    max_tokens_out: int | None
+    min_total_tokens: int | None
+    max_total_tokens: int | None
 
 
 def _check_feedback(feedback: Any, score: Any, metadata: Any) -> None:
@@ -222,6 +240,18 @@ class LogService:
         newest = min(int(newest if newest is not None else oldest_seen), end - 1)
         span_seen = max(1, newest - oldest_seen)
         return seen * max(span_seen, newest - start) / span_seen
+
+    async def summary(self, gateway_id: str | None, log_filter: LogFilter) -> LogSummary:
+        """Count and ranges in one pass over the selected rows. Unlike a bare count, which an index
+        can answer, it reads the rows: 0.85 s on a million unfiltered logs on SQLite (the count
+        alone 0.09 s); with a selective filter both cost the same."""
+        where = self._scope(gateway_id) + compile_filter(log_filter, _LOGS)
+        total_tokens = _LOGS.c.tokens_in + _LOGS.c.tokens_out
+        ranged = (_LOGS.c.cost, _LOGS.c.duration, _LOGS.c.tokens_in, _LOGS.c.tokens_out, total_tokens)
+        query = select(func.count(), *(agg(c) for c in ranged for agg in (func.min, func.max))).where(*where)
+        async with self.store.engine.connect() as conn:
+            count, *ranges = (await conn.execute(query)).one()
+        return LogSummary(int(count or 0), *ranges)
 
     async def count(self, gateway_id: str | None, log_filter: LogFilter) -> int:
         where = self._scope(gateway_id) + compile_filter(log_filter, _LOGS)

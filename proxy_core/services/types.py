@@ -35,6 +35,9 @@ class Actor:
     name: str
     interface: str
     """``console``, ``API`` or ``CLI``."""
+    ip: str | None = None
+    """The address of the API caller; ``None`` for the console and the CLI, which change the store
+    from their own process rather than over the network."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +130,5 @@ class AuditRecord:
     resource_id: str
     old_value: dict[str, Any] | None = field(default=None)
     new_value: dict[str, Any] | None = field(default=None)
+    actor_ip: str | None = None
+    """The API caller's address (see :attr:`Actor.ip`)."""

@@ -59,7 +59,7 @@ async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
             field = app.screen.query_one(Input)
             field.value = "-5"
             await pilot.pause()
-            assert "between 0 and" in str(app.screen.query_one("#setting-error", Static).render())
+            assert "0 or 60 to 2592000" in str(app.screen.query_one("#setting-error", Static).render())
             field.value = "600"
             await pilot.press("enter")
             await settle(pilot)

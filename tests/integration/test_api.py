@@ -110,6 +110,7 @@ async def test_gateway_crud_and_audit(gw: RunningGateway) -> None:
     [
         ({"id": "Bad Id"}, "id:"),
         ({"id": "g1", "cache_ttl": "soon"}, "cache_ttl"),
+        ({"id": "g1", "cache_ttl": 30}, "cache_ttl: 30 is out of range"),
         ({"id": "g1", "rate_limiting_technique": "leaky"}, "rate_limiting_technique"),
         ({"id": "g1", "log_management_strategy": "KEEP"}, "log_management_strategy"),
         ({"id": "g1", "colour": "red"}, "colour"),
@@ -141,7 +142,8 @@ async def test_logs_list_filter_get_bodies_patch_delete(gw: RunningGateway) -> N
     logs = await api.ok("GET", "/gateways/default/logs", per_page=2)
     assert len(logs) == 2 and logs[0]["id"] == bob[-1]  # newest first
     status, payload = await api.call("GET", "/gateways/default/logs", per_page=2)
-    assert payload["result_info"] == {"page": 1, "per_page": 2, "count": 2, "total_count": 5}
+    paging = {key: payload["result_info"][key] for key in ("page", "per_page", "count", "total_count")}
+    assert paging == {"page": 1, "per_page": 2, "count": 2, "total_count": 5}
     filters = orjson.dumps([{"key": "metadata.value", "operator": "eq", "value": ["alice"]}]).decode()
     only_alice = await api.ok("GET", "/gateways/default/logs", filters=filters)
     assert sorted(log["id"] for log in only_alice) == sorted(alice)
