@@ -23,11 +23,11 @@ import inspect
 import logging
 import os
 from datetime import tzinfo
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, Iterable, Protocol
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -233,55 +233,6 @@ class AigwConsole(App[str]):
     def action_show_view(self, mode: str) -> None:
         self.switch_mode(mode)
 
-    def switch_mode(self, mode: str) -> Any:
-        """Textual's ``switch_mode``, shown at once when the view was built before: Textual holds
-        every screen update for 50 ms after a switch (``delay_update``) to mask a half-built
-        screen, which only a first visit can show."""
-        self._instant_switch = mode in self._screen_stacks
-        try:
-            return super().switch_mode(mode)
-        finally:
-            self._instant_switch = False
-
-    def delay_update(self, delay: float = 0.05) -> None:
-        if getattr(self, "_instant_switch", False):
-            return
-        super().delay_update(delay)
-
-    # -- keys ------------------------------------------------------------------------------------
-
-    async def on_event(self, event: events.Event) -> None:
-        # A deliberate override of Textual's App dispatcher (it always defers to it), not a message
-        # handler that happens to be named on_event: keys are the one event looked at here.
-        if isinstance(event, events.Key) and not event.is_forwarded and await self._key_by_binding(event):
-            return
-        await super().on_event(event)
-
-    async def _key_by_binding(self, event: events.Key) -> bool:
-        """Run the binding of a key at once when nothing on the way could take the key itself.
-
-        Textual hands a key to the focused widget, which passes it up, parent by parent, to the
-        App, which only then looks up the (non-priority) bindings: one hop per widget, each a
-        turn of the event loop, which the proxy sharing the loop makes long under load (over
-        100 ms for space on Live). When the focused widget and its ancestors have no key handler
-        of their own (an Input does; the live tail and tables only have bindings), looking the
-        bindings up here gives the same answer without the hops.
-        """
-        screen = self.screen
-        if not isinstance(screen, ViewScreen) or screen.maximized is not None or not self.app_focus:
-            return False
-        node = self.focused
-        name = f"key_{event.name}"
-        while node is not None and node is not screen:
-            if _handles_keys(type(node)) or hasattr(node, name):
-                return False
-            node = node.parent  # type: ignore[assignment]
-        if self.focused is not None:
-            screen._clear_tooltip()
-        if await self._check_bindings(event.key, priority=True):
-            return True
-        return await self._check_bindings(event.key)
-
     async def show_log(self, gateway_id: str, log_id: str) -> None:
         """Open one log in the Logs view (from the live tail)."""
         self.gateway_id = gateway_id
@@ -416,21 +367,6 @@ class AigwConsole(App[str]):
             f"(pid {os.getpid()}). Stop it later with: kill -TERM {os.getpid()}"
         )
         self.push_screen(ConfirmDialog("Detach the console?", message, confirm="Detach"), answered)
-
-
-@lru_cache(maxsize=None)
-def _handles_keys(cls: type) -> bool:
-    """Whether widgets of ``cls`` take keys themselves (a key handler other than Textual's
-    default one, which only runs ``key_<name>`` methods)."""
-    for klass in cls.__mro__:
-        if klass is Widget:
-            return False
-        if "on_key" in vars(klass) or "_on_key" in vars(klass):
-            return True
-        handlers = vars(klass).get("_decorated_handlers") or {}
-        if any(issubclass(message, events.Key) for message in handlers):
-            return True
-    return False
 
 
 def make_console(

@@ -9,8 +9,7 @@ so a busy proxy cannot make the console lag and the console barely costs the pro
 While another view is shown the bus is drained once a second (the tail still takes everything
 in, so it is current on return) and nothing is painted. The status and stats lines are updated
 without a layout pass and only when their text changed; the stats are read once a second from
-per-second aggregates (:class:`console.livestats.LiveStats`). Space is painted at once
-(:meth:`console.view_screen.ViewScreen.paint_now`), not a few turns of the loop later.
+per-second aggregates (:class:`console.livestats.LiveStats`).
 
 The error rate leaves out requests whose client hung up before the answer was sent (logged as
 failed with ``CLIENT_DISCONNECTED``, e.g. the requests in flight when a load generator stops):
@@ -504,9 +503,6 @@ class LiveView(Vertical):
         self._dirty = True
         self._show_status()
         self.refresh_bindings()
-        paint_now = getattr(self.screen, "paint_now", None)
-        if callable(paint_now):  # the operator waits on this key: show it now, not turns later
-            paint_now(self.query_one("#live-status"), footer=True)
 
     def action_focus_filter(self) -> None:
         self.add_class("-filtering")

@@ -19,6 +19,7 @@ import pytest
 
 from console.app import AigwConsole, make_console
 from console.store_calls import settle
+from tests.console.helpers import listen
 from proxy_core.events import EventBus
 from proxy_core.services import Actor, Services
 from proxy_core.store.engine import Store, open_store
@@ -199,7 +200,7 @@ def _factory(services: Services, bus: EventBus, prefs_path: Path) -> ConsoleFact
             prefs_path=prefs_path,
         )  # fmt: skip
         options.update(kwargs)
-        return make_console(services, bus, **options)
+        return listen(make_console(services, bus, **options))
 
     return make
 

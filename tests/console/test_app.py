@@ -7,7 +7,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from textual.filter import Monochrome
 from textual.widgets import Input, OptionList, Static
 
 from console.app import DETACH, QUIT, evaluator_probe
@@ -25,7 +24,7 @@ from console.widgets.gateways_dialogs import GatewayDialog
 from console.widgets.key_footer import KeyFooter
 from console.widgets.log_detail import LogDetailPane
 from tests.console.conftest import EVIL_PROMPT
-from tests.console.helpers import screen_text, until
+from tests.console.helpers import said, screen_text, until
 
 
 def test_views_registry_order() -> None:
@@ -53,11 +52,11 @@ async def test_views_header_palette_and_help(console) -> None:
 
         await pilot.press("u")
         assert app.clipboard == "http://127.0.0.1:8787/v1/local/default"
-        assert any("Copied" in n.message for n in app._notifications)
+        assert any("Copied" in n.message for n in said(app))
 
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
-        sections = dict(app.screen._sections)
+        sections = dict(app.screen.sections)
         view_keys = {d for _k, d, _t in sections["Logs"]}
         assert {"Filter", "Up", "Down", "No rating", "Score", "Dataset", "Delete…", "Next", "Previous"} <= view_keys
         everywhere = {d for _k, d, _t in sections["Everywhere"]}
@@ -85,7 +84,7 @@ async def test_theme_switch_is_remembered(console, tmp_path: Path) -> None:
 async def test_no_color_and_no_animations(console, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     app = console()
-    assert app.no_color and any(isinstance(f, Monochrome) for f in app._filters)
+    assert app.no_color  # Textual then renders in monochrome (the no-colour snapshot shows it)
     assert app.animation_level == "none"
 
 
@@ -162,7 +161,7 @@ async def test_shell_hands_views_export_dir_evaluator_status_and_user_themes(con
     assert app.export_dir == data and "mine" in app.console_themes and "broken" not in app.console_themes
     assert console(prefs_path=None).export_dir is None  # nothing known: exports go to the working directory
     async with app.run_test(size=(100, 30)) as pilot:
-        assert any(n.title == "Theme file skipped" and "broken.toml" in n.message for n in app._notifications)
+        assert any(n.title == "Theme file skipped" and "broken.toml" in n.message for n in said(app))
         await pilot.press("4")
         assert app.screen.query_one(DatasetsView).export_dir == data
         await pilot.press("5")
@@ -207,7 +206,7 @@ async def test_gateway_created_in_view_6_is_offered_everywhere_and_a_deleted_one
         await pilot.click("#confirm")
         await until(pilot, lambda: app.gateway_id == "default", what="the default gateway")
         assert "eu-west" not in app.gateway_ids
-        assert any("eu-west is gone" in n.message for n in app._notifications)
+        assert any("eu-west is gone" in n.message for n in said(app))
         await pilot.press("3")
         assert app.screen.query_one(AnalyticsView).gateway_id == "default"
 
