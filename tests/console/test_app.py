@@ -111,6 +111,23 @@ async def test_quit_asks_when_it_would_stop_the_gateway(console) -> None:
     assert app.return_value == QUIT
 
 
+async def test_quit_dialog_answers_every_key_it_shows(console) -> None:
+    """``n`` cancels, ``y`` quits, and enter presses the focused button (Cancel first, Quit after ←)."""
+    for keys, outcome in ((("n",), None), (("y",), QUIT), (("enter",), None), (("left", "enter"), QUIT)):
+        app = console(on_detach=lambda: None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the confirmation")
+            assert "Quit (y)" in screen_text(pilot.app) and "Cancel (n)" in screen_text(pilot.app)
+            await pilot.press(*keys)
+            if outcome is None:
+                await until(pilot, lambda: not isinstance(pilot.app.screen, ConfirmDialog), what="the dialog closed")
+                assert pilot.app.is_running, keys
+                await pilot.press("1")  # the console still answers keys
+                assert pilot.app.current_mode == "live"
+        assert app.return_value == outcome, keys
+
+
 async def test_attached_console_quits_at_once_and_cannot_detach(console) -> None:
     app = console(on_detach=lambda: None, attached=True)
     async with app.run_test(size=(80, 24)) as pilot:
