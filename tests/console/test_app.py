@@ -9,7 +9,8 @@ import orjson
 import pytest
 from textual.widgets import Input, OptionList, Static
 
-from console.app import DETACH, QUIT, evaluator_probe
+from console.app import DETACH, QUIT
+from console.link import evaluator_probe
 from console.dialogs import ChoiceDialog, ConfirmDialog
 from console.help_screen import HelpScreen
 from console.view_screen import ViewScreen

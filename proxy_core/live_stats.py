@@ -1,7 +1,10 @@
 """Rolling numbers for the live view: requests per second, error rate, latency percentiles, spend.
 
-Fed with the log events the bus publishes (or rows read back from the store), read at a given
-``now_ms``; nothing here looks at the wall clock, so tests pass a fixed time and get fixed numbers.
+Fed with the log events the bus publishes (by :class:`proxy_core.live_feed.LiveFeed`, on the
+gateway's side) or rows read back from the store (by the console), read at a given ``now_ms``;
+nothing here looks at the wall clock, so tests pass a fixed time and get fixed numbers. A snapshot
+may merge the slots of other instances (the feed's counters and the console's history read from
+the store).
 Memory and time are bounded: requests are aggregated per second (count, errors, latency, cost
 and a histogram of durations), only the last :attr:`LiveStats.window_ms` of them are kept, and
 at most ``max_samples`` ids are remembered to count a log once.
@@ -120,7 +123,9 @@ class LiveStats:
         """The first slot whose time is all after ``since_ms``."""
         return -(-since_ms // self.slot_ms)
 
-    def snapshot(self, now_ms: int) -> StatsSnapshot:
+    def snapshot(self, now_ms: int, *others: "LiveStats") -> StatsSnapshot:
+        """The numbers at ``now_ms``, of these requests and of those ``others`` counted (which must
+        use the same slot size; each request counted by one of them only)."""
         start = now_ms - self.window_ms
         first, last = self._first_slot(start), (now_ms - 1) // self.slot_ms
         self._expire(first - self.window_ms // self.slot_ms)  # keep a window's worth of stragglers
@@ -131,7 +136,10 @@ class LiveStats:
         requests = errors = aborted = recent = 0
         spend = 0.0
         durations: dict[int, int] = {}
-        for key, slot in self._slots.items():
+        for other in others:
+            other._expire(first - other.window_ms // other.slot_ms)
+        slots = [item for stats in (self, *others) for item in stats._slots.items()]
+        for key, slot in slots:
             if not first <= key <= last:
                 continue
             requests += slot.count
@@ -152,7 +160,7 @@ class LiveStats:
             p50_ms=_percentile(durations, requests, 0.50),
             p95_ms=_percentile(durations, requests, 0.95),
             spend=spend,
-            spend_total=self.spend_total,
+            spend_total=self.spend_total + sum(other.spend_total for other in others),
             rate_series=[c / (self.bucket_ms / 1000) for c in counts],
             latency_series=[latency[i] / counts[i] if counts[i] else 0.0 for i in range(buckets)],
             aborted=aborted,
