@@ -112,8 +112,8 @@ class LiveView(Vertical):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"live-view--figure", "live-view--alert", "live-view--paused"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "pause", "Pause", id="live.pause",
-                tooltip="Freeze the tail; new requests are counted and shown on resume"),
-        Binding("space", "resume", "Resume", id="live.resume", tooltip="Insert what arrived and follow again"),
+                tooltip="Freeze the tail; new requests are counted, the newest shown on resume"),
+        Binding("space", "resume", "Resume", id="live.resume", tooltip="Show the newest of what arrived and follow again"),
         Binding("slash", "focus_filter", "Filter", id="live.filter",
                 tooltip="Filter the tail (same language as the Logs view)"),
         Binding("escape", "leave_filter", "Back to tail", show=False, id="live.leave_filter",
