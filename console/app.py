@@ -1,9 +1,10 @@
 """The operator console: one Textual App whose modes are the views, built by :func:`make_console`.
 
 Everything the console reads or changes goes through :class:`proxy_core.services.Services`; live
-traffic comes from the :class:`proxy_core.events.EventBus`. Both are injected, together with the
-clock and the time zone, so the CLI (in-process gateway), an attached console and the tests
-build the same App the same way.
+traffic is read from a :class:`proxy_core.live_feed.LiveFeed` once per frame. Both are injected,
+together with the clock and the time zone, so the CLI (through a :class:`console.link.GatewayLink`
+to a gateway on its own thread, or to one in another process) and the tests build the same App the
+same way.
 
 Modes, in the order of their number keys: 1 Live, 2 Logs, 3 Analytics, 4 Datasets & Evaluations,
 5 Guardrails, 6 Gateways & Settings (see :mod:`console.views`). Kind to SSH: animations are off,
@@ -23,11 +24,11 @@ import inspect
 import logging
 import os
 from datetime import tzinfo
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
-from typing import Any, Awaitable, Callable, ClassVar, Iterable, Protocol
+from typing import Any, Awaitable, Callable, ClassVar, Iterable
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -42,12 +43,12 @@ from console.theming import DEFAULT_THEME, FALLBACK_THEME, discover_themes
 from console.view_screen import UnavailableView, ViewScreen
 from console.views import VIEWS, ViewSpec, find_view, load_view, view_css_path
 from console.widgets.filter_bar import FilterBar
-from proxy_core.events import EventBus
+from proxy_core.live_feed import LiveFeed
 from proxy_core.logpipe import PipeStats
 from proxy_core.services import Services
 from proxy_core.services.types import Clock, system_clock
 
-__all__ = ["AigwConsole", "make_console", "evaluator_probe", "EvaluatorStatus", "LogHealth", "QUIT", "DETACH"]
+__all__ = ["AigwConsole", "make_console", "EvaluatorStatus", "LogHealth", "QUIT", "DETACH"]
 
 log = logging.getLogger(__name__)
 
@@ -65,23 +66,6 @@ LogHealth = Callable[[], "PipeStats | Awaitable[PipeStats]"]
 """The gateway's log pipeline as :meth:`proxy_core.logpipe.LogPipe.stats` reports it (sync or async;
 raises when it cannot be read): the Live view's status line says when the store fails, logs are
 dropped or requests are held."""
-
-
-class _HasHealth(Protocol):
-    name: str
-
-    async def health(self) -> tuple[bool, str]: ...
-
-
-def evaluator_probe(evaluator: _HasHealth) -> EvaluatorStatus:
-    """An ``evaluator_status`` for :func:`make_console` from the gateway's guardrails evaluator
-    (:class:`proxy_core.guardrails.Evaluator`): its name and whether it can judge now."""
-
-    async def status() -> tuple[str, str]:
-        healthy, detail = await evaluator.health()
-        return evaluator.name, "healthy" if healthy else f"unreachable: {detail or 'no answer'}"
-
-    return status
 
 
 def _base_url(url: str) -> str:
@@ -128,7 +112,7 @@ class AigwConsole(App[str]):
     def __init__(
         self,
         services: Services,
-        bus: EventBus | None,
+        feed: LiveFeed | None,
         *,
         gateway_url: str,
         account_id: str,
@@ -145,7 +129,7 @@ class AigwConsole(App[str]):
     ) -> None:
         super().__init__(css_path=_stylesheets())
         self.services = services
-        self.bus = bus
+        self.feed = feed
         self.clock = clock
         self.tz = tz
         self.base_url = _base_url(gateway_url)
@@ -195,7 +179,7 @@ class AigwConsole(App[str]):
             log.info("view %s not available: %s", spec.target, exc)
             return UnavailableView(f"{spec.title} is not available in this build yet.", markup=False)
         offered: dict[str, Any] = {
-            "clock": self.clock, "bus": self.bus, "tz": self.tz, "export_dir": self.export_dir,
+            "clock": self.clock, "feed": self.feed, "tz": self.tz, "export_dir": self.export_dir,
             "evaluator_status": self.evaluator_status, "log_health": self.log_health,
         }  # fmt: skip
         try:
@@ -232,55 +216,6 @@ class AigwConsole(App[str]):
 
     def action_show_view(self, mode: str) -> None:
         self.switch_mode(mode)
-
-    def switch_mode(self, mode: str) -> Any:
-        """Textual's ``switch_mode``, shown at once when the view was built before: Textual holds
-        every screen update for 50 ms after a switch (``delay_update``) to mask a half-built
-        screen, which only a first visit can show."""
-        self._instant_switch = mode in self._screen_stacks
-        try:
-            return super().switch_mode(mode)
-        finally:
-            self._instant_switch = False
-
-    def delay_update(self, delay: float = 0.05) -> None:
-        if getattr(self, "_instant_switch", False):
-            return
-        super().delay_update(delay)
-
-    # -- keys ------------------------------------------------------------------------------------
-
-    async def on_event(self, event: events.Event) -> None:
-        # A deliberate override of Textual's App dispatcher (it always defers to it), not a message
-        # handler that happens to be named on_event: keys are the one event looked at here.
-        if isinstance(event, events.Key) and not event.is_forwarded and await self._key_by_binding(event):
-            return
-        await super().on_event(event)
-
-    async def _key_by_binding(self, event: events.Key) -> bool:
-        """Run the binding of a key at once when nothing on the way could take the key itself.
-
-        Textual hands a key to the focused widget, which passes it up, parent by parent, to the
-        App, which only then looks up the (non-priority) bindings: one hop per widget, each a
-        turn of the event loop, which the proxy sharing the loop makes long under load (over
-        100 ms for space on Live). When the focused widget and its ancestors have no key handler
-        of their own (an Input does; the live tail and tables only have bindings), looking the
-        bindings up here gives the same answer without the hops.
-        """
-        screen = self.screen
-        if not isinstance(screen, ViewScreen) or screen.maximized is not None or not self.app_focus:
-            return False
-        node = self.focused
-        name = f"key_{event.name}"
-        while node is not None and node is not screen:
-            if _handles_keys(type(node)) or hasattr(node, name):
-                return False
-            node = node.parent  # type: ignore[assignment]
-        if self.focused is not None:
-            screen._clear_tooltip()
-        if await self._check_bindings(event.key, priority=True):
-            return True
-        return await self._check_bindings(event.key)
 
     async def show_log(self, gateway_id: str, log_id: str) -> None:
         """Open one log in the Logs view (from the live tail)."""
@@ -418,24 +353,9 @@ class AigwConsole(App[str]):
         self.push_screen(ConfirmDialog("Detach the console?", message, confirm="Detach"), answered)
 
 
-@lru_cache(maxsize=None)
-def _handles_keys(cls: type) -> bool:
-    """Whether widgets of ``cls`` take keys themselves (a key handler other than Textual's
-    default one, which only runs ``key_<name>`` methods)."""
-    for klass in cls.__mro__:
-        if klass is Widget:
-            return False
-        if "on_key" in vars(klass) or "_on_key" in vars(klass):
-            return True
-        handlers = vars(klass).get("_decorated_handlers") or {}
-        if any(issubclass(message, events.Key) for message in handlers):
-            return True
-    return False
-
-
 def make_console(
     services: Services,
-    bus: EventBus | None,
+    feed: LiveFeed | None,
     *,
     gateway_url: str,
     account_id: str,
@@ -450,7 +370,7 @@ def make_console(
     evaluator_status: EvaluatorStatus | None = None,
     log_health: LogHealth | None = None,
 ) -> AigwConsole:
-    """The console App, wired to ``services`` and ``bus``.
+    """The console App, wired to ``services`` and the gateway's live ``feed`` (``None``: no live tail).
 
     ``gateway_url`` is the proxy's base URL (``http://HOST:PORT``; a full gateway URL is
     accepted, its ``/v1/…`` path is dropped). ``clock`` returns Unix ms and ``tz`` the zone
@@ -462,12 +382,13 @@ def make_console(
     any): operator themes are read from ``<data_dir>/themes/*.toml`` and exports are written
     there unless ``export_dir`` says otherwise (neither known: the working directory).
     ``evaluator_status`` reports the guardrails evaluator's name and health for the Guardrails
-    view (build it with :func:`evaluator_probe`); ``None`` when this console cannot know it.
+    view (a :class:`console.link.GatewayLink`'s ``evaluator_status``); ``None`` when this console
+    cannot know it.
     ``log_health`` returns the gateway's log pipeline stats (:class:`~proxy_core.logpipe.PipeStats`,
     sync or async) for the Live view's status line; ``None`` when this console cannot know them.
     """
     return AigwConsole(
-        services, bus, gateway_url=gateway_url, account_id=account_id, gateway_id=gateway_id, clock=clock,
+        services, feed, gateway_url=gateway_url, account_id=account_id, gateway_id=gateway_id, clock=clock,
         tz=tz, on_detach=on_detach, attached=attached, prefs_path=prefs_path, data_dir=data_dir,
         export_dir=export_dir, evaluator_status=evaluator_status, log_health=log_health,
     )  # fmt: skip

@@ -1,12 +1,13 @@
-"""An attached console's link to a gateway running in another process.
+"""An attached console's :class:`~console.link.GatewayLink` to a gateway running in another process.
 
 The console reads and changes state through its own service layer on the shared store, as an
 in-process console does. Two things only the running gateway has come over its management API's
-WebSocket event stream (``…/ai-gateway/events``, admin token): the live tail, republished on a
-local :class:`EventBus` so the views cannot tell the difference, and the nudge that makes the gateway
-re-read changed gateway settings and tokens at once (:class:`GatewayLink` is the service layer's
-:class:`~proxy_core.directory.DirectoryUpdates` when attached). The gateway's own state (its log
-pipeline, its guardrails evaluator) is read from its ``/healthz``.
+WebSocket event stream (``…/ai-gateway/events``, admin token): the live tail, pushed into a
+local :class:`~proxy_core.live_feed.LiveFeed` so the views read it as they read an in-process
+gateway's, and the nudge that makes the gateway re-read changed gateway settings and tokens at once
+(:class:`AttachedLink` is the service layer's :class:`~proxy_core.directory.DirectoryUpdates` when
+attached). The gateway's own state (its log pipeline, its guardrails evaluator) is read from its
+``/healthz``.
 
 The link reconnects with backoff when the stream drops (the gateway restarting, say) and reports
 each change of state through ``on_state`` so the console can tell the operator.
@@ -26,10 +27,12 @@ import orjson
 
 from proxy_core.directory import GatewayConfig
 from proxy_core.events import EventBus
+from proxy_core.live_feed import LiveFeed
 from proxy_core.logpipe import PipeStats
 from proxy_core.runtime_file import RuntimeInfo
+from proxy_core.services.types import system_clock
 
-__all__ = ["AttachError", "GatewayLink", "events_url", "pipe_stats"]
+__all__ = ["AttachError", "AttachedLink", "events_url", "pipe_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +83,21 @@ def pipe_stats(logs: Mapping[str, Any]) -> PipeStats:
     )  # fmt: skip
 
 
-class GatewayLink:
+class AttachedLink:
     def __init__(
         self,
         info: RuntimeInfo,
         admin_token: str,
-        bus: EventBus,
         *,
         on_state: Callable[[str, bool], None] | None = None,
+        clock: Callable[[], int] = system_clock,
     ) -> None:
         self.info = info
-        self.bus = bus
+        self.feed = LiveFeed(clock)
+        """The gateway's live tail as its event stream delivers it (and this console's own edits)."""
+        self.bus = EventBus()
+        """The console's service layer publishes its edits of logs here; they reach :attr:`feed`."""
+        self.bus.attach(self.feed)
         self.on_state = on_state
         self.dropped = 0
         """Events the gateway dropped for this console (this connection) because it fell behind."""
@@ -185,7 +192,7 @@ class GatewayLink:
     async def remove(self, account_id: str, gateway_id: str) -> None:
         await self.refresh()
 
-    def changed(self) -> None:
+    def logs_deleted(self) -> None:
         """Logs were deleted from the shared store (the gateway's retention counts are stale): tell it."""
         self._pending_refresh = asyncio.get_running_loop().create_task(self.refresh(), name="aigw-attach-refresh")
 
@@ -248,7 +255,7 @@ class GatewayLink:
         kind = frame.get("type")
         if kind == "events":
             for event in frame.get("events") or ():
-                self.bus.publish(event)
+                self.feed.push(event)
             self._count_dropped(int(frame.get("dropped") or 0))
         elif kind == "refreshed":
             self._refreshed.set()

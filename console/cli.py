@@ -12,6 +12,7 @@ from typing import Sequence
 
 from console.commands import add_subcommands, run_subcommand
 from proxy_core.config import ConfigError, Settings, load_settings
+from proxy_core.gateway_thread import run_loop
 from proxy_core.log_hygiene import install_log_hygiene
 from proxy_core.runner import pipe_report, print_access_log, settle_heap, start_gateway
 from proxy_core.store.engine import display_url
@@ -78,14 +79,6 @@ async def run_headless(settings: Settings, *, quiet: bool = False) -> None:
         print(f"aigw-console: stopped ({pipe_report(gateway)})", flush=True)
 
 
-def _run(coro):  # noqa: ANN001, ANN202 - a coroutine and its result
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    return uvloop.run(coro)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="aigw-console: %(levelname)s %(name)s: %(message)s")
@@ -93,14 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         if args.command is not None:
-            return _run(run_subcommand(args, settings))
+            return run_loop(run_subcommand(args, settings))
         if not settings.headless and not (sys.stdin.isatty() and sys.stderr.isatty()):
             print("aigw-console: no terminal for the console: running headless (--headless says so)", flush=True)
         elif not settings.headless:
             from console.launch import run_console  # Textual is imported only when a console runs
 
-            return _run(run_console(settings))
-        _run(run_headless(settings, quiet=args.quiet))
+            return run_loop(run_console(settings))
+        run_loop(run_headless(settings, quiet=args.quiet))
     except ConfigError as exc:
         print(f"aigw-console: error: {exc}", file=sys.stderr)
         return 2

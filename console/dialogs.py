@@ -1,6 +1,7 @@
 """Typed modal dialogs: each returns its answer through ``dismiss`` (escape cancels).
 
-* :class:`ConfirmDialog` → ``bool`` (the focus starts on *Cancel* for destructive actions)
+* :class:`ConfirmDialog` → ``bool``: ``y`` confirms, ``n`` and escape cancel, enter presses the
+  focused button (the focus starts on *Cancel* for destructive actions); the buttons say so
 * :class:`ScoreDialog` → ``int | None``: 0–100 sets the score, :data:`CLEAR_SCORE` clears it,
   ``None`` means cancelled
 * :class:`TextDialog` → ``str | None`` (e.g. a dataset name)
@@ -39,7 +40,12 @@ class ConfirmDialog(ModalScreen[bool]):
     """Ask a yes/no question; ``True`` only when the operator confirms."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [_CANCEL, *_BUTTONS]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "confirm", "Yes", id="dialog.yes", tooltip="Do what the highlighted question asks"),
+        Binding("n", "cancel", "No", id="dialog.no", tooltip="Close without changing anything"),
+        _CANCEL,
+        *_BUTTONS,
+    ]
 
     def __init__(self, title: str, message: str | Text, *, confirm: str = "OK", danger: bool = False) -> None:
         super().__init__(classes="dialog")
@@ -53,14 +59,14 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Label(self._title, classes="dialog-title", markup=False)
             yield Static(self._message, classes="dialog-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self._confirm, variant="error" if self._danger else "primary", id="confirm")
-                yield Button("Cancel", id="cancel")
+                yield Button(f"{self._confirm} (y)", variant="error" if self._danger else "primary", id="confirm")
+                yield Button("Cancel (n)", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#cancel" if self._danger else "#confirm", Button).focus()
 
     @on(Button.Pressed, "#confirm")
-    def _confirmed(self) -> None:
+    def action_confirm(self) -> None:
         self.dismiss(True)
 
     @on(Button.Pressed, "#cancel")

@@ -1,9 +1,13 @@
-"""``aigw-console`` without ``--headless``: the gateway and the console in one asyncio loop.
+"""``aigw-console`` without ``--headless``: the gateway and the console in one process, on two loops.
 
-The gateway starts first; the console is built on the gateway's own in-process services and event
-bus (:func:`console.app.make_console`) and runs with ``App.run_async`` in the same loop, so both
-share one store and the console costs no network round trips. Textual owns the terminal (it draws
-on stderr), so log records go to ``console.log`` in the data directory.
+The gateway starts first, on a thread of its own with its own event loop and store engine
+(:class:`proxy_core.gateway_thread.GatewayThread`); the Textual App owns the main thread and its
+loop, with a service layer on a store engine of its own. The console reaches the gateway only
+through an :class:`console.link.InProcessLink` (thread-safe hand-offs, no sockets), the same
+interface an attached console has to a gateway in another process: both are built by the same code
+(:func:`_open_console`). Textual owns the terminal (it draws on stderr), so log records go to
+``console.log`` in the data directory. Signals arrive on the main thread, which stops the gateway
+thread when the gateway should stop.
 
 Leaving:
 
@@ -29,18 +33,19 @@ import os
 import signal
 from pathlib import Path
 
-from console.app import DETACH, QUIT, evaluator_probe, make_console
-from console.attach import AttachError, GatewayLink
+from console.app import DETACH, QUIT, AigwConsole, make_console
+from console.attach import AttachedLink, AttachError
+from console.link import GatewayLink, InProcessLink
 from console.prefs import PREFS_FILE_NAME
 from proxy_core.api import read_admin_token
 from proxy_core.config import Settings
-from proxy_core.events import EventBus
-from proxy_core.runner import RunningGateway, pipe_report, settle_heap, start_gateway
+from proxy_core.gateway_thread import GatewayThread
 from proxy_core.log_hygiene import install_log_hygiene
+from proxy_core.runner import RunningGateway, pipe_report, settle_heap
 from proxy_core.runtime_file import RuntimeInfo, read_runtime
-from proxy_core.server import GUARDRAILS, PIPE, SERVICES
 from proxy_core.services import Services
-from proxy_core.store.engine import open_store
+from proxy_core.services.types import system_clock
+from proxy_core.store.engine import Store, open_store
 
 __all__ = ["run_attached", "run_console", "LOG_FILE_NAME"]
 
@@ -94,6 +99,22 @@ async def _serve_detached(gateway: RunningGateway, *, terminal: bool) -> None:
     await stop.wait()
 
 
+async def _open_console(
+    settings: Settings, link: GatewayLink, *, base_url: str, account_id: str, attached: bool
+) -> tuple[AigwConsole, Store]:
+    """The console on ``link``: its own store engine and service layer (which tell the gateway what
+    they changed through the link), the live tail, the evaluator and the log pipeline from it."""
+    store = await open_store(settings.store_url)
+    services = Services(store, account_id=account_id, directory=link, bus=link.bus, on_logs_deleted=link.logs_deleted)
+    app = make_console(
+        services, link.feed, gateway_url=base_url, account_id=account_id, attached=attached,
+        on_detach=None if attached else (lambda: log.warning("operator detached the console")),
+        prefs_path=settings.data_dir / PREFS_FILE_NAME, data_dir=settings.data_dir,
+        evaluator_status=link.evaluator_status, log_health=link.log_health,
+    )  # fmt: skip
+    return app, store
+
+
 async def run_console(settings: Settings) -> int:
     """Run the gateway with the console until the operator quits (or detaches and it is stopped);
     attach to the gateway already serving the data directory if there is one."""
@@ -101,31 +122,34 @@ async def run_console(settings: Settings) -> int:
     if running is not None:
         return await run_attached(settings, running)
     log_file = _log_to_file(settings.data_dir)
-    gateway = await start_gateway(settings)
+    thread = GatewayThread(settings, clock=system_clock)
+    try:
+        gateway = await thread.start()
+    except BaseException:
+        await thread.stop()
+        raise
     settle_heap()
     loop = asyncio.get_running_loop()
     hung_up = False
-    app = make_console(
-        gateway.app[SERVICES], gateway.bus, gateway_url=gateway.base_url, account_id=settings.server.account_id,
-        on_detach=lambda: log.warning("operator detached the console"),
-        prefs_path=settings.data_dir / PREFS_FILE_NAME, data_dir=settings.data_dir,
-        evaluator_status=evaluator_probe(gateway.app[GUARDRAILS].evaluator),
-        log_health=lambda: gateway.app[PIPE].stats(),
-    )  # fmt: skip
-
-    def hang_up() -> None:
-        nonlocal hung_up
-        hung_up = True
-        app.exit(DETACH)
-
-    loop.add_signal_handler(signal.SIGHUP, hang_up)
-    loop.add_signal_handler(signal.SIGTERM, lambda: app.exit(QUIT))
-    # Textual's driver installs SIGTSTP/SIGCONT handlers that restart its input thread; once the
-    # console is gone they must not (a closing terminal sends SIGCONT after SIGHUP).
-    job_control = {sig: signal.getsignal(sig) for sig in (signal.SIGTSTP, signal.SIGCONT)}
-    orphan_watch = asyncio.create_task(_watch_parent())
-    orphan_watch.add_done_callback(lambda task: task.cancelled() or hang_up())
+    store: Store | None = None
     try:
+        app, store = await _open_console(
+            settings, InProcessLink(thread), base_url=gateway.base_url, account_id=settings.server.account_id,
+            attached=False,
+        )  # fmt: skip
+
+        def hang_up() -> None:
+            nonlocal hung_up
+            hung_up = True
+            app.exit(DETACH)
+
+        loop.add_signal_handler(signal.SIGHUP, hang_up)
+        loop.add_signal_handler(signal.SIGTERM, lambda: app.exit(QUIT))
+        # Textual's driver installs SIGTSTP/SIGCONT handlers that restart its input thread; once the
+        # console is gone they must not (a closing terminal sends SIGCONT after SIGHUP).
+        job_control = {sig: signal.getsignal(sig) for sig in (signal.SIGTSTP, signal.SIGCONT)}
+        orphan_watch = asyncio.create_task(_watch_parent())
+        orphan_watch.add_done_callback(lambda task: task.cancelled() or hang_up())
         try:
             result = await app.run_async()
         except OSError:  # the terminal vanished under Textual
@@ -136,6 +160,8 @@ async def run_console(settings: Settings) -> int:
             loop.remove_signal_handler(signal.SIGTERM)
             for sig, handler in job_control.items():
                 signal.signal(sig, handler)
+        await store.close()
+        store = None
         if app.return_code not in (None, 0) and result != QUIT:
             # The console failed (Textual printed why): the proxy must not go down with it.
             log.error("the console stopped with an error; the gateway keeps serving")
@@ -144,9 +170,11 @@ async def run_console(settings: Settings) -> int:
         if result == DETACH or hung_up:
             await _serve_detached(gateway, terminal=not hung_up)
     finally:
+        if store is not None:
+            await store.close()
         if not hung_up:
             _say("stopping, flushing the log queue…")
-        await gateway.stop()
+        await thread.stop()
         log.warning("gateway stopped (%s)", pipe_report(gateway))
         if not hung_up:
             _say(f"stopped ({pipe_report(gateway)}); console log in {log_file}")
@@ -163,21 +191,14 @@ async def run_attached(settings: Settings, info: RuntimeInfo) -> int:
         _say(f"error: no admin token to attach with: {settings.data_dir / 'admin_token'} is missing; "
              "set AIGW_ADMIN_TOKEN to the running gateway's token")  # fmt: skip
         return 1
-    bus = EventBus()
-    link = GatewayLink(info, token, bus)
+    link = AttachedLink(info, token)
     try:
         await link.connect()
     except AttachError as exc:
         _say(f"error: a gateway is recorded in {settings.data_dir} (pid {info.pid}) but {exc}")
         return 1
     log_file = _log_to_file(settings.data_dir)
-    store = await open_store(settings.store_url)
-    services = Services(store, account_id=info.account_id, directory=link, bus=bus, on_logs_deleted=link.changed)
-    app = make_console(
-        services, bus, gateway_url=info.base_url, account_id=info.account_id, attached=True,
-        prefs_path=settings.data_dir / PREFS_FILE_NAME, data_dir=settings.data_dir,
-        evaluator_status=link.evaluator_status, log_health=link.log_health,
-    )  # fmt: skip
+    app, store = await _open_console(settings, link, base_url=info.base_url, account_id=info.account_id, attached=True)
     link.on_state = lambda message, good: app.notify(
         message, title="Gateway", severity="information" if good else "warning", markup=False
     )

@@ -8,9 +8,9 @@ it is shown again.
 
 Switching views is kept cheap (it must feel instant): the footer is a single widget that redraws
 its line instead of rebuilding a widget per key (:class:`console.widgets.key_footer.KeyFooter`),
-the screen is styled when it is built with the stylesheet the App already parsed (no full CSS
-refresh on the first visit), and a screen shown again is not restyled from scratch unless the
-CSS changed (a theme switch) while it was hidden.
+and the App parses every view's stylesheet once at start-up. Only Textual's public API is used
+here: the gateway runs on a thread of its own, so the console's event loop is free to run Textual's
+own key dispatch and painting at their normal pace.
 """
 
 from __future__ import annotations
@@ -45,10 +45,6 @@ class ViewScreen(Screen[None]):
         self.spec = spec
         self._build = build
         self._gateway_id: str | None = None
-        app = self.app
-        self._css_update_count = app._css_update_count  # the App's stylesheet already has our CSS
-        self._styled_at = app._css_update_count
-        """The App's CSS generation when this screen's styles were last brought up to date."""
 
     @property
     def view(self) -> Widget | None:
@@ -83,32 +79,7 @@ class ViewScreen(Screen[None]):
             await view.remove()
         await self.mount(self._make_view(gateway_id), before=self.query_one(KeyFooter))
 
-    def paint_now(self, *widgets: Widget, footer: bool = False) -> None:
-        """Put what changed in ``widgets`` (and, with ``footer``, the keys the footer shows) on
-        screen now, for a key the operator waits on. Textual would paint them a few turns of the
-        event loop later (widget, screen, update timer), and a busy proxy makes each turn long;
-        its own later pass then finds nothing left to paint."""
-        if footer:
-            for bar in self.query(KeyFooter):
-                bar.bindings_changed(self)
-        app = self.app
-        if not self.is_current or app._batch_count or self._layout_required or not self._compositor.size:
-            return
-        dirty = {widget for widget in widgets if widget.is_mounted and widget.display}
-        if footer:
-            dirty.update(self.query(KeyFooter))
-        if dirty:
-            self._compositor.update_widgets(dirty)
-            self._compositor_refresh()
-
-    def _on_screen_suspend(self, event: events.ScreenSuspend) -> None:
-        self._styled_at = self.app._css_update_count
-
-    async def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        # Runs before Screen._on_screen_resume (the subclass's handler comes first): restyling
-        # every node of the screen costs tens of ms and is only needed when the CSS changed.
-        if self._styled_at == self.app._css_update_count:
-            event.refresh_styles = False
+    async def on_screen_resume(self, event: events.ScreenResume) -> None:
         for footer in self.query(KeyFooter):  # which view keys apply depends on the view shown
             footer.bindings_changed(self)
         await self.follow_gateway(self.app.gateway_id)  # type: ignore[attr-defined]

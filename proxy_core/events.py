@@ -1,20 +1,30 @@
-"""The in-process event bus: each finished log is published to live consumers (the live tail).
+"""The in-process event bus: each finished log (and each edit of a stored log) is published to the
+consumers attached to it: the headless access log, the events WebSocket of attached consoles, and
+the :class:`proxy_core.live_feed.LiveFeed` an in-process console reads once per frame.
 
 Publishing never blocks and never fails: a subscriber that falls behind loses its oldest events
-(counted in ``dropped``) rather than slowing the proxy.
+(counted in ``dropped``) rather than slowing the proxy. ``publish`` runs on the gateway's event
+loop; a consumer that another thread reads (the live feed) guards its own state.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["EventBus", "Subscription"]
+__all__ = ["Consumer", "EventBus", "Subscription"]
+
+
+class Consumer(Protocol):
+    """Anything attached to the bus: ``push`` is called once per event, on the publisher's thread,
+    and must be O(1) and never raise."""
+
+    def push(self, event: dict[str, Any]) -> None: ...
 
 
 class Subscription:
-    """One consumer's bounded mailbox; iterate with ``await sub.get()`` or ``sub.drain()``."""
+    """One asyncio consumer's bounded mailbox; iterate with ``await sub.get()`` or ``sub.drain()``."""
 
     def __init__(self, bus: "EventBus", maxlen: int) -> None:
         self._bus = bus
@@ -49,7 +59,7 @@ class Subscription:
         return items
 
     def close(self) -> None:
-        self._bus.unsubscribe(self)
+        self._bus.detach(self)
 
     def __enter__(self) -> "Subscription":
         return self
@@ -60,20 +70,24 @@ class Subscription:
 
 class EventBus:
     def __init__(self) -> None:
-        self._subscribers: set[Subscription] = set()
+        self._consumers: set[Consumer] = set()
 
     def subscribe(self, maxlen: int = 10_000) -> Subscription:
+        """A mailbox for a consumer on the publisher's event loop."""
         sub = Subscription(self, maxlen)
-        self._subscribers.add(sub)
+        self._consumers.add(sub)
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
-        self._subscribers.discard(sub)
+    def attach(self, consumer: Consumer) -> None:
+        self._consumers.add(consumer)
+
+    def detach(self, consumer: Consumer) -> None:
+        self._consumers.discard(consumer)
 
     def publish(self, event: dict[str, Any]) -> None:
-        for sub in self._subscribers:
-            sub.push(event)
+        for consumer in tuple(self._consumers):
+            consumer.push(event)
 
     @property
     def has_subscribers(self) -> bool:
-        return bool(self._subscribers)
+        return bool(self._consumers)

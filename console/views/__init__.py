@@ -3,7 +3,7 @@
 Each entry is ``(key, mode, title, target)``: the key that switches to it, the App mode name, the
 title shown in the header, and ``"module:Class"``. A view class is a Textual widget constructed as
 ``View(services, gateway_id)``; it may also accept the keyword arguments ``clock`` (Unix-ms
-callable), ``bus`` (the event bus), ``tz`` (display time zone), ``export_dir`` (where exports are
+callable), ``feed`` (the gateway's :class:`proxy_core.live_feed.LiveFeed`), ``tz`` (display time zone), ``export_dir`` (where exports are
 written; ``None``: the working directory), ``evaluator_status`` (the guardrails evaluator's
 name and health, sync or async; ``None``: not known here) and ``log_health`` (the gateway's log
 pipeline, a callable returning a :class:`proxy_core.logpipe.PipeStats`, sync or async, that may

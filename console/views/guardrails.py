@@ -35,7 +35,7 @@ __all__ = ["GuardrailsView", "GuardrailsTable", "CONSOLE_ACTOR", "EvaluatorStatu
 CONSOLE_ACTOR = Actor("operator", "console")
 EvaluatorStatus = Callable[[], Union["tuple[str, str]", "Awaitable[tuple[str, str]]"]]
 """Returns (or, when async, resolves to) the evaluator backend's name and ``"healthy"`` or
-``"unreachable: <reason>"``. See :func:`console.app.evaluator_probe`."""
+``"unreachable: <reason>"``. See :func:`console.link.evaluator_probe`."""
 _NO_EVALUATOR = ("", "")
 """No ``evaluator_status`` was given (e.g. a console attached to another process)."""
 

@@ -1,23 +1,23 @@
 """1 Live: requests as they happen, with req/s, error rate, latency and spend at a glance.
 
-Data path: on mount the view subscribes to the event bus, reads the most recent logs from the
-store (so the tail is not empty), then a worker drains the subscription and posts what arrived
-at most five times a second (:class:`LiveView.EventsArrived`). The tail is a Line API widget
-(:class:`console.widgets.live_tail.LiveTail`) repainted by a 200 ms timer only when something
-changed and only while this screen is the active one (not hidden by another mode or a dialog),
-so a busy proxy cannot make the console lag and the console barely costs the proxy anything.
-While another view is shown the bus is drained once a second (the tail still takes everything
-in, so it is current on return) and nothing is painted. The status and stats lines are updated
-without a layout pass and only when their text changed; the stats are read once a second from
-per-second aggregates (:class:`console.livestats.LiveStats`). Space is painted at once
-(:meth:`console.view_screen.ViewScreen.paint_now`), not a few turns of the loop later.
+Data path: on mount the view reads the most recent logs from the store (so the tail is not empty),
+then once per frame (a 200 ms timer) it looks at the gateway's :class:`proxy_core.live_feed.LiveFeed`
+and takes the newest rows that fit on screen and the edits of logs since its last look. Nothing is
+sent to the view per request: under heavy traffic the tail shows the newest rows, and the rows that
+went by between two frames are counted ("N not shown"), not rendered. No frame is taken while the
+view is hidden (another mode is shown); behind a dialog (a modal screen, which shows the view
+around it) the tail keeps moving. The tail is a Line API widget (:class:`console.widgets.live_tail.LiveTail`)
+repainted only when something changed. The stats line is read once a second from the feed's
+per-second counters (every request the gateway finished, whatever the filter: the true rates),
+merged with the history read from the store (:class:`proxy_core.live_stats.LiveStats`); the status
+and stats lines are updated without a layout pass and only when their text changed.
 
 The error rate leaves out requests whose client hung up before the answer was sent (logged as
 failed with ``CLIENT_DISCONNECTED``, e.g. the requests in flight when a load generator stops):
 they are shown apart as "client aborts", and their status in the tail is not painted as an error.
 
-:meth:`LiveView.catch_up` takes in everything published so far and paints it at once, without
-waiting for the timers: tests (and scripts) use it to see a settled screen deterministically.
+:meth:`LiveView.catch_up` takes a frame and paints it at once, without waiting for the timers:
+tests (and scripts) use it to see a settled screen deterministically.
 
 The log pipeline's health (``log_health``, the gateway's :class:`proxy_core.logpipe.PipeStats`) is
 read every two seconds by a worker, only while the view is on screen (:class:`LiveView.LogHealthRead`).
@@ -28,10 +28,10 @@ the crash spool. Refused and dropped are totals since the gateway started: alert
 in the last minute, plain text after. Nothing is added while the pipeline is healthy. To make room
 at 80 columns the status line then leaves out "all gateways" and the count of rows kept.
 
-Shows every gateway (the gateway column tells them apart); ``/`` filters in memory with the same
-language as the Logs view (:func:`proxy_core.store.filters.matches`). Space pauses: the tail
-stops moving and counts what arrives, which is inserted on resume. Feedback set anywhere
-(``log_updated`` events) updates the rows on screen.
+Shows every gateway (the gateway column tells them apart); ``/`` filters the tail in memory with
+the same language as the Logs view (:func:`proxy_core.store.filters.matches`). Space pauses: the
+tail stops moving and counts what arrives; on resume it shows the newest of it. Feedback set
+anywhere (``log_updated`` events) updates the rows on screen.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ import asyncio
 import contextlib
 import inspect
 from dataclasses import asdict
-from datetime import tzinfo
 from typing import Any, Awaitable, Callable, ClassVar
+from datetime import tzinfo
 
 from rich.text import Text
 from textual import on, work
@@ -50,16 +50,17 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.widgets import Label, Sparkline, Static
 
-from console.livestats import LiveStats, StatsSnapshot
 from console.safe_text import clean_line
 from console.store_calls import describe_error, finish
 from console.units import format_cost, format_duration, format_rate
 from console.widgets.filter_bar import FilterBar
 from console.widgets.live_tail import LiveTail
 from console.widgets.styles import component_style
-from proxy_core.events import EventBus, Subscription
+from proxy_core.live_feed import FeedCursor, LiveFeed
+from proxy_core.live_stats import LiveStats, StatsSnapshot
 from proxy_core.logpipe import PipeStats
 from proxy_core.services import Services
 from proxy_core.services.types import Clock, system_clock
@@ -69,9 +70,8 @@ __all__ = ["LiveView"]
 
 _PREFILL = 200
 _MAX_ROWS = 1000
-_REPAINT_S = 0.2
-_HIDDEN_DRAIN_S = 1.0
-"""How often the bus is drained while the view is not on screen (the tail still takes everything in)."""
+_FRAME_S = 0.2
+"""How often the view looks at the feed while on screen (five frames a second)."""
 _STATS_S = 1.0
 _ALERT_ERROR_RATE = 0.05
 _HEALTH_S = 2.0
@@ -112,23 +112,17 @@ class LiveView(Vertical):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"live-view--figure", "live-view--alert", "live-view--paused"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "pause", "Pause", id="live.pause",
-                tooltip="Freeze the tail; new requests are counted and shown on resume"),
-        Binding("space", "resume", "Resume", id="live.resume", tooltip="Insert what arrived and follow again"),
+                tooltip="Freeze the tail; new requests are counted, the newest shown on resume"),
+        Binding("space", "resume", "Resume", id="live.resume", tooltip="Show the newest of what arrived and follow again"),
         Binding("slash", "focus_filter", "Filter", id="live.filter",
                 tooltip="Filter the tail (same language as the Logs view)"),
         Binding("escape", "leave_filter", "Back to tail", show=False, id="live.leave_filter",
                 tooltip="Return to the tail"),
-        Binding("x", "clear", "Clear", show=False, id="live.clear", tooltip="Empty the tail and the stats"),
+        Binding("x", "clear", "Clear", show=False, id="live.clear",
+                tooltip="Empty the tail (the rates stay: they are the gateway's)"),
     ]  # fmt: skip
 
     paused: reactive[bool] = reactive(False, init=False, repaint=False)
-
-    class EventsArrived(Message):
-        """Bus events drained in one pass (new logs and ``log_updated`` changes), oldest first."""
-
-        def __init__(self, events: list[dict[str, Any]]) -> None:
-            super().__init__()
-            self.events = events
 
     class LogHealthRead(Message):
         """``log_health`` answered: the log pipeline's stats, or (``stats`` ``None``) why it could not."""
@@ -147,28 +141,30 @@ class LiveView(Vertical):
             self.generation = generation
 
     def __init__(
-        self, services: Services, gateway_id: str, *, bus: EventBus | None = None, clock: Clock = system_clock,
+        self, services: Services, gateway_id: str, *, feed: LiveFeed | None = None, clock: Clock = system_clock,
         tz: tzinfo | None = None, log_health: Callable[[], PipeStats | Awaitable[PipeStats]] | None = None,
     ) -> None:  # fmt: skip
         super().__init__(id="live-view")
         self.services = services
         self.gateway_id = gateway_id
-        self._bus = bus
+        self._feed = feed
         self._clock = clock
         self._tz = tz
-        self._subscription: Subscription | None = None
+        self._cursor = FeedCursor()
+        """Where the next look at the feed starts."""
         self._filter = LogFilter()
-        self._stats = LiveStats()
-        self._pending: list[dict[str, Any]] = []
-        self._dirty = True
+        self._history = LiveStats()
+        """The stored logs read at start that the feed's counters do not hold (created before it started)."""
+        self._history_read = False
+        self.waiting = 0
+        """Logs that arrived (and match the filter) while paused."""
+        self.not_shown = 0
+        """Logs that went by between two frames, or while the view was hidden: counted, not rendered."""
         self._generation = 0
-        self._ready = False
         self._loaded = asyncio.Event()
         """Set once the recent logs of the current filter are in the tail."""
         self._last_stats: StatsSnapshot | None = None
         self._last_status: tuple[str, bool, tuple[tuple[str, str, bool], ...]] | None = None
-        self._wake = asyncio.Event()
-        """Set when the view comes back on screen: the drain worker stops waiting at once."""
         self._log_health = log_health
         self.pipe_stats: PipeStats | None = None
         """The log pipeline as ``log_health`` last reported it (``None``: not read yet, or not known)."""
@@ -198,10 +194,8 @@ class LiveView(Vertical):
         return self.query_one(LiveTail)
 
     def on_mount(self) -> None:
-        if self._bus is not None:
-            self._subscription = self._bus.subscribe()
         self._load_recent(self._filter, self._generation)
-        self.set_interval(_REPAINT_S, self._repaint)
+        self.set_interval(_FRAME_S, self._frame)
         self.set_interval(_STATS_S, self._show_stats)
         self._show_stats()
         self._show_status()
@@ -215,10 +209,6 @@ class LiveView(Vertical):
         self._last_status = None
         self.call_after_refresh(self._show_stats)
         self.call_after_refresh(self._show_status)
-
-    def on_unmount(self) -> None:
-        if self._subscription is not None:
-            self._subscription.close()
 
     def set_gateway(self, gateway_id: str) -> None:
         """The live tail shows every gateway; the switcher does not change it."""
@@ -236,26 +226,10 @@ class LiveView(Vertical):
         rows = [asdict(record) for record in page.items] if page is not None else []
         self.post_message(self.RecentLoaded(rows, generation))
 
-    @work(exclusive=True, group="live-drain", exit_on_error=False)
-    async def _drain(self) -> None:
-        subscription = self._subscription
-        if subscription is None:
-            return
-        while True:
-            await subscription.wait()
-            self.post_message(self.EventsArrived(subscription.drain()))
-            # coalesce: at most five batches a second on screen, one while hidden
-            if self._visible():
-                await asyncio.sleep(_REPAINT_S)
-            else:
-                self._wake.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), _HIDDEN_DRAIN_S)
-
     @work(exclusive=True, group="live-health", exit_on_error=False)
     async def _watch_health(self) -> None:
         while True:
-            if not self._visible():
+            if not self._showing():
                 self._health_shown.clear()
                 await self._health_shown.wait()
             self._health_now.clear()
@@ -301,40 +275,49 @@ class LiveView(Vertical):
     def _recent_loaded(self, message: RecentLoaded) -> None:
         if message.generation != self._generation:
             return
-        rows = list(reversed(message.rows))  # oldest first, like the bus
-        for row in rows:
-            self._stats.add(row)
+        rows = list(reversed(message.rows))  # oldest first, like the feed
+        if not self._history_read:  # the history is the gateway's, whatever the filter
+            self._history_read = True
+            started = self._feed.started_ms if self._feed is not None else None
+            for row in rows:
+                if started is None or int(row.get("created_at") or 0) <= started:
+                    self._history.add(row)
         self.tail.add_rows(rows)
-        self._dirty = True
-        if not self._ready:
-            self._ready = True
-            self._drain()
+        self.tail.flush()
         self._loaded.set()
         self._show_stats()
+        self._show_status()
 
-    @on(EventsArrived)
-    def _events_arrived(self, message: EventsArrived) -> None:
-        new_rows = []
-        for event in message.events:
-            if event.get("event") == "log_updated":
-                self._apply_update(event)
-            elif self._filter.is_empty or matches(self._filter, event):
-                new_rows.append(event)
-        for row in new_rows:
-            self._stats.add(row)
-        if self.paused:
-            self._pending.extend(new_rows)
-            del self._pending[:-_MAX_ROWS]
+    def _keep(self) -> Callable[[dict[str, Any]], bool] | None:
+        log_filter = self._filter
+        return None if log_filter.is_empty else (lambda row: matches(log_filter, row))
+
+    def _frame(self) -> None:
+        """One look at the feed: the newest rows that fit, the edits, the count of the rest."""
+        if not self._showing():
+            return
+        self._health_shown.set()
+        if self._feed is None or not self._loaded.is_set():
+            return
+        tail = self.tail
+        if self.paused:  # count what arrives; the rows stay in the feed for the resume
+            frame = self._feed.take(self._cursor, 0, self._keep())
+            self._cursor = FeedCursor(self._cursor.rows, frame.cursor.updates)
+            self.waiting = frame.skipped
         else:
-            self.tail.add_rows(new_rows)
-        self._dirty = True
+            fits = max(1, tail.scrollable_content_region.height - 1)
+            frame = self._feed.take(self._cursor, fits, self._keep())
+            self._cursor = frame.cursor
+            self.not_shown += frame.skipped
+            tail.add_rows(frame.rows)
+        for update in frame.updates:
+            self._apply_update(update)
+        tail.flush()
+        self._show_status()
 
     def _apply_update(self, event: dict[str, Any]) -> None:
         changes = {key: event[key] for key in ("feedback", "score", "metadata") if key in event}
         self.tail.update_row(event["id"], changes)
-        for row in self._pending:
-            if row.get("id") == event["id"]:
-                row.update(changes)
 
     @on(LiveTail.RowChosen)
     async def _row_chosen(self, message: LiveTail.RowChosen) -> None:
@@ -346,9 +329,8 @@ class LiveView(Vertical):
     def _filter_applied(self, message: FilterBar.Applied) -> None:
         self._filter = message.log_filter
         self._generation += 1
-        self._stats = LiveStats()
-        self._last_stats = None
-        self._pending.clear()
+        self.waiting = 0
+        self.not_shown = 0
         self.tail.clear()
         self.tail.focus()
         self._loaded.clear()
@@ -362,49 +344,46 @@ class LiveView(Vertical):
         return self._loaded.is_set()
 
     async def catch_up(self) -> None:
-        """Return once everything published on the bus before this call, and the recent logs read
-        from the store, is in the tail (or held, while paused), painted.
+        """Return once the recent logs are read and one frame of the feed (everything pushed to it
+        before this call, as far as it fits) is in the tail, painted.
 
-        Deterministic, no timing involved: the events still in the subscription are handed to
-        the view as one more batch, queued behind the batches already posted (so their order
-        holds), and a callback queued behind that batch paints the result.
+        Deterministic, no timing involved: the frame is taken here and now (when on screen), then
+        a callback queued behind every message posted to the view so far paints the result.
         """
         await self._loaded.wait()
-        if self._subscription is not None:
-            events = self._subscription.drain()
-            if events:
-                self.post_message(self.EventsArrived(events))
+        self._frame()
         processed = asyncio.Event()
-        if not self.call_later(processed.set):  # runs after every message posted to this view so far
+        if not self.call_later(processed.set):
             return  # not mounted (any more): nothing to paint
         await processed.wait()
         self.flush_now()
 
     def flush_now(self) -> None:
-        """Paint now what the repaint and stats timers would paint next (when on screen)."""
-        self._dirty = True
-        self._repaint()
+        """Paint now what the frame and stats timers would paint next (when on screen)."""
+        if not self._showing():
+            return
+        self.tail.flush()
+        self._show_status()
         self._show_stats()
 
     # -- painting --------------------------------------------------------------------------------
 
-    def _visible(self) -> bool:
-        return self.is_mounted and self.screen.is_active
-
-    def _repaint(self) -> None:
-        if not self._visible():
-            return
-        self._wake.set()
-        self._health_shown.set()
-        if self._dirty:
-            self._dirty = False
-            self.tail.flush()
-            self._show_status()
+    def _showing(self) -> bool:
+        """Whether the view is on screen: its screen is on top, or only dialogs (modal screens,
+        which show it around them) are above it."""
+        if not self.is_mounted:
+            return False
+        stack = self.app.screen_stack
+        mine = self.screen
+        if mine not in stack:
+            return False  # another mode is shown
+        return all(isinstance(screen, ModalScreen) for screen in stack[stack.index(mine) + 1 :])
 
     def _show_stats(self) -> None:
-        if not self._visible():
+        if not self._showing():
             return
-        snap = self._stats.snapshot(self._clock())
+        now = self._clock()
+        snap = self._feed.snapshot(now, self._history) if self._feed is not None else self._history.snapshot(now)
         if snap == self._last_stats:
             return  # nothing moved: no repaint
         self._last_stats = snap
@@ -465,17 +444,17 @@ class LiveView(Vertical):
 
     def _show_status(self) -> None:
         tail = self.tail
-        waiting = len(self._pending) if self.paused else tail.unseen
+        waiting = self.waiting if self.paused else tail.unseen
         health = self._health_parts()
         parts = ["‖ paused" if self.paused else "● live"]
         if not health:  # room for the log pipeline's trouble at 80 columns
             parts += ["all gateways", f"{tail.row_count:,} kept"]
         if waiting:
             parts.append(f"{waiting:,} new" + (" (space resumes)" if self.paused else " (home shows them)"))
+        if self.not_shown:
+            parts.append(f"{self.not_shown:,} not shown")
         if not self._filter.is_empty:
             parts.append("filtered")
-        if self._subscription is not None and self._subscription.dropped:
-            parts.append(f"{self._subscription.dropped:,} events dropped")
         status = (_SEP.join(parts), self.paused, tuple(health))  # the alert styles follow the parts
         if status == self._last_status:
             return  # unchanged: no repaint
@@ -498,15 +477,11 @@ class LiveView(Vertical):
         self.paused = False
 
     def watch_paused(self, paused: bool) -> None:
-        if not paused and self._pending:
-            self.tail.add_rows(self._pending)
-            self._pending.clear()
-        self._dirty = True
+        if not paused:
+            self.waiting = 0
+            self._frame()  # the newest of what arrived, now
         self._show_status()
         self.refresh_bindings()
-        paint_now = getattr(self.screen, "paint_now", None)
-        if callable(paint_now):  # the operator waits on this key: show it now, not turns later
-            paint_now(self.query_one("#live-status"), footer=True)
 
     def action_focus_filter(self) -> None:
         self.add_class("-filtering")
@@ -518,12 +493,10 @@ class LiveView(Vertical):
         self.tail.focus()
 
     def action_clear(self) -> None:
-        self._stats = LiveStats()
-        self._last_stats = None
-        self._pending.clear()
+        self.waiting = 0
+        self.not_shown = 0
         self.tail.clear()
-        self._dirty = True
-        self._show_stats()
+        self._show_status()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pause":

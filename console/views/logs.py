@@ -3,7 +3,7 @@
 The filter bar takes the text filter language; the table shows one page (50 rows) at a time and
 never loads more, with the total counted when the filter changes; the detail pane follows the
 cursor. ``+``/``-``/``0`` set thumbs up/down/none and ``s`` a score, saved at once through
-``services.logs.annotate`` (the bus tells the live tail). ``D`` deletes what the filter selects
+``services.logs.annotate`` (the live feed tells the live tails). ``D`` deletes what the filter selects
 after a confirmation that states the count; ``n`` saves the filter as a dataset.
 
 All store work runs in ``@work`` workers that post messages; failures become notifications.
@@ -11,7 +11,6 @@ All store work runs in ``@work`` workers that post messages; failures become not
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import tzinfo
 from typing import Any, ClassVar
@@ -31,7 +30,7 @@ from console.store_calls import finish
 from console.widgets.filter_bar import FilterBar
 from console.widgets.log_detail import LogDetailPane
 from console.widgets.logs_table import LogsTable
-from proxy_core.events import EventBus, Subscription
+from proxy_core.live_feed import FeedCursor, LiveFeed
 from proxy_core.services import Actor, DatasetInfo, LogDetail, LogRecord, Page, Services
 from proxy_core.services.types import Clock, system_clock
 from proxy_core.store.filters import LogFilter, Paging, matches
@@ -43,7 +42,10 @@ CONSOLE_ACTOR = Actor("operator", "console")
 _WIDE = 140
 """From this many columns on, the detail pane sits beside the table instead of below it."""
 _DETAIL_DELAY_S = 0.12
-_BUS_S = 1.0
+_FEED_S = 1.0
+"""How often the view looks at the live feed while on screen (for "N newer" and feedback set elsewhere)."""
+_FEED_LOOK = 2_000
+"""New logs looked at per look (the feed's whole ring): the rest count as newer, unfiltered."""
 
 
 class LogsView(Vertical):
@@ -106,13 +108,6 @@ class LogsView(Vertical):
             self.dataset = dataset
             self.text = text
 
-    class EventsArrived(Message):
-        """Bus events since the last pass: new logs are counted, feedback changes applied."""
-
-        def __init__(self, events: list[dict[str, Any]]) -> None:
-            super().__init__()
-            self.events = events
-
     class WorkFailed(Message):
         def __init__(self, what: str, error: BaseException) -> None:
             super().__init__()
@@ -122,13 +117,13 @@ class LogsView(Vertical):
     # -- construction ----------------------------------------------------------------------------
 
     def __init__(
-        self, services: Services, gateway_id: str, *, bus: EventBus | None = None, clock: Clock = system_clock,
+        self, services: Services, gateway_id: str, *, feed: LiveFeed | None = None, clock: Clock = system_clock,
         tz: tzinfo | None = None,
     ) -> None:  # fmt: skip
         super().__init__(id="logs-view")
         self.services = services
-        self._bus = bus
-        self._subscription: Subscription | None = None
+        self._feed = feed
+        self._cursor = feed.cursor if feed is not None else FeedCursor()
         self._newer = 0
         self.gateway_id = gateway_id
         self._clock = clock
@@ -162,18 +157,13 @@ class LogsView(Vertical):
     def on_mount(self) -> None:
         self._layout(self.size.width)
         self._load(count=True)
-        if self._bus is not None:
-            self._subscription = self._bus.subscribe()
-            self._watch_bus()
+        if self._feed is not None:
+            self.set_interval(_FEED_S, self._look_at_feed)
         self.watch(self.app, "theme", self._theme_changed, init=False)
 
     def _theme_changed(self, _theme: str) -> None:
         if self.records:  # the cells carry resolved theme colours: rebuild them
             self.call_after_refresh(lambda: self.table.rebuild(keep=self.table.cursor_log_id))
-
-    def on_unmount(self) -> None:
-        if self._subscription is not None:
-            self._subscription.close()
 
     def set_gateway(self, gateway_id: str) -> None:
         """Follow the header's gateway switcher: first page of the new gateway, same filter."""
@@ -215,29 +205,23 @@ class LogsView(Vertical):
             return
         self.post_message(self.DetailLoaded(detail))
 
-    @work(exclusive=True, group="logs-bus", exit_on_error=False)
-    async def _watch_bus(self) -> None:
-        subscription = self._subscription
-        if subscription is None:
+    def _look_at_feed(self) -> None:
+        """Count the new logs of this gateway that match the filter; apply edits to rows shown."""
+        if self._feed is None or not self.screen.is_current:
             return
-        while True:
-            await subscription.wait()
-            self.post_message(self.EventsArrived(subscription.drain()))
-            await asyncio.sleep(_BUS_S)
+        gateway_id, log_filter = self.gateway_id, self.log_filter
 
-    @on(EventsArrived)
-    def _events_arrived(self, message: EventsArrived) -> None:
-        newer = 0
-        for event in message.events:
-            if event.get("event") == "log_updated":
-                record = self.records.get(event.get("id", ""))
-                if record is not None:
-                    changes = {k: event[k] for k in ("feedback", "score", "metadata") if k in event}
-                    self.post_message(self.LogAnnotated(dataclasses.replace(record, **changes)))
-            elif event.get("gateway_id") == self.gateway_id and (
-                self.log_filter.is_empty or matches(self.log_filter, event)
-            ):
-                newer += 1
+        def keep(row: dict[str, Any]) -> bool:
+            return row.get("gateway_id") == gateway_id and (log_filter.is_empty or matches(log_filter, row))
+
+        frame = self._feed.take(self._cursor, _FEED_LOOK, keep)
+        self._cursor = frame.cursor
+        for event in frame.updates:
+            record = self.records.get(event.get("id", ""))
+            if record is not None:
+                changes = {k: event[k] for k in ("feedback", "score", "metadata") if k in event}
+                self.post_message(self.LogAnnotated(dataclasses.replace(record, **changes)))
+        newer = len(frame.rows) + frame.skipped
         if newer:
             self._newer += newer
             self._show_status()

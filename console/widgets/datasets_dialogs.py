@@ -46,7 +46,7 @@ class DatasetDialog(ModalScreen["DatasetDraft | None"]):
     ) -> None:
         super().__init__(classes="dialog dataset-dialog")
         self._title = title
-        self._name = name
+        self._given_name = name
         self._filter_text = filter_text
         self._clock = clock
         self._confirm = confirm
@@ -55,7 +55,7 @@ class DatasetDialog(ModalScreen["DatasetDraft | None"]):
         with Vertical(classes="dialog-box"):
             yield Label(self._title, classes="dialog-title", markup=False)
             yield Label("Name", classes="field-label")
-            yield Input(self._name, placeholder="e.g. rated gpt-4o answers", id="dataset-name", max_length=256)
+            yield Input(self._given_name, placeholder="e.g. rated gpt-4o answers", id="dataset-name", max_length=256)
             yield Static("", id="dataset-name-error", classes="dialog-error", markup=False)
             yield Label("Filter (empty = every log of the gateway)", classes="field-label")
             yield Input(self._filter_text, placeholder="provider:openai feedback:1 model~gpt-4o", id="dataset-filter")
@@ -132,7 +132,7 @@ class EvaluationDialog(ModalScreen["EvaluationDraft | None"]):
         super().__init__(classes="dialog evaluation-dialog")
         self._datasets = list(dataset_names)
         self._evaluators = list(evaluators)
-        self._name = name
+        self._given_name = name
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
@@ -140,7 +140,7 @@ class EvaluationDialog(ModalScreen["EvaluationDraft | None"]):
             names = ", ".join(self._datasets)
             yield Static(f"On {len(self._datasets)} dataset(s): {names}", classes="dialog-message", markup=False)
             yield Label("Name", classes="field-label")
-            yield Input(self._name, id="evaluation-name", max_length=256)
+            yield Input(self._given_name, id="evaluation-name", max_length=256)
             yield Label("Evaluators (space ticks)", classes="field-label")
             yield SelectionList[str](
                 *(Selection(f"{name} — {description}", key, True) for key, name, description in self._evaluators),

@@ -173,13 +173,13 @@ class TokenSecretDialog(ModalScreen[None]):
     def __init__(self, secret: str, *, name: str, gateway_id: str, authentication: bool) -> None:
         super().__init__(classes="dialog token-dialog")
         self._secret = secret
-        self._name = name
+        self._given_name = name
         self._gateway_id = gateway_id
         self._authentication = authentication
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Label(f"Token {self._name!r} for gateway {self._gateway_id}", classes="dialog-title", markup=False)
+            yield Label(f"Token {self._given_name!r} for gateway {self._gateway_id}", classes="dialog-title", markup=False)
             yield Static(
                 "Copy it now: it is shown only this once and stored only as a hash. Clients send it as "
                 "cf-aig-authorization: Bearer <token>.",

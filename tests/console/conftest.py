@@ -19,7 +19,9 @@ import pytest
 
 from console.app import AigwConsole, make_console
 from console.store_calls import settle
+from tests.console.helpers import listen
 from proxy_core.events import EventBus
+from proxy_core.live_feed import LiveFeed
 from proxy_core.services import Actor, Services
 from proxy_core.store.engine import Store, open_store
 from proxy_core.store.gateways import ensure_default_gateway
@@ -180,8 +182,17 @@ async def store(seeded_db: Path, tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
+def feed() -> LiveFeed:
+    """The live feed the console reads, started at the fixed clock (the seeded logs are history)."""
+    return LiveFeed(fixed_clock)
+
+
+@pytest.fixture
+def bus(feed: LiveFeed) -> EventBus:
+    """What the gateway publishes on: events published here reach ``feed``, as in the gateway."""
+    bus = EventBus()
+    bus.attach(feed)
+    return bus
 
 
 @pytest.fixture
@@ -192,22 +203,22 @@ def services(store: Store, bus: EventBus) -> Services:
 ConsoleFactory = Callable[..., AigwConsole]
 
 
-def _factory(services: Services, bus: EventBus, prefs_path: Path) -> ConsoleFactory:
+def _factory(services: Services, feed: LiveFeed, prefs_path: Path) -> ConsoleFactory:
     def make(**kwargs: Any) -> AigwConsole:
         options: dict[str, Any] = dict(
             gateway_url="http://127.0.0.1:8787/v1/local/default", account_id=ACCOUNT, clock=fixed_clock, tz=UTC,
             prefs_path=prefs_path,
         )  # fmt: skip
         options.update(kwargs)
-        return make_console(services, bus, **options)
+        return listen(make_console(services, feed, **options))
 
     return make
 
 
 @pytest.fixture
-def console(services: Services, bus: EventBus, tmp_path: Path) -> ConsoleFactory:
+def console(services: Services, feed: LiveFeed, tmp_path: Path) -> ConsoleFactory:
     """Builds the App on the seeded store (call it; keyword arguments override make_console's)."""
-    return _factory(services, bus, tmp_path / "console-prefs.json")
+    return _factory(services, feed, tmp_path / "console-prefs.json")
 
 
 @pytest.fixture
@@ -221,5 +232,7 @@ def snapshot_console(seeded_db: Path, tmp_path: Path, monkeypatch: pytest.Monkey
         return store
 
     store = asyncio.run(open_copy())
+    feed = LiveFeed(fixed_clock)
     bus = EventBus()
-    yield _factory(Services(store, account_id=ACCOUNT, bus=bus, clock=fixed_clock), bus, tmp_path / "prefs.json")
+    bus.attach(feed)
+    yield _factory(Services(store, account_id=ACCOUNT, bus=bus, clock=fixed_clock), feed, tmp_path / "prefs.json")

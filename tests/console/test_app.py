@@ -7,10 +7,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from textual.filter import Monochrome
 from textual.widgets import Input, OptionList, Static
 
-from console.app import DETACH, QUIT, evaluator_probe
+from console.app import DETACH, QUIT
+from console.link import evaluator_probe
 from console.dialogs import ChoiceDialog, ConfirmDialog
 from console.help_screen import HelpScreen
 from console.view_screen import ViewScreen
@@ -25,7 +25,7 @@ from console.widgets.gateways_dialogs import GatewayDialog
 from console.widgets.key_footer import KeyFooter
 from console.widgets.log_detail import LogDetailPane
 from tests.console.conftest import EVIL_PROMPT
-from tests.console.helpers import screen_text, until
+from tests.console.helpers import said, screen_text, until
 
 
 def test_views_registry_order() -> None:
@@ -53,11 +53,11 @@ async def test_views_header_palette_and_help(console) -> None:
 
         await pilot.press("u")
         assert app.clipboard == "http://127.0.0.1:8787/v1/local/default"
-        assert any("Copied" in n.message for n in app._notifications)
+        assert any("Copied" in n.message for n in said(app))
 
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
-        sections = dict(app.screen._sections)
+        sections = dict(app.screen.sections)
         view_keys = {d for _k, d, _t in sections["Logs"]}
         assert {"Filter", "Up", "Down", "No rating", "Score", "Dataset", "Delete…", "Next", "Previous"} <= view_keys
         everywhere = {d for _k, d, _t in sections["Everywhere"]}
@@ -85,7 +85,7 @@ async def test_theme_switch_is_remembered(console, tmp_path: Path) -> None:
 async def test_no_color_and_no_animations(console, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     app = console()
-    assert app.no_color and any(isinstance(f, Monochrome) for f in app._filters)
+    assert app.no_color  # Textual then renders in monochrome (the no-colour snapshot shows it)
     assert app.animation_level == "none"
 
 
@@ -110,6 +110,23 @@ async def test_quit_asks_when_it_would_stop_the_gateway(console) -> None:
         await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog))
         await pilot.click("#confirm")
     assert app.return_value == QUIT
+
+
+async def test_quit_dialog_answers_every_key_it_shows(console) -> None:
+    """``n`` cancels, ``y`` quits, and enter presses the focused button (Cancel first, Quit after ←)."""
+    for keys, outcome in ((("n",), None), (("y",), QUIT), (("enter",), None), (("left", "enter"), QUIT)):
+        app = console(on_detach=lambda: None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the confirmation")
+            assert "Quit (y)" in screen_text(pilot.app) and "Cancel (n)" in screen_text(pilot.app)
+            await pilot.press(*keys)
+            if outcome is None:
+                await until(pilot, lambda: not isinstance(pilot.app.screen, ConfirmDialog), what="the dialog closed")
+                assert pilot.app.is_running, keys
+                await pilot.press("1")  # the console still answers keys
+                assert pilot.app.current_mode == "live"
+        assert app.return_value == outcome, keys
 
 
 async def test_attached_console_quits_at_once_and_cannot_detach(console) -> None:
@@ -162,7 +179,7 @@ async def test_shell_hands_views_export_dir_evaluator_status_and_user_themes(con
     assert app.export_dir == data and "mine" in app.console_themes and "broken" not in app.console_themes
     assert console(prefs_path=None).export_dir is None  # nothing known: exports go to the working directory
     async with app.run_test(size=(100, 30)) as pilot:
-        assert any(n.title == "Theme file skipped" and "broken.toml" in n.message for n in app._notifications)
+        assert any(n.title == "Theme file skipped" and "broken.toml" in n.message for n in said(app))
         await pilot.press("4")
         assert app.screen.query_one(DatasetsView).export_dir == data
         await pilot.press("5")
@@ -207,7 +224,7 @@ async def test_gateway_created_in_view_6_is_offered_everywhere_and_a_deleted_one
         await pilot.click("#confirm")
         await until(pilot, lambda: app.gateway_id == "default", what="the default gateway")
         assert "eu-west" not in app.gateway_ids
-        assert any("eu-west is gone" in n.message for n in app._notifications)
+        assert any("eu-west is gone" in n.message for n in said(app))
         await pilot.press("3")
         assert app.screen.query_one(AnalyticsView).gateway_id == "default"
 

@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import replace
 from typing import Awaitable
 
+from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from proxy_core.events import EventBus
@@ -20,7 +21,7 @@ from tests.console.helpers import screen_text, until
 
 async def live_view(pilot) -> LiveView:  # noqa: ANN001 - a Pilot
     view = pilot.app.screen.query_one(LiveView)
-    await until(pilot, lambda: view._ready and view.tail.row_count > 0, what="the recent logs")
+    await until(pilot, lambda: view.loaded and view.tail.row_count > 0, what="the recent logs")
     return view
 
 
@@ -49,7 +50,7 @@ async def test_stream_pause_resume_stats_and_feedback(console, bus: EventBus, se
         assert view.paused
         bus.publish(event(2))
         bus.publish(event(3, status_code=502, success=False))
-        await until(pilot, lambda: len(view._pending) == 2, what="events held while paused")
+        await until(pilot, lambda: view.waiting == 2, what="events counted while paused")
         assert view.tail.row_count == kept + 1
         await until(pilot, lambda: "2 new (space resumes)" in screen_text(pilot.app), what="'2 new'")
         assert "paused" in screen_text(pilot.app)
@@ -69,7 +70,7 @@ async def test_filter_in_memory_and_open_in_logs(console, bus: EventBus) -> None
     async with console().run_test(size=(80, 24)) as pilot:
         view = await live_view(pilot)
         await pilot.press("slash", *"provider:anthropic", "enter")
-        await until(pilot, lambda: view.tail.row_count == 10 and view._ready, what="the filtered prefill")
+        await until(pilot, lambda: view.tail.row_count == 10 and view.loaded, what="the filtered prefill")
         bus.publish(event(4))  # openai: filtered out
         bus.publish(event(5, provider="anthropic"))
         await until(pilot, lambda: view.tail.row_count == 11, what="the matching event")
@@ -82,20 +83,45 @@ async def test_filter_in_memory_and_open_in_logs(console, bus: EventBus) -> None
         await until(pilot, lambda: logs.filter_text == f"id:{chosen['id']}" and logs.total == 1 and not logs._loading)
 
 
-async def test_no_repaint_while_hidden(console, bus: EventBus) -> None:
+async def test_no_frame_while_hidden(console, bus: EventBus) -> None:
+    """Hidden (another view shown), the tail takes nothing from the feed; on return it takes the newest."""
     async with console().run_test(size=(80, 24)) as pilot:
         view = await live_view(pilot)
         await pilot.press("2")
-        await pilot.pause(0.3)
-        repaints = []
-        flush = view.tail.flush
-        view.tail.flush = lambda: (repaints.append(1), flush())  # type: ignore[method-assign]
+        await until(pilot, lambda: pilot.app.current_mode == "logs", what="the Logs view")
         bus.publish(event(6))
-        await until(pilot, lambda: view.tail.row_count == 76, what="the event, taken in while hidden")
-        await pilot.pause(0.5)
-        assert view._dirty and not repaints  # kept, not painted: the Logs view is on screen
+        # the Logs view looks at the same feed (once a second) and counts the new log: time went by
+        await until(pilot, lambda: "1 newer" in screen_text(pilot.app), what="the Logs view's look")
+        assert view.tail.row_count == 75  # not taken while hidden
         await pilot.press("1")
-        await until(pilot, lambda: not view._dirty and repaints, what="the repaint on return")
+        await until(pilot, lambda: view.tail.row_count == 76, what="the event, taken on return")
+        assert view.tail.rows()[0]["model"] == "live-model-6"
+
+
+async def test_a_burst_shows_the_newest_rows_and_counts_the_rest(console, bus: EventBus) -> None:
+    async with console(clock=lambda: NOW + 1000).run_test(size=(80, 24)) as pilot:
+        view = await live_view(pilot)
+        for n in range(500):
+            bus.publish(event(100 + n))
+        await view.catch_up()
+        fits = view.tail.scrollable_content_region.height - 1
+        assert view.tail.rows()[0]["model"] == "live-model-599"
+        assert view.tail.row_count == 75 + fits and view.not_shown == 500 - fits
+        assert f"{500 - fits:,} not shown" in status(view)
+        # the true rates: every request counted. A second after NOW the minute holds 67 stored logs
+        # (the oldest one left it) and the burst; the last 10 s, 14 stored logs and the burst.
+        top = screen_text(pilot.app).splitlines()[1]
+        assert "567 req/min" in top and "51.4 req/s" in top
+
+
+async def test_the_tail_moves_behind_a_dialog(console, bus: EventBus) -> None:
+    async with console(on_detach=lambda: None).run_test(size=(120, 40)) as pilot:
+        view = await live_view(pilot)
+        await pilot.press("ctrl+d")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ModalScreen), what="the detach dialog")
+        bus.publish(event(8))
+        await until(pilot, lambda: "live-model-8" in screen_text(pilot.app), what="the row, around the dialog")
+        assert isinstance(pilot.app.screen, ModalScreen)
 
 
 # -- the log pipeline's health on the status line ----------------------------------------------------

@@ -14,7 +14,7 @@ from console.dialogs import ChoiceDialog, ConfirmDialog, ScoreDialog, TextDialog
 from console.views.logs import LogsView
 from console.widgets.filter_bar import FilterBar
 from tests.console.conftest import NOW, log_row
-from tests.console.helpers import screen_text, until
+from tests.console.helpers import said, screen_text, until
 
 DEFAULT_LOGS = 67  # 60 recent + 6 old + 1 hostile, in the default gateway
 
@@ -120,7 +120,7 @@ async def test_dataset_from_the_filter_then_delete_with_confirmation(console, se
         await until(pilot, lambda: isinstance(pilot.app.screen, TextDialog), what="the name dialog")
         pilot.app.screen.query_one("#text").value = "gemini"
         await pilot.press("enter")
-        await until(pilot, lambda: any("Dataset 'gemini'" in n.message for n in pilot.app._notifications))
+        await until(pilot, lambda: any("Dataset 'gemini'" in n.message for n in said(pilot.app)))
         [dataset] = (await services.datasets.list("default")).items
         assert dataset.name == "gemini" and dataset.filter == parse_text("provider:google-ai-studio")
 
@@ -174,5 +174,5 @@ async def test_a_failing_store_becomes_a_notification(console, services: Service
         monkeypatch.setattr(services.logs, "list", broken)
         monkeypatch.setattr(services.logs, "annotate", broken)
         await pilot.press("r", "plus")
-        await until(pilot, lambda: sum("database is locked" in n.message for n in pilot.app._notifications) == 2)
+        await until(pilot, lambda: sum("database is locked" in n.message for n in said(pilot.app)) == 2)
         assert pilot.app.is_running and view.table.row_count == 50

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from console.livestats import LiveStats
+from proxy_core.live_stats import LiveStats
 from console.prefs import PrefsFile
 from console.safe_text import clean, clean_line, untrusted
 from console.theming import THEMES_DIR, ThemeFileError, discover_themes, load_theme, load_themes

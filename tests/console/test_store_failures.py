@@ -26,6 +26,7 @@ from console.widgets.gateways_dialogs import GatewayDialog
 from console.widgets.gateways_tokens import TokensTable
 from proxy_core.services import Actor, NotFound, ServiceError
 from proxy_core.store.filters import parse_text
+from tests.console.helpers import said
 from tests.console.views_harness import (
     UTC, ViewHarness, fixed_clock, make_services, open_seeded_store, settle, wait_until,
 )  # fmt: skip
@@ -43,7 +44,7 @@ def _raises(exc: BaseException):
 
 
 def _notes(app: ViewHarness) -> list[tuple[str, str]]:
-    return [(n.title, n.message) for n in app._notifications]
+    return [(n.title, n.message) for n in said(app)]
 
 
 def test_errors_are_described_in_one_readable_line() -> None:

@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Static
 from console.views.analytics import AnalyticsView
 from console.widgets.analytics_chart import AnalyticsChart
 from tests.console.views_harness import UTC, ViewHarness, fixed_clock, make_services, open_seeded_store, settle
+from tests.console.helpers import said
 
 
 def _view(services) -> AnalyticsView:
@@ -66,7 +67,7 @@ async def test_range_switch_shows_seeded_totals_and_errors_notify(tmp_path: Path
             services.analytics.series = broken  # type: ignore[method-assign]
             view.refresh_data()
             await settle(pilot)
-            assert any("database is gone" in n.message for n in app._notifications)
+            assert any("database is gone" in n.message for n in said(app))
     finally:
         await store.close()
 

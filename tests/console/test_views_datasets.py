@@ -13,6 +13,7 @@ from console.widgets.datasets_tables import DatasetsTable, EvaluationsTable
 from console.widgets.datasets_dialogs import DatasetDialog, EvaluationDialog
 from proxy_core.services import Actor, Services
 from proxy_core.store.filters import parse_text, to_text
+from tests.console.helpers import said
 from tests.console.views_harness import (
     ACCOUNT, MINUTE, NOW, UTC, ViewHarness, fixed_clock, make_services, open_seeded_store, settle, wait_until,
 )  # fmt: skip
@@ -74,7 +75,7 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
             lines = [json.loads(line) for line in files[0].read_text().splitlines()]
             assert len(lines) == 2 and {line["feedback"] for line in lines} == {1}
             assert lines[0]["request"] == {"messages": [{"role": "user", "content": "hello"}]}
-            assert any(f"2 logs → {files[0]}" in n.message for n in app._notifications)
+            assert any(f"2 logs → {files[0]}" in n.message for n in said(app))
 
             # evaluate with two of the three evaluators; the run is held so that the view shows it
             # running, then picks up the results by itself (it polls while a run is going)
@@ -100,7 +101,7 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
             assert row["logs"] == "2" and row["value-cost"] == "–"
             assert (row["value-speed"], row["used-speed"]) == ("325ms", "2")
             assert (row["value-human_feedback"], row["used-human_feedback"]) == ("100.0%", "2")
-            assert any("2 logs evaluated" in n.message for n in app._notifications)
+            assert any("2 logs evaluated" in n.message for n in said(app))
 
             # edit: a new name and filter
             await pilot.press("e")

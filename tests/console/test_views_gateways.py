@@ -14,6 +14,7 @@ from console.widgets.gateways_dialogs import GatewayDialog, SettingDialog, Token
 from console.widgets.gateways_settings import SETTINGS, SettingsTable
 from proxy_core.services import Actor, Services
 from proxy_core.admission import split_token
+from tests.console.helpers import said
 from tests.console.views_harness import (
     ACCOUNT, HOUR, MINUTE, NOW, UTC, ViewHarness, fixed_clock, make_services, open_seeded_store, settle, wait_until,
 )  # fmt: skip
@@ -82,7 +83,7 @@ async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
             settings.move_cursor(row=ROW["logpush"])
             await pilot.press("e")
             await settle(pilot)
-            assert any("logpush_public_key" in n.message for n in app._notifications)
+            assert any("logpush_public_key" in n.message for n in said(app))
             assert (await services.gateways.get("staging")).logpush is False
 
             # a token: named, shown once, listed without its secret, then revoked

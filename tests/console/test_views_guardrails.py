@@ -8,6 +8,7 @@ from textual.widgets import DataTable, Static, Switch
 
 from console.views.guardrails import GuardrailsView
 from tests.console.views_harness import ViewHarness, fixed_clock, make_services, open_seeded_store, settle
+from tests.console.helpers import said
 
 
 def _unreachable() -> tuple[str, str]:
@@ -61,7 +62,7 @@ async def test_cycle_actions_and_switch_are_saved_audited_and_refusals_notify(tm
             await services.gateways.delete("default", services_actor())
             await pilot.press("p")
             await settle(pilot)
-            assert any("not found" in n.message for n in app._notifications)
+            assert any("not found" in n.message for n in said(app))
             view.set_gateway("default")  # no-op: same gateway; nothing crashes
     finally:
         await store.close()

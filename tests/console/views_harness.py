@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from console import store_calls
+from tests.console.helpers import HANG_S, listen
 from proxy_core.services import Services
 from proxy_core.store.engine import Store, open_store
 from proxy_core.store.gateways import ensure_default_gateway
@@ -186,6 +187,7 @@ class ViewHarness(App[None]):
         before_view: Callable[[Services], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__()
+        listen(self)
         self.animation_level = "none"  # as the console runs by default: kind to SSH, and to tests
         self.make_view = make_view
         self.services = services
@@ -222,7 +224,7 @@ async def settle(pilot: Pilot, *, rounds: int = 2) -> None:
         await pilot.pause()
 
 
-async def wait_until(pilot: Pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_until(pilot: Pilot, predicate: Callable[[], bool], timeout: float = HANG_S) -> None:
     """Pause until ``predicate()`` holds (raises after ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -1,6 +1,7 @@
-"""Attaching a console to a running gateway: the event stream, and changes made through an attached
-service layer taking effect on the gateway's next request (the process-level test that a second
-``aigw-console`` attaches is in ``test_console_process.py``)."""
+"""The console's two gateway links: attached to a gateway in another process (the event stream)
+and in-process (a gateway on its own thread): the live tail, feedback, and changes made through the
+console's service layer taking effect on the gateway's next request, the same through both (the
+process-level test that a second ``aigw-console`` attaches is in ``test_console_process.py``)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ import aiohttp
 import orjson
 import pytest
 
-from console.attach import AttachError, GatewayLink, events_url
-from proxy_core.events import EventBus
+from console.attach import AttachedLink, AttachError, events_url
+from console.link import GatewayLink, InProcessLink
+from proxy_core.gateway_thread import GatewayThread
+from proxy_core.live_feed import FeedCursor
 from proxy_core.runner import RunningGateway
-from proxy_core.server import PIPE, SERVICES
+from proxy_core.server import PIPE
 from proxy_core.runtime_file import RUNTIME_FILE_NAME, RuntimeInfo
 from proxy_core.services import Actor, Services
 from proxy_core.store.engine import open_store
-from tests.conftest import GatewayFactory
+from proxy_core.services.types import system_clock
+from tests.conftest import GatewayFactory, Upstream, make_settings, mock_providers
 
 ADMIN = "attach-admin-token"
 OPERATOR = Actor("operator", "console")
@@ -35,17 +39,39 @@ def runtime_of(gateway: RunningGateway) -> RuntimeInfo:
     return RuntimeInfo(**raw)
 
 
-@pytest.fixture
-async def attached(gw: RunningGateway) -> AsyncIterator[tuple[GatewayLink, Services, EventBus]]:
-    """A console's side: its own store connection and service layer, and the link."""
-    bus = EventBus()
-    link = GatewayLink(runtime_of(gw), ADMIN, bus)
-    await link.connect()
-    store = await open_store(gw.settings.store_url)
-    services = Services(store, account_id="local", directory=link, bus=bus, on_logs_deleted=link.changed)
-    yield link, services, bus
-    await link.close()
+class Linked:
+    """A console's side of either link: its own store and service layer, and the gateway's URL."""
+
+    def __init__(self, link: GatewayLink, services: Services, gateway: RunningGateway, flush) -> None:  # noqa: ANN001
+        self.link, self.services, self.gateway, self.flush = link, services, gateway, flush
+
+
+@pytest.fixture(params=["attached", "in-process"])
+async def linked(request: pytest.FixtureRequest, gateway_factory: GatewayFactory, upstream: Upstream, tmp_path) -> AsyncIterator[Linked]:  # noqa: ANN001
+    thread = None
+    if request.param == "attached":
+        gateway = await gateway_factory(api={"admin_token": ADMIN})
+        attached = AttachedLink(runtime_of(gateway), ADMIN)
+        await attached.connect()
+        link: GatewayLink = attached
+        flush = gateway.app[PIPE].flush
+    else:
+        thread = GatewayThread(make_settings(tmp_path / "threaded", mock_providers(upstream), api={"admin_token": ADMIN}),
+                               clock=system_clock)  # fmt: skip
+        gateway = await thread.start()
+        link = InProcessLink(thread)
+
+        async def flush() -> None:
+            await thread.run(gateway.app[PIPE].flush)
+
+    store = await open_store(gateway.settings.store_url)
+    services = Services(store, account_id="local", directory=link, bus=link.bus, on_logs_deleted=link.logs_deleted)
+    yield Linked(link, services, gateway, flush)
+    if isinstance(link, AttachedLink):
+        await link.close()
     await store.close()
+    if thread is not None:
+        await thread.stop()
 
 
 async def chat(gateway: RunningGateway, model: str = "gpt-4o-mini", **headers: str) -> aiohttp.ClientResponse:
@@ -56,14 +82,17 @@ async def chat(gateway: RunningGateway, model: str = "gpt-4o-mini", **headers: s
             return r
 
 
-async def next_event(subscription, predicate, timeout: float = 10.0) -> dict:  # noqa: ANN001
-    async def wait() -> dict:
-        while True:
-            event = await subscription.get()
+async def next_event(link: GatewayLink, predicate, cursor: FeedCursor = FeedCursor()) -> dict:  # noqa: ANN001
+    """The first log or edit in the link's feed after ``cursor`` that ``predicate`` accepts (waits
+    for it: polls the feed as the console does, until a generous hang guard)."""
+    for _ in range(6000):
+        frame = link.feed.take(cursor, 10_000)
+        for event in frame.rows + frame.updates:
             if predicate(event):
                 return event
-
-    return await asyncio.wait_for(wait(), timeout)
+        cursor = frame.cursor
+        await asyncio.sleep(0.02)
+    raise AssertionError("no such event in the feed")
 
 
 def test_the_runtime_file_says_where_the_gateway_listens(gw: RunningGateway) -> None:
@@ -81,7 +110,7 @@ async def test_the_event_stream_needs_the_admin_token(gw: RunningGateway) -> Non
         with pytest.raises(aiohttp.WSServerHandshakeError):
             await session.ws_connect(url, headers={"authorization": "Bearer wrong"})
     with pytest.raises(AttachError, match="refused the admin token"):
-        await GatewayLink(runtime_of(gw), "wrong", EventBus()).connect()
+        await AttachedLink(runtime_of(gw), "wrong").connect()
 
 
 async def test_a_plain_get_on_the_event_stream_is_a_json_error(gw: RunningGateway) -> None:
@@ -96,32 +125,30 @@ async def test_an_unreachable_gateway_is_a_readable_attach_error(gw: RunningGate
     info = runtime_of(gw)
     gone = RuntimeInfo(info.pid, "http://127.0.0.1:9", info.account_id, info.started_at, info.headless)
     with pytest.raises(AttachError, match="cannot reach the gateway at http://127.0.0.1:9"):
-        await GatewayLink(gone, ADMIN, EventBus()).connect()
+        await AttachedLink(gone, ADMIN).connect()
 
 
-async def test_the_attached_console_receives_the_live_tail(attached, gw: RunningGateway) -> None:  # noqa: ANN001
-    link, services, bus = attached
-    with bus.subscribe() as tail:
-        response = await chat(gw, model="tail-canary")
-        event = await next_event(tail, lambda e: e.get("model") == "tail-canary")
+async def test_the_console_receives_the_live_tail(linked: Linked) -> None:
+    response = await chat(linked.gateway, model="tail-canary")
+    event = await next_event(linked.link, lambda e: e.get("model") == "tail-canary")
     assert event["id"] == response.headers["cf-aig-log-id"]
     assert event["status_code"] == 200 and event["gateway_id"] == "default"
     assert "request_body" not in event and "request_headers" not in event  # the tail never carries bodies
+    assert linked.link.feed.snapshot(event["created_at"]).requests == 1  # the counters took it too
 
 
-async def test_feedback_from_the_attached_console_is_stored_and_seen_locally(attached, gw: RunningGateway) -> None:  # noqa: ANN001
-    link, services, bus = attached
-    log_id = (await chat(gw)).headers["cf-aig-log-id"]
-    await gw.app[PIPE].flush()
-    with bus.subscribe() as tail:
-        await services.logs.annotate("default", log_id, feedback=1)
-        update = await next_event(tail, lambda e: e.get("event") == "log_updated")
+async def test_feedback_from_the_console_is_stored_and_seen_in_the_feed(linked: Linked) -> None:
+    log_id = (await chat(linked.gateway)).headers["cf-aig-log-id"]
+    await linked.flush()
+    cursor = linked.link.feed.cursor
+    await linked.services.logs.annotate("default", log_id, feedback=1)
+    update = await next_event(linked.link, lambda e: e.get("event") == "log_updated", cursor)
     assert update["id"] == log_id and update["feedback"] == 1
-    assert (await gw.app[SERVICES].logs.get("default", log_id)).feedback == 1
+    assert (await linked.services.logs.get("default", log_id)).feedback == 1
 
 
-async def test_settings_changed_while_attached_apply_to_the_next_request(attached, gw: RunningGateway) -> None:  # noqa: ANN001
-    link, services, bus = attached
+async def test_settings_changed_by_the_console_apply_to_the_next_request(linked: Linked) -> None:
+    services, gw = linked.services, linked.gateway
     await services.gateways.update("default", {"authentication": True}, OPERATOR)
     # No waiting for the gateway's polling: the link asked it to re-read its settings, and it did.
     assert (await chat(gw)).status == 401
@@ -131,8 +158,8 @@ async def test_settings_changed_while_attached_apply_to_the_next_request(attache
     assert (await chat(gw, **{"cf-aig-authorization": f"Bearer {token.secret}"})).status == 401
 
 
-async def test_an_attached_settings_change_invalidates_the_gateways_cache(attached, gw: RunningGateway) -> None:  # noqa: ANN001
-    link, services, bus = attached
+async def test_a_settings_change_by_the_console_invalidates_the_gateways_cache(linked: Linked) -> None:
+    services, gw = linked.services, linked.gateway
     await services.gateways.update("default", {"cache_ttl": 300, "cache_invalidate_on_update": True}, OPERATOR)
     assert (await chat(gw)).headers["cf-aig-cache-status"] == "MISS"
     assert (await chat(gw)).headers["cf-aig-cache-status"] == "HIT"
@@ -140,10 +167,17 @@ async def test_an_attached_settings_change_invalidates_the_gateways_cache(attach
     assert (await chat(gw)).headers["cf-aig-cache-status"] == "MISS"
 
 
+async def test_the_console_learns_the_gateways_evaluator_and_log_pipeline(linked: Linked) -> None:
+    assert await linked.link.evaluator_status() == ("builtin", "healthy")
+    await chat(linked.gateway)
+    await linked.flush()
+    assert (await linked.link.log_health()).written == 1
+
+
 async def test_the_console_hears_when_the_gateway_goes_away(gateway_factory: GatewayFactory) -> None:
     gateway = await gateway_factory(api={"admin_token": ADMIN})
     states: list[tuple[str, bool]] = []
-    link = GatewayLink(runtime_of(gateway), ADMIN, EventBus(), on_state=lambda m, good: states.append((m, good)))
+    link = AttachedLink(runtime_of(gateway), ADMIN, on_state=lambda m, good: states.append((m, good)))
     await link.connect()
     try:
         await gateway.runner.cleanup()  # the gateway process stops serving
@@ -157,20 +191,12 @@ async def test_the_console_hears_when_the_gateway_goes_away(gateway_factory: Gat
         await link.close()
 
 
-async def test_the_attached_console_learns_the_gateways_evaluator(attached) -> None:  # noqa: ANN001
-    link, services, bus = attached
-    name, health = await link.evaluator_status()
-    assert (name, health) == ("builtin", "healthy")
-
-
 async def test_an_attached_console_is_told_when_its_tail_skipped_events(gw: RunningGateway) -> None:
     said: list[tuple[str, bool]] = []
-    bus = EventBus()
-    link = GatewayLink(runtime_of(gw), ADMIN, bus, on_state=lambda m, good: said.append((m, good)))
-    with bus.subscribe() as tail:
-        link._dispatch({"type": "events", "events": [{"id": "a"}], "dropped": 0})
-        link._dispatch({"type": "events", "events": [{"id": "b"}], "dropped": 5})
-        link._dispatch({"type": "events", "events": [], "dropped": 9})  # within the notice interval
-        assert [e["id"] for e in tail.drain()] == ["a", "b"]
+    link = AttachedLink(runtime_of(gw), ADMIN, on_state=lambda m, good: said.append((m, good)))
+    link._dispatch({"type": "events", "events": [{"id": "a"}], "dropped": 0})
+    link._dispatch({"type": "events", "events": [{"id": "b"}], "dropped": 5})
+    link._dispatch({"type": "events", "events": [], "dropped": 9})  # within the notice interval
+    assert [e["id"] for e in link.feed.take(FeedCursor(), 10).rows] == ["a", "b"]
     assert said == [("The live tail fell behind: the gateway skipped 5 events for this console", False)]
     assert link.dropped == 9

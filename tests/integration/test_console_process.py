@@ -14,6 +14,7 @@ import os
 import select
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import orjson
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "console.cli"]
@@ -114,3 +116,61 @@ def _attach_and_watch(data_dir: Path, url: str) -> None:
             attached.kill()
         os.close(master)
     assert _chat(url) == 200, "quitting the attached console must leave the gateway serving"
+
+
+def _stored_logs(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / "aigw.db") as conn:
+        return conn.execute("select count(*) from logs").fetchone()[0]
+
+
+def test_ctrl_q_then_y_stops_the_gateway_and_exits_0(tmp_path: Path) -> None:
+    """The freeze once seen in tmux: ``y`` on the quit dialog must stop the gateway and end the process."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/v1/local/default"
+    data_dir = tmp_path / "data"
+    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], data_dir)
+    seen = bytearray()
+    try:
+        _read_until(master, b"1 Live", seen)
+        for _ in range(3):
+            assert _chat(url) == 200
+        os.write(master, b"\x11")  # ctrl+q
+        _read_until(master, b"Quit and stop the gateway?", seen)
+        os.write(master, b"y")
+        assert proc.wait(60) == 0
+        _read_until(master, b"stopped (logs written=", seen)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert not (data_dir / "gateway.json").exists(), "a stopped gateway removes its runtime file"
+    with pytest.raises(OSError):
+        _chat(url)
+    log = (data_dir / "console.log").read_text()
+    assert f"gateway stopped (logs written={_stored_logs(data_dir)} dropped=0" in log
+    assert _stored_logs(data_dir) == 3
+
+
+def test_detach_keeps_the_gateway_serving_until_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/v1/local/default"
+    data_dir = tmp_path / "data"
+    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], data_dir)
+    seen = bytearray()
+    try:
+        _read_until(master, b"1 Live", seen)
+        assert _chat(url) == 200
+        os.write(master, b"\x04")  # ctrl+d
+        _read_until(master, b"Detach the console?", seen)
+        os.write(master, b"y")
+        _read_until(master, b"the gateway keeps serving", seen)
+        assert proc.poll() is None
+        assert _chat(url) == 200, "a detached gateway serves on, headless"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert "gateway stopped (logs written=2 dropped=0" in (data_dir / "console.log").read_text()
+    assert _stored_logs(data_dir) == 2

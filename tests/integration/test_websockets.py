@@ -4,7 +4,6 @@ served by the universal endpoint) and realtime (a passthrough to the mock's real
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import aiohttp
@@ -128,14 +127,12 @@ async def test_concurrent_requests_on_one_socket(gateway: RunningGateway) -> Non
     slow = create("slow")
     slow["request"]["headers"]["x-mock-delay-ms"] = "400"
     async with aiohttp.ClientSession() as session, session.ws_connect(ws_url(gateway)) as ws:
-        started = time.perf_counter()
         await ws.send_json(slow)
         await ws.send_json(create("fast"))
         first, second = await recv(ws), await recv(ws)
-        elapsed = time.perf_counter() - started
+    # not one after the other: the request sent second (no delay) is answered before the first (400 ms)
     assert [first["metadata"]["eventId"], second["metadata"]["eventId"]] == ["fast", "slow"]
     assert first["metadata"]["logId"] != second["metadata"]["logId"]
-    assert elapsed < 0.8  # not one after the other
 
 
 async def test_fallback_array_reports_the_answering_step(gateway: RunningGateway) -> None:
@@ -385,10 +382,8 @@ async def test_stopping_gateway_closes_open_sockets(gateway_factory: GatewayFact
         realtime = await session.ws_connect(ws_url(gateway, REALTIME), headers=OPENAI_HEADERS)
         universal = await session.ws_connect(ws_url(gateway))
         await recv(realtime)
-        started = time.perf_counter()
         await gateway.stop()
-        assert time.perf_counter() - started < 5
-        for ws in (realtime, universal):
+        for ws in (realtime, universal):  # closed by the gateway ("going away"), not left to time out
             msg = await ws.receive(timeout=5)
             assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001)  # "going away"
             await ws.close()

@@ -10,8 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from console.attach import AttachError, GatewayLink, pipe_stats
-from proxy_core.events import EventBus
+from console.attach import AttachedLink, AttachError, pipe_stats
 from proxy_core.logpipe import PipeStats
 from proxy_core.runtime_file import RuntimeInfo
 
@@ -82,21 +81,21 @@ async def gateway() -> AsyncIterator[FakeGateway]:
 
 
 @pytest.fixture
-async def link(gateway: FakeGateway) -> AsyncIterator[GatewayLink]:
+async def link(gateway: FakeGateway) -> AsyncIterator[AttachedLink]:
     base = str(gateway.server.make_url("")).rstrip("/")
     info = RuntimeInfo(pid=1, base_url=base, account_id="local", started_at=0, headless=True)
-    link = GatewayLink(info, "admin-token", EventBus())
+    link = AttachedLink(info, "admin-token")
     await link.connect()
     yield link
     await link.close()
 
 
-async def test_log_health_from_healthz(gateway: FakeGateway, link: GatewayLink) -> None:
+async def test_log_health_from_healthz(gateway: FakeGateway, link: AttachedLink) -> None:
     assert await link.log_health() == pipe_stats(NEW_LOGS)
     assert gateway.requests == 1
 
 
-async def test_one_request_per_poll_however_many_callers(gateway: FakeGateway, link: GatewayLink) -> None:
+async def test_one_request_per_poll_however_many_callers(gateway: FakeGateway, link: AttachedLink) -> None:
     gateway.hold = asyncio.Event()
     callers = [asyncio.create_task(link.log_health()) for _ in range(3)]
     while gateway.requests == 0:  # the first caller's request has reached the gateway
@@ -108,7 +107,7 @@ async def test_one_request_per_poll_however_many_callers(gateway: FakeGateway, l
     assert gateway.requests == 1
 
 
-async def test_a_cancelled_caller_does_not_cancel_the_others(gateway: FakeGateway, link: GatewayLink) -> None:
+async def test_a_cancelled_caller_does_not_cancel_the_others(gateway: FakeGateway, link: AttachedLink) -> None:
     gateway.hold = asyncio.Event()
     first, second = asyncio.create_task(link.log_health()), asyncio.create_task(link.log_health())
     while gateway.requests == 0:
@@ -120,13 +119,13 @@ async def test_a_cancelled_caller_does_not_cancel_the_others(gateway: FakeGatewa
 
 
 @pytest.mark.parametrize("logs", [None, "not an object"])
-async def test_a_gateway_that_cannot_say_raises(gateway: FakeGateway, link: GatewayLink, logs: Any) -> None:
+async def test_a_gateway_that_cannot_say_raises(gateway: FakeGateway, link: AttachedLink, logs: Any) -> None:
     gateway.logs = logs
     with pytest.raises(AttachError, match="/healthz did not say"):
         await link.log_health()
 
 
 async def test_not_connected_raises() -> None:
-    link = GatewayLink(RuntimeInfo(1, "http://127.0.0.1:9", "local", 0, True), "t", EventBus())
+    link = AttachedLink(RuntimeInfo(1, "http://127.0.0.1:9", "local", 0, True), "t")
     with pytest.raises(AttachError, match="not connected"):
         await link.log_health()

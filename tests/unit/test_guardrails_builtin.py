@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -128,16 +127,6 @@ def test_prefixes_enumeration() -> None:
     assert index.search(" please kill him now ") == {"A": "kill him", "C": "please kill him now"}
     assert index.search(" please do kill him now ") == {"A": "kill him"}  # the lead allows two words, not three
     assert index.search(" now zzz ") == {"B": "now zzz"}
-
-
-def test_typical_prompts_take_well_under_a_millisecond() -> None:
-    texts = [r["text"] for r in _eval_rows()]
-    matches("warm up")
-    started = time.perf_counter()
-    for text in texts:
-        matches(text)
-    per_text_ms = (time.perf_counter() - started) * 1000 / len(texts)
-    assert per_text_ms < 2.0  # measured ~0.2 ms; the bound leaves room for slow CI machines
 
 
 def test_the_eval_set_is_labelled_and_covers_every_category() -> None:

@@ -122,7 +122,6 @@ async def test_timeout_fails_closed_with_block_and_open_without() -> None:
     assert "0.05s" in (closed.error or "")
     opened = await engine.check(policy({"S3": "flag"}), "prompt", ["hi"])
     assert (opened.action, opened.evaluated) == ("passed", False)
-    assert closed.latency_ms < 1000
 
 
 async def test_blocking_in_the_other_stage_does_not_fail_this_one_closed() -> None:

@@ -1,7 +1,10 @@
 """Rolling numbers for the live view: requests per second, error rate, latency percentiles, spend.
 
-Fed with the log events the bus publishes (or rows read back from the store), read at a given
-``now_ms``; nothing here looks at the wall clock, so tests pass a fixed time and get fixed numbers.
+Fed with the log events the bus publishes (by :class:`proxy_core.live_feed.LiveFeed`, on the
+gateway's side) or rows read back from the store (by the console), read at a given ``now_ms``;
+nothing here looks at the wall clock, so tests pass a fixed time and get fixed numbers. A snapshot
+may merge the slots of other instances (the feed's counters and the console's history read from
+the store).
 Memory and time are bounded: requests are aggregated per second (count, errors, latency, cost
 and a histogram of durations), only the last :attr:`LiveStats.window_ms` of them are kept, and
 at most ``max_samples`` ids are remembered to count a log once.
@@ -99,7 +102,7 @@ class LiveStats:
         if slot is None:
             slot = self._slots[key] = _Slot()
             if len(self._slots) > 3 * (self.window_ms // self.slot_ms) + 8:
-                self._expire(max(self._slots) - self.window_ms // self.slot_ms)
+                self.slots_from(max(self._slots))
         duration = int(row.get("duration") or 0)
         slot.count += 1
         slot.duration_sum += duration
@@ -112,18 +115,23 @@ class LiveStats:
         binned = _duration_bin(duration)
         slot.durations[binned] = slot.durations.get(binned, 0) + 1
 
-    def _expire(self, first_kept: int) -> None:
+    def slots_from(self, first: int) -> list[tuple[int, Any]]:
+        """``(slot key, slot)`` pairs, after dropping slots older than a window before ``first``
+        (a window's worth of stragglers is kept)."""
+        first_kept = first - self.window_ms // self.slot_ms
         for key in [k for k in self._slots if k < first_kept]:
             del self._slots[key]
+        return list(self._slots.items())
 
     def _first_slot(self, since_ms: int) -> int:
         """The first slot whose time is all after ``since_ms``."""
         return -(-since_ms // self.slot_ms)
 
-    def snapshot(self, now_ms: int) -> StatsSnapshot:
+    def snapshot(self, now_ms: int, *others: "LiveStats") -> StatsSnapshot:
+        """The numbers at ``now_ms``, of these requests and of those ``others`` counted (which must
+        use the same slot size; each request counted by one of them only)."""
         start = now_ms - self.window_ms
         first, last = self._first_slot(start), (now_ms - 1) // self.slot_ms
-        self._expire(first - self.window_ms // self.slot_ms)  # keep a window's worth of stragglers
         first_recent = self._first_slot(now_ms - self.rate_ms)
         buckets = self.window_ms // self.bucket_ms
         counts = [0] * buckets
@@ -131,7 +139,8 @@ class LiveStats:
         requests = errors = aborted = recent = 0
         spend = 0.0
         durations: dict[int, int] = {}
-        for key, slot in self._slots.items():
+        slots = [item for stats in (self, *others) for item in stats.slots_from(first)]
+        for key, slot in slots:
             if not first <= key <= last:
                 continue
             requests += slot.count
@@ -152,7 +161,7 @@ class LiveStats:
             p50_ms=_percentile(durations, requests, 0.50),
             p95_ms=_percentile(durations, requests, 0.95),
             spend=spend,
-            spend_total=self.spend_total,
+            spend_total=self.spend_total + sum(other.spend_total for other in others),
             rate_series=[c / (self.bucket_ms / 1000) for c in counts],
             latency_series=[latency[i] / counts[i] if counts[i] else 0.0 for i in range(buckets)],
             aborted=aborted,
