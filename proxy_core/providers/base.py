@@ -19,7 +19,7 @@ from proxy_core.errors import ErrorCode, GatewayError
 from proxy_core.providers.texts import StreamText
 
 __all__ = [
-    "DNS_LABEL", "ModelType", "Usage", "ProviderFamily", "STREAM_DONE", "fill_base", "int_or_none", "model_type_from_path",
+    "DNS_LABEL", "JsonApiDefaults", "ModelType", "Usage", "ProviderFamily", "STREAM_DONE", "fill_base", "int_or_none", "model_type_from_path",
 ]  # fmt: skip
 
 
@@ -154,3 +154,19 @@ def fill_base(base: str, values: Mapping[str, str]) -> str:
 class _Fill(dict):
     def __missing__(self, key: str) -> str:
         raise GatewayError(ErrorCode.INVALID_PATH, f"missing {key} in provider path")
+
+
+class JsonApiDefaults:
+    """What most JSON APIs share, for a family to inherit and override: the base URL filled from
+    the path's values, the model type read from the path, the model named by the body's ``model``."""
+
+    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
+        return fill_base(base, values)
+
+    def model_type(self, path: str) -> str:
+        return model_type_from_path(path)
+
+    def request_model(self, path: str, body: Any) -> str | None:
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            return body["model"]
+        return None

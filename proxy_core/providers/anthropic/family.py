@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from proxy_core.providers.anthropic import texts
 from proxy_core.providers.anthropic.compat import AnthropicTranslator
-from proxy_core.providers.base import ModelType, Usage, fill_base, int_or_none, model_type_from_path
+from proxy_core.providers.base import JsonApiDefaults, ModelType, Usage, int_or_none, model_type_from_path
 
 __all__ = ["AnthropicFamily"]
 
@@ -21,21 +21,13 @@ def _input_tokens(usage_obj: dict) -> int | None:
     return base + cached
 
 
-class AnthropicFamily:
+class AnthropicFamily(JsonApiDefaults):
     id = "anthropic"
-
-    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
-        return fill_base(base, values)
 
     def model_type(self, path: str) -> str:
         if "messages" in path or "complete" in path:
             return ModelType.TEXT
         return model_type_from_path(path)
-
-    def request_model(self, path: str, body: Any) -> str | None:
-        if isinstance(body, dict) and isinstance(body.get("model"), str):
-            return body["model"]
-        return None
 
     def parse_response(self, body: Any, usage: Usage) -> None:
         if not isinstance(body, dict):

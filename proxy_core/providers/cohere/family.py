@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from proxy_core.providers.base import Usage, fill_base, int_or_none, model_type_from_path
+from proxy_core.providers.base import JsonApiDefaults, Usage, int_or_none
 from proxy_core.providers.cohere import texts
 from proxy_core.providers.cohere.compat import CohereTranslator
 
@@ -27,19 +27,8 @@ def _read_billed(container: Any, usage: Usage) -> None:
         usage.tokens_out = 0
 
 
-class CohereFamily:
+class CohereFamily(JsonApiDefaults):
     id = "cohere"
-
-    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
-        return fill_base(base, values)
-
-    def model_type(self, path: str) -> str:
-        return model_type_from_path(path)
-
-    def request_model(self, path: str, body: Any) -> str | None:
-        if isinstance(body, dict) and isinstance(body.get("model"), str):
-            return body["model"]
-        return None
 
     def parse_response(self, body: Any, usage: Usage) -> None:
         if not isinstance(body, dict):

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from proxy_core.compat.base import Translator
-from proxy_core.providers.base import ModelType, Usage, fill_base, model_type_from_path
+from proxy_core.providers.base import JsonApiDefaults, ModelType, Usage, model_type_from_path
 from proxy_core.providers.generic import texts
 
 __all__ = ["GenericFamily"]
 
 
-class GenericFamily:
+class GenericFamily(JsonApiDefaults):
     """``default_type``: the model type when the path does not tell (Cartesia and ElevenLabs are
     audio); ``model_from_path``: the path below the base names the model (Hugging Face)."""
 
@@ -24,9 +24,6 @@ class GenericFamily:
     def __init__(self, default_type: str = ModelType.UNKNOWN, model_from_path: bool = False) -> None:
         self._default_type = default_type
         self._model_from_path = model_from_path
-
-    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
-        return fill_base(base, values)
 
     def model_type(self, path: str) -> str:
         guessed = model_type_from_path(path)

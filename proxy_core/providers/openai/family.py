@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from proxy_core.providers.base import STREAM_DONE, Usage, fill_base, int_or_none, model_type_from_path
+from proxy_core.providers.base import JsonApiDefaults, STREAM_DONE, Usage, int_or_none
 from proxy_core.providers.openai import texts
 from proxy_core.providers.openai.compat import ChatRoute, OpenAITranslator
 
@@ -30,24 +30,13 @@ def _read_usage(usage_obj: Any, usage: Usage) -> None:
         usage.tokens_out = 0  # embeddings: prompt tokens only
 
 
-class OpenAIFamily:
+class OpenAIFamily(JsonApiDefaults):
     """OpenAI-format APIs; ``chat`` is where this provider's chat endpoint is and how it takes the key."""
 
     id = "openai"
 
     def __init__(self, chat: ChatRoute = ChatRoute()) -> None:
         self.chat = chat
-
-    def upstream_base(self, provider: str, base: str, values: Mapping[str, str], path: str) -> str:
-        return fill_base(base, values)
-
-    def model_type(self, path: str) -> str:
-        return model_type_from_path(path)
-
-    def request_model(self, path: str, body: Any) -> str | None:
-        if isinstance(body, dict) and isinstance(body.get("model"), str):
-            return body["model"]
-        return None
 
     def parse_response(self, body: Any, usage: Usage) -> None:
         if not isinstance(body, dict):
