@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench import procstat
 from bench.load import ensure_wrk, run_wrk
-from bench.targets import BENCH_DIR, Mock, OursTarget
+from bench.targets import BENCH_DIR, ConsoleTarget, Mock, OursTarget
 
 # bucket name → frame substring that puts a sample in it (first match wins, in this order)
 BUCKETS: list[tuple[str, str]] = [
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=BENCH_DIR / "results")
     p.add_argument("--launcher", help="command replacing aigw-console (A/B experiments: a script that patches, then runs the CLI)")
     p.add_argument("--tag", help="suffix of the output files (default: all or gil)")
+    p.add_argument("--console", action="store_true", help="profile aigw-console with its console showing Live (in tmux), not --headless")
     args = p.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists() and not shutil.which("py-spy"):
@@ -134,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="aigw-profile-") as tmp:
         workdir = Path(tmp)
         mock = Mock(workdir, load_cpu)
-        target = OursTarget(name="ours", label="ours", workdir=workdir, cpu=target_cpu, latencies=(0,))
+        kind = ConsoleTarget if args.console else OursTarget
+        target = kind(name="ours", label="ours", workdir=workdir, cpu=target_cpu, latencies=(0,))
         if args.launcher:
             import shlex
 
