@@ -11,7 +11,7 @@ from enum import IntEnum
 import orjson
 from aiohttp import web
 
-__all__ = ["ErrorCode", "GatewayError", "error_body", "error_response"]
+__all__ = ["ErrorCode", "GatewayError", "error_body", "error_response", "upstream_error"]
 
 
 class ErrorCode(IntEnum):
@@ -75,6 +75,13 @@ class GatewayError(Exception):
         """This error with more response headers (the log id of the row that records it)."""
         self.headers = {**self.headers, **headers}
         return self
+
+
+def upstream_error(provider: str, exc: BaseException) -> GatewayError:
+    """The gateway's error for a provider that did not answer (timeout) or could not be reached."""
+    if isinstance(exc, TimeoutError):
+        return GatewayError(ErrorCode.UPSTREAM_TIMEOUT, f"Provider '{provider}' did not answer in time")
+    return GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{provider}' is unreachable: {type(exc).__name__}")
 
 
 def error_body(code: int, message: str) -> bytes:

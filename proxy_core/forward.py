@@ -19,12 +19,12 @@ from yarl import URL
 from proxy_core.admission import Admitted, reply_headers
 from proxy_core.bounded_body import decodable_accept, read_body
 from proxy_core.cache.steps import StepCache
-from proxy_core.errors import ErrorCode, GatewayError
+from proxy_core.errors import ErrorCode, GatewayError, upstream_error
 from proxy_core.exchange import Exchange
 from proxy_core.guarding import Guard, ResponseMode, merged_log
 from proxy_core.guardrails import GuardrailOutcome
 from proxy_core.ids import new_ulid
-from proxy_core.judged_relay import judge_after, relay_judged, upstream_error
+from proxy_core.judged_relay import judge_after, relay_judged
 from proxy_core.logpipe import LogPipe
 from proxy_core.relay import ClientSink, is_streamed, note_unread, relay_body, relay_error, relay_upstream
 from proxy_core.retry import is_retryable_status, plan_for
@@ -101,9 +101,8 @@ class Forwarder:
             headers["cf-aig-step"] = str(step.index)
         return headers
 
-    def _finish(self, admitted: Admitted, ex: Exchange) -> bool:
+    def _finish(self, admitted: Admitted, ex: Exchange) -> None:
         self.pipe.submit(ex.ended(admitted.started))
-        return True
 
     async def _try_step(self, admitted: Admitted, step: Step, sink: ClientSink, *, last_step: bool) -> bool:
         """Answer the client from this step (``True``), or log its failed attempts (``False``)."""
@@ -119,7 +118,8 @@ class Forwarder:
                 ex.guardrails = prompt_outcome.to_log()
                 err = GatewayError(ErrorCode.PROMPT_BLOCKED, "Prompt blocked due to security configurations")
                 await relay_error(sink, ex, err, self._reply_headers(admitted, ex, step, "MISS"))
-                return self._finish(admitted, ex)
+                self._finish(admitted, ex)
+                return True
         key, ttl = self.cache.plan(gateway, step) if self.cache is not None else (None, 0)
         if key is not None:
             assert self.cache is not None
@@ -131,7 +131,8 @@ class Forwarder:
                     sink, ex, cached.status, cached.headers, cached.body, cached.streamed,
                     self._reply_headers(admitted, ex, step, "HIT"), cached=True, rewrite=step.reply,
                 )  # fmt: skip
-                return self._finish(admitted, ex)
+                self._finish(admitted, ex)
+                return True
         plan = plan_for(step.policy, gateway)
         send_headers = self._upstream_headers(admitted, step, guard_policy)
         for attempt in range(1, plan.max_attempts + 1):
@@ -149,7 +150,8 @@ class Forwarder:
                 err = upstream_error(step.provider, exc)
                 if final and last_step:
                     await relay_error(sink, ex, err, self._reply_headers(admitted, ex, step, "MISS"))
-                    return self._finish(admitted, ex)
+                    self._finish(admitted, ex)
+                    return True
                 self._log_failed_attempt(ex, err.status, err.code, err.message, attempt_started)
                 if not final:
                     await self.sleep(plan.delay_before(attempt))

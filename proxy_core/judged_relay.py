@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import aiohttp
 
 from proxy_core.bounded_body import read_body
-from proxy_core.errors import ErrorCode, GatewayError
+from proxy_core.errors import ErrorCode, GatewayError, upstream_error
 from proxy_core.exchange import Exchange
 from proxy_core.guarding import Guard, merged_log
 from proxy_core.guardrails import GuardrailOutcome
@@ -22,14 +22,7 @@ from proxy_core.relay import ClientSink, is_streamed, note_unread, relay_body, r
 from proxy_core.relay import upstream_headers
 from proxy_core.step import Step
 
-__all__ = ["judge_after", "relay_judged", "unread_outcome", "upstream_error"]
-
-
-def upstream_error(provider: str, exc: BaseException) -> GatewayError:
-    """The gateway's error for a provider that did not answer (timeout) or could not be reached."""
-    if isinstance(exc, TimeoutError):
-        return GatewayError(ErrorCode.UPSTREAM_TIMEOUT, f"Provider '{provider}' did not answer in time")
-    return GatewayError(ErrorCode.UPSTREAM_UNREACHABLE, f"Provider '{provider}' is unreachable: {type(exc).__name__}")
+__all__ = ["judge_after", "relay_judged", "unread_outcome"]
 
 
 async def relay_judged(

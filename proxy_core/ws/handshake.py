@@ -29,7 +29,7 @@ def is_upgrade(request: web.Request) -> bool:
 @dataclass(slots=True)
 class Handshake:
     request: web.Request
-    """The request as :meth:`Proxy.authenticate` reads it: a subprotocol token moved into the header."""
+    """The request as admission reads it: a subprotocol token moved into the ``cf-aig-authorization`` header."""
     authorization: str | None
     """The ``cf-aig-authorization`` value (``Bearer <token>``) from the header or the subprotocol."""
     auth_protocol: str | None

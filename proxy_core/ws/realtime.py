@@ -36,11 +36,10 @@ from yarl import URL
 
 from proxy_core.admission import Admission, reply_headers
 from proxy_core.config import ServerSettings
-from proxy_core.errors import ErrorCode, GatewayError, error_body, error_response
+from proxy_core.errors import ErrorCode, GatewayError, error_body, error_response, upstream_error
 from proxy_core.exchange import Exchange
 from proxy_core.http.routes import split_provider_path
 from proxy_core.ids import new_ulid
-from proxy_core.judged_relay import upstream_error
 from proxy_core.logpipe import LogPipe
 from proxy_core.providers.registry import ProviderRegistry
 from proxy_core.redact import redact_query, redact_text, scrub_body, sent_secrets

@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict
 
 from proxy_core.admission import Admission
 from proxy_core.errors import ErrorCode, GatewayError, error_body, error_response
@@ -163,7 +163,7 @@ class _Connection:
         answer = _Answer(self, event_id, owner.max_message)
         try:
             admitted = await owner.admission.admit(
-                self.account_id, self.gateway_id, CIMultiDictProxy(headers), request_type="websocket",
+                self.account_id, self.gateway_id, headers, request_type="websocket",
                 method="POST", provider="websocket", path="/",
             )  # fmt: skip
             try:

@@ -24,9 +24,9 @@ def build_evaluator(name: str, options: Mapping[str, Any] | None = None, session
     """The evaluator registered as ``name``, built from its options.
 
     ``ValueError`` names an unknown evaluator, an unknown option or a missing one.
-    ``session_factory`` returns the app's shared ``aiohttp.ClientSession``; without it an HTTP
-    evaluator opens its own session. Every built-in evaluator has ``async aclose()`` (a no-op when
-    the session is shared) to call at shutdown.
+    ``session_factory`` returns an ``aiohttp.ClientSession`` the caller owns; without it (as the
+    gateway builds them) an HTTP evaluator opens its own session. Every evaluator has ``async
+    aclose()`` (a no-op when the session is the caller's), called at shutdown.
     """
     try:
         factory = EVALUATORS[name]

@@ -65,8 +65,9 @@ def positive_number(name: str, key: str, value: Any) -> float:
 class HttpClient:
     """JSON over aiohttp with one total timeout; every failure becomes :class:`EvaluatorUnavailable`.
 
-    Uses the session from ``session_factory`` (the app's single ``ClientSession``) or, without one,
-    a session of its own created on first use and closed by :meth:`aclose`.
+    Uses the session from ``session_factory`` (one its caller owns) or, without one, a session of
+    its own created on first use and closed by :meth:`aclose` (the gateway's way: an evaluator never
+    holds provider connections).
     """
 
     def __init__(self, base_url: str, headers: Mapping[str, str], timeout: float, session_factory: SessionFactory | None):
