@@ -116,7 +116,7 @@ async def test_a_burst_shows_the_newest_rows_and_counts_the_rest(console, bus: E
 
 async def test_the_tail_moves_behind_a_dialog(console, bus: EventBus) -> None:
     async with console(on_detach=lambda: None).run_test(size=(120, 40)) as pilot:
-        view = await live_view(pilot)
+        await live_view(pilot)  # the Live view is up before the dialog opens
         await pilot.press("ctrl+d")
         await until(pilot, lambda: isinstance(pilot.app.screen, ModalScreen), what="the detach dialog")
         bus.publish(event(8))

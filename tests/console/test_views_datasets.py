@@ -41,7 +41,7 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
         app = ViewHarness(_factory(exports), services=services)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
-            view = app.screen.query_one(DatasetsView)
+            app.screen.query_one(DatasetsView)  # the Datasets view is up
             # create: a bad filter is refused inline, then fixed
             await pilot.press("n")
             await wait_until(pilot, lambda: isinstance(app.screen, DatasetDialog))

@@ -14,7 +14,8 @@ from proxy_core.services.logs import LogService
 from proxy_core.store.engine import Store, open_store
 from proxy_core.store.filters import Paging, parse_text
 from proxy_core.store.logwriter import CoreLogStore, LogWriter
-from tests.unit.test_log_totals import T0, log_row
+from tests.unit.log_store_helpers import log_row
+from tests.unit.test_log_totals import T0
 
 HOUR = 3_600_000
 

@@ -10,27 +10,13 @@ from typing import Any, AsyncIterator
 import pytest
 
 from proxy_core.services.logs import LogService
-from proxy_core.store.engine import Store, open_store
+from proxy_core.store.engine import Store
 from proxy_core.store.filters import Paging, parse_text
-from proxy_core.store.logwriter import LogWriter
+from tests.unit.log_store_helpers import log_row, open_sqlite_store, write_logs
 
 HOUR = 3_600_000
 T0 = 1_800_000_000_000
 PAGE = Paging(page=1, per_page=50)
-
-
-def log_row(n: int, created_at: int, **fields: Any) -> dict[str, Any]:
-    row = {
-        "id": f"{n:026d}", "account_id": "local", "gateway_id": "default", "created_at": created_at,
-        "provider": "openai", "model": "gpt-4o-mini", "model_type": "text-generation", "path": "/chat/completions",
-        "request_type": "provider", "method": "POST", "status_code": 200, "success": True, "error_code": None,
-        "error": None, "cached": False, "step": 0, "event_id": None, "duration": 10, "ttfb": 5, "tokens_in": 1,
-        "tokens_out": 2, "cost": 0.5, "custom_cost": False, "metadata": None, "feedback": 0, "score": None,
-        "guardrails": None, "request_content_type": "application/json", "response_content_type": "application/json",
-        "request_size": 2, "response_size": 2, "body_stored": False, "body_truncated": False, "streamed": False,
-    }  # fmt: skip
-    row.update(fields)
-    return row
 
 
 def spread(first: int, count: int, start_ms: int, span_ms: int, **fields: Any) -> list[dict[str, Any]]:
@@ -43,19 +29,9 @@ def spread(first: int, count: int, start_ms: int, span_ms: int, **fields: Any) -
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'logs.db'}")
+    opened = await open_sqlite_store(tmp_path / "logs.db")
     yield opened
     await opened.close()
-
-
-async def write(store: Store, rows: list[dict[str, Any]]) -> None:
-    """Through the log writer, so the rollups are kept as in the gateway."""
-    writer = LogWriter(store, lambda a, g: None)
-    try:
-        for start in range(0, len(rows), 500):
-            await writer.write(rows[start : start + 500], [])
-    finally:
-        await writer.close()
 
 
 def logs(store: Store, **budgets: int) -> LogService:
@@ -63,7 +39,7 @@ def logs(store: Store, **budgets: int) -> LogService:
 
 
 async def test_within_the_budget_the_total_is_exact(store: Store) -> None:
-    await write(store, spread(0, 300, T0, 10 * HOUR))
+    await write_logs(store, spread(0, 300, T0, 10 * HOUR))
     service = logs(store)
     for text, expected in (("", 300), ("provider:anthropic", 75), ("provider:anthropic since:1800000000000", 75)):
         page = await service.list("default", parse_text(text), PAGE)
@@ -71,7 +47,7 @@ async def test_within_the_budget_the_total_is_exact(store: Store) -> None:
 
 
 async def test_a_last_page_gives_the_exact_total_whatever_the_budget(store: Store) -> None:
-    await write(store, spread(0, 300, T0, 10 * HOUR))
+    await write_logs(store, spread(0, 300, T0, 10 * HOUR))
     service = logs(store, scope_budget=5, filter_budget=5)
     page = await service.list("default", parse_text("provider:anthropic"), Paging(page=2, per_page=50))
     assert (len(page.items), page.total_count, page.total_is_estimate) == (25, 75, False)
@@ -80,7 +56,7 @@ async def test_a_last_page_gives_the_exact_total_whatever_the_budget(store: Stor
 
 
 async def test_beyond_the_budget_the_total_is_a_flagged_estimate_near_the_truth(store: Store) -> None:
-    await write(store, spread(0, 4_000, T0, 40 * HOUR))
+    await write_logs(store, spread(0, 4_000, T0, 40 * HOUR))
     service = logs(store, scope_budget=500, filter_budget=500)
     every = await service.list("default", parse_text(""), PAGE)
     assert every.total_is_estimate and isinstance(every.total_count, int)
@@ -93,14 +69,14 @@ async def test_beyond_the_budget_the_total_is_a_flagged_estimate_near_the_truth(
 async def test_an_estimate_follows_the_traffic_the_rollups_saw(store: Store) -> None:
     """A busy first day and a quiet second one: the newest logs examined are all from the quiet
     day, so scaling by time alone would say ~1,000; the rollups know the first day was busy."""
-    await write(store, spread(0, 3_000, T0, 24 * HOUR) + spread(3_000, 500, T0 + 24 * HOUR, 24 * HOUR))
+    await write_logs(store, spread(0, 3_000, T0, 24 * HOUR) + spread(3_000, 500, T0 + 24 * HOUR, 24 * HOUR))
     page = await logs(store, scope_budget=400).list("default", parse_text(""), PAGE)
     assert page.total_is_estimate and 3_300 <= page.total_count <= 3_700
 
 
 async def test_an_estimate_leaves_out_requests_whose_logs_are_gone(store: Store) -> None:
     """Rollups keep every request; an estimate counts only from the oldest log still stored."""
-    await write(store, spread(0, 2_000, T0, 20 * HOUR))
+    await write_logs(store, spread(0, 2_000, T0, 20 * HOUR))
     service = logs(store, scope_budget=300)
     deleted = await service.delete("default", parse_text(f"until:{T0 + 10 * HOUR - 1}"))
     assert deleted == 1_000
@@ -109,7 +85,7 @@ async def test_an_estimate_leaves_out_requests_whose_logs_are_gone(store: Store)
 
 
 async def test_a_time_range_is_estimated_from_its_own_share_of_the_traffic(store: Store) -> None:
-    await write(store, spread(0, 3_000, T0, 30 * HOUR))
+    await write_logs(store, spread(0, 3_000, T0, 30 * HOUR))
     since = parse_text(f"since:{T0 + 10 * HOUR} until:{T0 + 20 * HOUR - 1}")
     page = await logs(store, scope_budget=200).list("default", since, PAGE)
     assert page.total_is_estimate and 900 <= page.total_count <= 1_100
@@ -131,7 +107,7 @@ async def test_without_rollups_an_estimate_scales_by_time(store: Store, tmp_path
 
 
 async def test_every_gateway_at_once(store: Store) -> None:
-    await write(store, spread(0, 1_000, T0, 10 * HOUR) + spread(1_000, 1_000, T0, 10 * HOUR, gateway_id="other"))
+    await write_logs(store, spread(0, 1_000, T0, 10 * HOUR) + spread(1_000, 1_000, T0, 10 * HOUR, gateway_id="other"))
     exact = await logs(store).list(None, parse_text(""), PAGE)
     assert (exact.total_count, exact.total_is_estimate) == (2_000, False)
     estimate = await logs(store, scope_budget=300).list(None, parse_text(""), PAGE)
@@ -139,6 +115,6 @@ async def test_every_gateway_at_once(store: Store) -> None:
 
 
 async def test_an_estimate_never_falls_below_the_logs_already_paged_past(store: Store) -> None:
-    await write(store, spread(0, 1_000, T0, 10 * HOUR))
+    await write_logs(store, spread(0, 1_000, T0, 10 * HOUR))
     deep = await logs(store, scope_budget=5).list("default", parse_text(""), Paging(page=15, per_page=50))
     assert len(deep.items) == 50 and deep.total_count >= 15 * 50

@@ -15,11 +15,10 @@ from sqlalchemy import select
 
 from proxy_core.services.analytics import BUCKETS, AnalyticsService
 from proxy_core.store.engine import Store, open_store
-from proxy_core.store.logwriter import LogWriter
 from proxy_core.store.migrate import alembic_config
 from proxy_core.store.models import Base, LogRollupHourly
 from proxy_core.store.rollups import HOUR_MS, KEY, MINUTE_MS, coarsen, rollup_rows
-from tests.unit.test_log_totals import log_row
+from tests.unit.log_store_helpers import log_row, open_sqlite_store, write_logs
 
 T0 = 1_800_000_000_000 - 1_800_000_000_000 % HOUR_MS
 DAYS = 3
@@ -68,18 +67,9 @@ def answered(points: list) -> dict[tuple, tuple]:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'logs.db'}")
+    opened = await open_sqlite_store(tmp_path / "logs.db")
     yield opened
     await opened.close()
-
-
-async def write(store: Store, rows: list[dict[str, Any]]) -> None:
-    writer = LogWriter(store, lambda a, g: None)
-    try:
-        for start in range(0, len(rows), 300):
-            await writer.write(rows[start : start + 300], [])
-    finally:
-        await writer.close()
 
 
 def totals(r: Any) -> tuple:
@@ -112,7 +102,7 @@ def summed_by_hour(rows: list[dict[str, Any]]) -> dict[tuple, tuple]:
 
 async def test_the_hourly_table_sums_the_raw_logs_hour_by_hour(store: Store) -> None:
     rows = random_logs(3_000)
-    await write(store, rows)
+    await write_logs(store, rows, batch=300)
     assert await hourly_table(store) == summed_by_hour(rows)
 
 
@@ -124,7 +114,7 @@ RAGGED = (T0 + 5 * HOUR_MS + 17 * MINUTE_MS + 3_000, T0 + 2 * 24 * HOUR_MS + 11 
 @pytest.mark.parametrize("group", [None, "provider", "model"])
 async def test_analytics_equal_the_raw_logs_over_a_ragged_range(store: Store, bucket: str, group: str | None) -> None:
     rows = random_logs(3_000)
-    await write(store, rows)
+    await write_logs(store, rows, batch=300)
     analytics = AnalyticsService(store, "local")
     points = await analytics.series("default", *RAGGED, bucket, group)  # type: ignore[arg-type]
     assert answered(points) == expected(rows, *RAGGED, BUCKETS[bucket], group)
@@ -143,7 +133,7 @@ async def test_hour_and_day_charts_read_the_hourly_table_and_minute_charts_the_m
     """Empty the minute table's whole hours inside the range: charts by hour and day still see them
     (hourly table), charts by minute no longer do; the edges always come from the minute table."""
     rows = random_logs(3_000)
-    await write(store, rows)
+    await write_logs(store, rows, batch=300)
     analytics = AnalyticsService(store, "local")
     first_hour, last_hour = T0 + 6 * HOUR_MS, T0 + 2 * 24 * HOUR_MS + 11 * HOUR_MS
     db = sqlite3.connect(tmp_path / "logs.db")
