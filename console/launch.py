@@ -37,6 +37,7 @@ from console.app import DETACH, QUIT, AigwConsole, make_console
 from console.attach import AttachedLink, AttachError
 from console.link import GatewayLink, InProcessLink
 from console.prefs import PREFS_FILE_NAME
+from console.terminal import terminal_may_vanish
 from proxy_core.api import read_admin_token
 from proxy_core.config import Settings
 from proxy_core.gateway_thread import GatewayThread
@@ -151,7 +152,8 @@ async def run_console(settings: Settings) -> int:
         orphan_watch = asyncio.create_task(_watch_parent())
         orphan_watch.add_done_callback(lambda task: task.cancelled() or hang_up())
         try:
-            result = await app.run_async()
+            with terminal_may_vanish():
+                result = await app.run_async()
         except OSError:  # the terminal vanished under Textual
             log.warning("the terminal went away", exc_info=True)
             result = DETACH
@@ -207,7 +209,8 @@ async def run_attached(settings: Settings, info: RuntimeInfo) -> int:
         loop.add_signal_handler(sig, app.exit)
     try:
         try:
-            await app.run_async()
+            with terminal_may_vanish():
+                await app.run_async()
         except OSError:  # the terminal vanished under Textual
             log.warning("the terminal went away", exc_info=True)
     finally:

@@ -1,10 +1,11 @@
 """``aigw-console`` with its console, as a real process on a pseudo-terminal.
 
 The gateway and the console share one process: the screen comes up and the proxy answers; a
-dropped terminal (the pty hung up, as when an SSH session dies) drops the console, never the
-gateway; a second ``aigw-console`` on the same data directory attaches to that gateway and shows
-its new requests live, and quitting it leaves the gateway serving; SIGTERM then stops the gateway
-with the log queue flushed.
+dropped terminal (the pty hung up, as when an SSH session dies) or a SIGHUP drops the console,
+never the gateway; a second ``aigw-console`` on the same data directory attaches to that gateway and
+shows its new requests live, and quitting it leaves the gateway serving; quitting with ``y`` or with
+Enter on *Quit* stops it; detaching leaves it serving until SIGTERM. Every way out ends with the
+log queue flushed: the count the gateway reports is the count in the database.
 """
 
 from __future__ import annotations
@@ -70,10 +71,31 @@ def _start_on_pty(args: list[str], data_dir: Path, width: int = 80) -> tuple[sub
     return proc, master
 
 
+def _wait_for_log_line(data_dir: Path, needle: str, timeout: float = 30.0) -> str:
+    """Wait until the console log holds ``needle`` (the process's own record of what it did)."""
+    deadline = time.monotonic() + timeout
+    path = data_dir / "console.log"
+    while True:
+        text = path.read_text() if path.exists() else ""
+        if needle in text:
+            return text
+        assert time.monotonic() < deadline, f"{needle!r} never appeared in {path}"
+        time.sleep(0.05)
+
+
+def _stopped_with_every_log_stored(data_dir: Path, expected: int) -> None:
+    """The gateway stopped, said how many logs it wrote, and the database holds exactly those."""
+    log = (data_dir / "console.log").read_text()
+    assert f"gateway stopped (logs written={expected} dropped=0" in log
+    assert _stored_logs(data_dir) == expected
+    assert not (data_dir / "gateway.json").exists(), "a stopped gateway removes its runtime file"
+
+
 def test_console_runs_with_the_gateway_and_a_hangup_keeps_the_gateway(tmp_path: Path) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/v1/local/default"
-    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], tmp_path / "data")
+    data_dir = tmp_path / "data"
+    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], data_dir)
     seen = bytearray()
     try:
         _read_until(master, b"1 Live", seen)
@@ -81,22 +103,44 @@ def test_console_runs_with_the_gateway_and_a_hangup_keeps_the_gateway(tmp_path: 
         assert _chat(url) == 200
         os.write(master, b"\x11")  # ctrl+q: asks first, since quitting would stop the gateway
         _read_until(master, b"Quit and stop the gateway?", seen)
-        os.write(master, b"\x1b")  # escape: cancelled
-        time.sleep(0.5)
+        os.write(master, b"n")  # n cancels; the next key reaches the view again
+        os.write(master, b"?")
+        _read_until(master, b"escape closes", seen)
         assert proc.poll() is None
     finally:
-        os.close(master)  # the terminal goes away
-    time.sleep(1.0)
+        os.close(master)  # the terminal goes away: the kernel hangs the session up
+    _wait_for_log_line(data_dir, "console detached")
     assert proc.poll() is None, "a dropped terminal must not stop the gateway"
     assert _chat(url) == 200
     try:
-        _attach_and_watch(tmp_path / "data", url)
+        _attach_and_watch(data_dir, url)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
-    log = (tmp_path / "data" / "console.log").read_text()
-    assert "console detached" in log and "gateway stopped (logs written=4 dropped=0" in log
-    assert not (tmp_path / "data" / "gateway.json").exists(), "a stopped gateway removes its runtime file"
+    _stopped_with_every_log_stored(data_dir, 4)
+
+
+def test_sighup_with_the_terminal_open_detaches_and_the_gateway_serves_on(tmp_path: Path) -> None:
+    """SIGHUP (a dropped SSH session, ``kill -HUP``) closes the console, never the gateway."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/v1/local/default"
+    data_dir = tmp_path / "data"
+    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], data_dir)
+    seen = bytearray()
+    try:
+        _read_until(master, b"1 Live", seen)
+        assert _chat(url) == 200
+        proc.send_signal(signal.SIGHUP)
+        _wait_for_log_line(data_dir, "console detached")
+        assert proc.poll() is None
+        assert _chat(url) == 200, "a hung-up console's gateway serves on, headless"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    _stopped_with_every_log_stored(data_dir, 2)
 
 
 def _attach_and_watch(data_dir: Path, url: str) -> None:
@@ -143,12 +187,31 @@ def test_ctrl_q_then_y_stops_the_gateway_and_exits_0(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
         os.close(master)
-    assert not (data_dir / "gateway.json").exists(), "a stopped gateway removes its runtime file"
     with pytest.raises(OSError):
         _chat(url)
-    log = (data_dir / "console.log").read_text()
-    assert f"gateway stopped (logs written={_stored_logs(data_dir)} dropped=0" in log
-    assert _stored_logs(data_dir) == 3
+    _stopped_with_every_log_stored(data_dir, 3)
+
+
+def test_ctrl_q_then_enter_on_quit_stops_the_gateway(tmp_path: Path) -> None:
+    """The focus starts on Cancel (quitting stops the gateway); moving it to Quit and pressing Enter quits."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/v1/local/default"
+    data_dir = tmp_path / "data"
+    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], data_dir)
+    seen = bytearray()
+    try:
+        _read_until(master, b"1 Live", seen)
+        for _ in range(2):
+            assert _chat(url) == 200
+        os.write(master, b"\x11")  # ctrl+q
+        _read_until(master, b"Quit and stop the gateway?", seen)
+        os.write(master, b"\x1b[D\r")  # left: focus the Quit button; Enter presses it
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    _stopped_with_every_log_stored(data_dir, 2)
 
 
 def test_detach_keeps_the_gateway_serving_until_sigterm(tmp_path: Path) -> None:
@@ -172,5 +235,4 @@ def test_detach_keeps_the_gateway_serving_until_sigterm(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
         os.close(master)
-    assert "gateway stopped (logs written=2 dropped=0" in (data_dir / "console.log").read_text()
-    assert _stored_logs(data_dir) == 2
+    _stopped_with_every_log_stored(data_dir, 2)
