@@ -6,73 +6,19 @@ process-level test that a second ``aigw-console`` attaches is in ``test_console_
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
 
 import aiohttp
-import orjson
 import pytest
 
 from console.attach import AttachedLink, AttachError, events_url
-from console.link import GatewayLink, InProcessLink
-from proxy_core.gateway_thread import GatewayThread
+from console.link import GatewayLink
 from proxy_core.live_feed import FeedCursor
 from proxy_core.runner import RunningGateway
-from proxy_core.server import PIPE
-from proxy_core.runtime_file import RUNTIME_FILE_NAME, RuntimeInfo
-from proxy_core.services import Actor, Services
-from proxy_core.store.engine import open_store
-from proxy_core.services.types import system_clock
-from tests.conftest import GatewayFactory, Upstream, make_settings, mock_providers
+from proxy_core.runtime_file import RuntimeInfo
+from tests.conftest import GatewayFactory
+from tests.integration.console_links import ADMIN, OPERATOR, Linked, gw, linked, runtime_of
 
-ADMIN = "attach-admin-token"
-OPERATOR = Actor("operator", "console")
-
-
-@pytest.fixture
-async def gw(gateway_factory: GatewayFactory) -> RunningGateway:
-    return await gateway_factory(api={"admin_token": ADMIN})
-
-
-def runtime_of(gateway: RunningGateway) -> RuntimeInfo:
-    """What the gateway wrote for attachers (``read_runtime`` ignores this very process)."""
-    raw = orjson.loads((gateway.settings.data_dir / RUNTIME_FILE_NAME).read_bytes())
-    return RuntimeInfo(**raw)
-
-
-class Linked:
-    """A console's side of either link: its own store and service layer, and the gateway's URL."""
-
-    def __init__(self, link: GatewayLink, services: Services, gateway: RunningGateway, flush) -> None:  # noqa: ANN001
-        self.link, self.services, self.gateway, self.flush = link, services, gateway, flush
-
-
-@pytest.fixture(params=["attached", "in-process"])
-async def linked(request: pytest.FixtureRequest, gateway_factory: GatewayFactory, upstream: Upstream, tmp_path) -> AsyncIterator[Linked]:  # noqa: ANN001
-    thread = None
-    if request.param == "attached":
-        gateway = await gateway_factory(api={"admin_token": ADMIN})
-        attached = AttachedLink(runtime_of(gateway), ADMIN)
-        await attached.connect()
-        link: GatewayLink = attached
-        flush = gateway.app[PIPE].flush
-    else:
-        thread = GatewayThread(make_settings(tmp_path / "threaded", mock_providers(upstream), api={"admin_token": ADMIN}),
-                               clock=system_clock)  # fmt: skip
-        gateway = await thread.start()
-        link = InProcessLink(thread)
-
-        async def flush() -> None:
-            await thread.run(gateway.app[PIPE].flush)
-
-    store = await open_store(gateway.settings.store_url)
-    services = Services(store, account_id="local", directory=link, bus=link.bus, on_logs_deleted=link.logs_deleted)
-    yield Linked(link, services, gateway, flush)
-    if isinstance(link, AttachedLink):
-        await link.close()
-    await store.close()
-    if thread is not None:
-        await thread.stop()
-
+__all__ = ["gw", "linked"]  # fixtures, shared with test_console_links.py
 
 async def chat(gateway: RunningGateway, model: str = "gpt-4o-mini", **headers: str) -> aiohttp.ClientResponse:
     body = {"model": model, "messages": [{"role": "user", "content": "hello"}]}
