@@ -14,7 +14,7 @@ from console.attach import AttachedLink, AttachError, events_url
 from console.link import GatewayLink
 from proxy_core.live_feed import FeedCursor
 from proxy_core.runner import RunningGateway
-from proxy_core.runtime_file import RuntimeInfo
+from proxy_core.runtime_file import RUNTIME_FILE_NAME, RuntimeInfo
 from tests.conftest import GatewayFactory
 from tests.integration.console_links import ADMIN, OPERATOR, Linked, gw, linked, runtime_of
 
