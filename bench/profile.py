@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--launcher", help="command replacing aigw-console (A/B experiments: a script that patches, then runs the CLI)")
     p.add_argument("--tag", help="suffix of the output files (default: all or gil)")
     p.add_argument("--console", action="store_true", help="profile aigw-console with its console showing Live (in tmux), not --headless")
+    p.add_argument("--probe", action="store_true", help="with --console: run the bench's key and view-switch probe during the recording")
     args = p.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists() and not shutil.which("py-spy"):
@@ -158,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             load.start()
             time.sleep(1)
+            probes: list[dict] = []
+            prober = None
+            if args.probe and isinstance(target, ConsoleTarget):
+                until = time.monotonic() + args.seconds
+                prober = threading.Thread(target=lambda: probes.extend(target.probe_cycles("profile", until)))
+                prober.start()
             common = [spy, "record", "--pid", str(target.pid), "--duration", str(int(args.seconds)), "--rate", str(args.rate), "--nonblocking"]
             if args.gil:
                 common.append("--gil")
@@ -168,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:
                 proc.wait()
             load.join()
+            if prober is not None:
+                prober.join()
             cpu = procstat.tree_cpu_seconds(target.pid) - cpu0
             threads = {t: c - threads0.get(t, 0.0) for t, c in thread_cpu(target.pid).items()}
         finally:
@@ -184,7 +193,14 @@ def main(argv: list[str] | None = None) -> int:
             + "".join(f"; thread {t} {c / w.requests * 1e6:,.0f} µs/req ({c / cpu * 100:.0f}%)" for c, t in others)
             + " — non-main threads are the log writer's SQLite thread and aiosqlite's; they share the pinned core with the event loop.\n"
         )
-    head += f"\nheaders: {extra or 'none'}; logs stored {facts.get('rows')}\n\n"
+    head += f"\nheaders: {extra or 'none'}; logs stored {facts.get('rows')}\n"
+    if args.probe:
+        timed = sorted(q["ms"] for q in probes if q.get("ms") is not None)
+        views = sorted(q["ms"] for q in probes if q.get("ms") is not None and q["kind"] == "view")
+        if timed:
+            head += (f"\nprobe: {len(timed)} key → screen measurements, median {timed[len(timed) // 2]:.0f} ms, "
+                     f"slowest {timed[-1]:.0f} ms; view switches {len(views)}, slowest {views[-1] if views else 0:.0f} ms\n")  # fmt: skip
+    head += "\n"
     md = head + summarize(raw)
     (args.out / f"profile-ours-{tag}.md").write_text(md)
     print(md)

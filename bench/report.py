@@ -80,6 +80,11 @@ def _rps(r: TargetResult | None, lat: int, c: int) -> float | None:
     return p.wrk.rps if p else None
 
 
+def _p99(r: TargetResult | None, lat: int, c: int) -> float | None:
+    p = _usable(r, lat, c)
+    return p.wrk.p99_ms if p else None
+
+
 def _raw_rps(r: TargetResult | None, lat: int, c: int) -> float | None:
     """req/s whether sustained or not (the load generator check: what the client got)."""
     if r is None or r.status != "ok":
@@ -124,9 +129,9 @@ def _cpu(r: TargetResult | None, lat: int = 0, c: int = 64) -> float | None:
     return p.cpu_us_per_req if p else None
 
 
-RESPONSIVE_MS = 250
-"""A view switch the operator perceives as immediate: ~100 ms of reaction plus tmux's own key
-delivery and screen polling (the idle probes show that part)."""
+RESPONSIVE_MS = 100
+"""A key or view switch the operator perceives as immediate (the console-loop issue's goal), tmux's
+own key delivery and 20 ms screen polling included (the idle `cat` row shows that share)."""
 
 PROBE_TIMEOUT_MS = 15_000
 
@@ -201,10 +206,17 @@ GOALS: list[tuple[str, GoalFn, str, float, str]] = [
         "×",
     ),
     (
-        "console attached and tailing / headless req/s, c=64, 0 ms",
+        "console showing Live in the same process / headless req/s, c=64, 0 ms",
         lambda t: _ratio(_rps(t.get("console"), 0, 64), _rps(t.get("ours"), 0, 64)),
         ">=",
-        0.85,
+        0.90,
+        "×",
+    ),
+    (
+        "console showing Live in the same process: proxy p99 / headless p99, c=64, 0 ms",
+        lambda t: _ratio(_p99(t.get("console"), 0, 64), _p99(t.get("ours"), 0, 64)),
+        "<=",
+        1.25,
         "×",
     ),
     (
@@ -226,7 +238,7 @@ GOALS: list[tuple[str, GoalFn, str, float, str]] = [
         "a 2nd aigw-console attached to the headless gateway / headless req/s, c=64, 0 ms",
         lambda t: _ratio(_rps(t.get("attached"), 0, 64), _rps(t.get("ours"), 0, 64)),
         ">=",
-        0.85,
+        0.90,
         "×",
     ),
 ]
@@ -560,7 +572,9 @@ def _render_console_target(r: dict[str, Any]) -> list[str]:
         "and resumes it (handled in place: how long the event loop makes a key wait), then `2` switches to Logs and "
         "`1` back to Live (a whole screen's work). It includes tmux's key delivery and 20 ms screen polling on the "
         f"load core; the idle rows show the same keys before the load. Goal: ≤ {RESPONSIVE_MS} ms, a reaction the "
-        "operator perceives as immediate. Under load = during the heaviest point, while wrk runs.\n"
+        "operator perceives as immediate. Under load = during a run of the heaviest point of its own (the probe's "
+        "view switches are work the console does, so the ratios above use the same point with Live showing and no "
+        "probe; the probed run's throughput is below the table).\n"
     )
     probes = [q for q in r.get("probes", []) if "key" in q]
     if probes:
@@ -574,6 +588,13 @@ def _render_console_target(r: dict[str, Any]) -> list[str]:
             out.append(f"| {when} | {q['key']} | {q.get('action', '')} | {ms} |")
     else:
         out.append("No probe was taken.")
+    probed = r.get("probe_point")
+    if probed:
+        out.append(
+            f"\nWhile the probe ran ({probed['latency_ms']} ms, c={probed['connections']}): "
+            f"{probed['wrk']['rps']:,.0f} req/s, p99 {probed['wrk']['p99_ms']:.1f} ms, "
+            f"{probed['cpu_us_per_req']:,.0f} µs CPU per request."
+        )
     stats = [q["stats_line"] for q in r.get("probes", []) if q.get("stats_line")]
     if stats:
         out.append(f"\nThe Live view's own stats line under load: `{stats[-1]}`")

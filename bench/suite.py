@@ -151,6 +151,9 @@ class TargetResult:
     notes: list[str] = field(default_factory=list)
     probes: list[dict[str, Any]] = field(default_factory=list)
     """The console's key → screen measurements (``ConsoleTarget.probes``)."""
+    probe_point: Point | None = None
+    """The heaviest point run once more while the probe switches views (its own work): kept out of
+    :attr:`points`, so the ratios compare the console showing Live, as an operator watches it."""
 
     def point(self, latency_ms: int, connections: int) -> Point | None:
         for p in self.points:
@@ -162,6 +165,7 @@ class TargetResult:
         d = asdict(self)
         d["points"] = [p.to_dict() for p in self.points]
         d["ttfb"] = self.ttfb.to_dict() if self.ttfb else None
+        d["probe_point"] = self.probe_point.to_dict() if self.probe_point else None
         return d
 
 
@@ -206,7 +210,8 @@ def _drain(target: Target, timeout: float) -> float:
     return round(waited, 2) if waited > 0.1 else 0.0
 
 
-def _point(target: Target, mock: Mock, plan: Plan, latency: int, conns: int) -> Point:
+def _point(target: Target, mock: Mock, plan: Plan, latency: int, conns: int, *, probing: bool = False) -> Point:
+    """One measured point; ``probing``: the console's key and view-switch probe runs meanwhile."""
     duration = plan.duration
     drain_wait = _drain(target, plan.drain_timeout) if isinstance(target, OursTarget) else None
     mock_pid = mock.proc.pid
@@ -218,8 +223,7 @@ def _point(target: Target, mock: Mock, plan: Plan, latency: int, conns: int) -> 
     side0 = sum(procstat.proc_cpu_seconds(p) for p in side_pids)
     self0 = _self_cpu()
     cores0 = procstat.read_cores()
-    heaviest = conns == max(plan.concurrencies) and latency == plan.latencies[0]
-    collect = target.during_point(latency, conns, duration, heaviest=heaviest)
+    collect = target.during_point(latency, conns, duration) if probing else None
     logs0 = _logs(target)
     result = run_wrk(
         target.url(latency), target.body(latency), target.headers(latency), connections=conns, duration=duration, cpu=plan.load_cpu
@@ -308,9 +312,13 @@ def measure_target(target: Target, mock: Mock, plan: Plan, *, log: Any = print) 
                     f"bench: {target.label}: {lat:>2} ms c={conns:<2} {p.wrk.rps:9.1f} req/s  p50 {p.wrk.p50_ms:7.2f} ms"
                     f"  p99 {p.wrk.p99_ms:7.2f} ms  cpu {p.cpu_us_per_req:6.0f} µs/req{err}{noisy}{writer}"
                 )
-                keys = [f"{q['key']}→{q['ms']:.0f} ms" if q.get("ms") is not None else f"{q['key']}→timeout" for q in p.probe or [] if "key" in q]
-                if keys:
-                    log(f"bench: {target.label}: console key → screen during this point: {', '.join(keys)}")
+        if hasattr(target, "probe_cycles"):  # a console: probe keys and view switches on a point of their own
+            lat, conns = plan.latencies[0], max(plan.concurrencies)
+            p = res.probe_point = _point(target, mock, plan, lat, conns, probing=True)
+            client_requests += p.wrk.requests
+            keys = [f"{q['key']}→{q['ms']:.0f} ms" if q.get("ms") is not None else f"{q['key']}→timeout" for q in p.probe or [] if "key" in q]
+            log(f"bench: {target.label}: {lat:>2} ms c={conns:<2} while probing: {p.wrk.rps:9.1f} req/s  p99 {p.wrk.p99_ms:7.2f} ms;"
+                f" console key → screen: {', '.join(keys) or 'none'}")  # fmt: skip
         res.ttfb = stream_ttfb(target.url(0), target.body(0, stream=True), target.headers(0), n=plan.ttfb_requests)
         client_requests += plan.ttfb_requests + 5
         t = res.ttfb

@@ -226,9 +226,9 @@ class Target:
     def before_points(self) -> None:
         """Called once after the warm-up, before the first load point."""
 
-    def during_point(self, latency_ms: int, connections: int, duration: float, *, heaviest: bool) -> Any:
-        """Called as a load point starts; may return a callable that the suite calls when it ends,
-        whose result is kept with the point (``Point.probe``)."""
+    def during_point(self, latency_ms: int, connections: int, duration: float) -> Any:
+        """Called as the probed point starts (a console's run of its own); may return a callable that
+        the suite calls when it ends, whose result is kept with the point (``Point.probe``)."""
         return None
 
     def stop(self) -> dict[str, Any]:
@@ -493,7 +493,7 @@ class ConsoleTarget(OursTarget):
 
     Configured like :class:`OursTarget` and pinned the same way. The console draws the live tail
     while ``wrk`` loads the proxy; its CPU is in the process's CPU (it is the same process).
-    *Responsiveness*: after the warm-up (idle) and during the heaviest load point, keys ``2`` then
+    *Responsiveness*: after the warm-up (idle) and during a probed run of the heaviest point, keys ``2`` then
     ``1`` are sent through tmux and the time until ``capture-pane`` shows the new view's header is
     recorded (:attr:`probes`; it includes tmux's own key delivery and screen polling, which the
     idle figures show). At the end the console is quit like an operator does (ctrl+q, confirm), so
@@ -569,7 +569,7 @@ class ConsoleTarget(OursTarget):
         except (TimeoutError, RuntimeError) as exc:
             self.notes.append(f"console: the first switch to Logs and back failed: {exc}"[:400])
             return
-        idle = self._probe_cycles("idle", time.monotonic() + 1.0)
+        idle = self.probe_cycles("idle", time.monotonic() + 1.0)
         for q in idle:
             q.pop("ended_at", None)
         self.probes.extend(idle)
@@ -592,9 +592,9 @@ class ConsoleTarget(OursTarget):
         times.sort()
         return [{"label": "idle", "key": "k", "action": f"tmux alone (cat echoes the key), median of {n}", "kind": "tmux", "ms": round(times[n // 2] * 1000, 1)}]
 
-    def during_point(self, latency_ms: int, connections: int, duration: float, *, heaviest: bool) -> Any:
-        """Probe the console while the heaviest point runs; returns the callable that collects it."""
-        if not heaviest or self.tmux is None:
+    def during_point(self, latency_ms: int, connections: int, duration: float) -> Any:
+        """Probe the console while the probed point runs; returns the callable that collects it."""
+        if self.tmux is None:
             return None
         import threading
 
@@ -603,7 +603,7 @@ class ConsoleTarget(OursTarget):
 
         def probe() -> None:
             time.sleep(duration * 0.15)
-            found.extend(self._probe_cycles(label, time.monotonic() + duration * 0.45))
+            found.extend(self.probe_cycles(label, time.monotonic() + duration * 0.45))
             try:
                 found.append({"label": label, "stats_line": self._stats_line()})
             except (RuntimeError, subprocess.SubprocessError) as exc:
@@ -634,7 +634,7 @@ class ConsoleTarget(OursTarget):
         self.tmux.wait_for(shows, timeout)
         return time.monotonic() - t0
 
-    def _probe_cycles(self, label: str, until: float) -> list[dict[str, Any]]:
+    def probe_cycles(self, label: str, until: float) -> list[dict[str, Any]]:
         """Each of :data:`PROBE_STEPS` in turn until ``until`` (at least once): key → screen ms."""
         out: list[dict[str, Any]] = []
         while True:
