@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench import procstat
 from bench.load import ensure_wrk, run_wrk
-from bench.targets import BENCH_DIR, ConsoleTarget, Mock, OursTarget
+from bench.targets import BENCH_DIR, AttachedConsoleTarget, ConsoleTarget, Mock, OursTarget
 
 # bucket name → frame substring that puts a sample in it (first match wins, in this order)
 BUCKETS: list[tuple[str, str]] = [
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--launcher", help="command replacing aigw-console (A/B experiments: a script that patches, then runs the CLI)")
     p.add_argument("--tag", help="suffix of the output files (default: all or gil)")
     p.add_argument("--console", action="store_true", help="profile aigw-console with its console showing Live (in tmux), not --headless")
+    p.add_argument("--attached", action="store_true", help="profile a headless gateway and a second aigw-console attached to it (in tmux), each process on its own")
     p.add_argument("--probe", action="store_true", help="with --console: run the bench's key and view-switch probe during the recording")
     args = p.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="aigw-profile-") as tmp:
         workdir = Path(tmp)
         mock = Mock(workdir, load_cpu)
-        kind = ConsoleTarget if args.console else OursTarget
+        kind = AttachedConsoleTarget if args.attached else ConsoleTarget if args.console else OursTarget
         target = kind(name="ours", label="ours", workdir=workdir, cpu=target_cpu, latencies=(0,))
         if args.launcher:
             import shlex
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             url, body, headers = target.url(0), target.body(0), {**target.headers(0), **extra}
             run_wrk(url, body, headers, connections=args.connections, duration=2, cpu=load_cpu)
             cpu0 = procstat.tree_cpu_seconds(target.pid)
+            console_pid = target.tmux.pid if args.attached and target.tmux is not None else None
+            console_cpu0 = procstat.tree_cpu_seconds(console_pid) if console_pid else 0.0
             threads0 = thread_cpu(target.pid)
             import threading
 
@@ -172,12 +175,17 @@ def main(argv: list[str] | None = None) -> int:
                 subprocess.Popen([*common, "--format", "raw", "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE),
                 subprocess.Popen([*common, "--format", "speedscope", "-o", str(speedscope)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE),
             ]
+            console_raw = args.out / f"profile-ours-{tag}-console.raw"
+            if console_pid:
+                procs.append(subprocess.Popen([*common[:3], str(console_pid), *common[4:], "--format", "raw", "-o", str(console_raw)],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))  # fmt: skip
             for proc in procs:
                 proc.wait()
             load.join()
             if prober is not None:
                 prober.join()
             cpu = procstat.tree_cpu_seconds(target.pid) - cpu0
+            console_cpu = procstat.tree_cpu_seconds(console_pid) - console_cpu0 if console_pid else 0.0
             threads = {t: c - threads0.get(t, 0.0) for t, c in thread_cpu(target.pid).items()}
         finally:
             facts = target.stop()
@@ -202,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"slowest {timed[-1]:.0f} ms; view switches {len(views)}, slowest {views[-1] if views else 0:.0f} ms\n")  # fmt: skip
     head += "\n"
     md = head + summarize(raw)
+    if args.attached and w:
+        md += (f"\n\n## The attached console's process\n\nCPU {console_cpu / w.requests * 1e6:,.0f} µs per proxied request "
+               f"(the gateway's: {cpu / w.requests * 1e6:,.0f}).\n\n" + summarize(console_raw))  # fmt: skip
     (args.out / f"profile-ours-{tag}.md").write_text(md)
     print(md)
     print(f"\nbench.profile: wrote {raw}, {speedscope} and profile-ours-{tag}.md")
