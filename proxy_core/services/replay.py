@@ -193,7 +193,8 @@ class ReplayService:
                 async with session.request(method, url, headers=headers, data=body) as response:
                     return response.status, response.headers, await response.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise ServiceError(f"the gateway at {url.split('/v1/')[0]} cannot be reached: {exc or type(exc).__name__}") from None
+            reason = str(exc) or type(exc).__name__
+            raise ServiceError(f"the gateway cannot be reached ({url.split('/v1/')[0]}): {reason}") from None
 
     async def _audit(self, actor: Actor, sent: ReplaySent, provider: str, model: str | None) -> None:
         new = {"replay_of": sent.original_id, "log_id": sent.log_id, "provider": sent.target.provider,
