@@ -158,3 +158,20 @@ async def test_bad_targets_are_refused_before_sending(
     with pytest.raises(InvalidInput, match=message):
         await services.replay.send("default", first, target, OPERATOR)
     assert len(upstream.requests) == sent_before
+
+
+async def test_a_streamed_request_replays_streamed_and_both_answers_read_whole(gateway: RunningGateway) -> None:
+    services = replay_services(gateway)
+    first = await original(
+        gateway, "/openai/chat/completions",
+        {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "stream a story"}]},
+    )  # fmt: skip
+    sent = await services.replay.send("default", first, ReplayTarget("anthropic", "claude-3-5-haiku-latest"), OPERATOR)
+    assert sent.route == "compat" and sent.status == 200
+    detail = await services.replay.wait_for_log("default", sent.log_id)
+    assert detail.log.streamed and detail.log.provider == "anthropic"
+    assert orjson.loads(detail.request_body)["stream"] is True
+    replay_answer = services.replay.answer(detail)
+    original_answer = services.replay.answer(await services.logs.detail("default", first))
+    assert replay_answer and original_answer and "data:" not in replay_answer + original_answer
+    assert len(replay_answer.split()) > 3  # the stream's pieces joined into one text
