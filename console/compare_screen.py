@@ -11,7 +11,7 @@ is audited and logged whether or not the operator waits for it.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, MutableMapping
 
 from rich.text import Text
 from textual import on, work
@@ -22,14 +22,14 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from console.replay_dialog import ReplayOrder
+from console.replay_dialog import ReplayDialog, ReplayOrder
 from console.safe_text import clean, clean_line
-from console.store_calls import describe_error, finish
+from console.store_calls import describe_error, finish, report_failure
 from console.units import format_cost, format_duration, format_tokens
 from console.widgets.key_footer import KeyFooter
-from proxy_core.services import Actor, LogDetail, ReplaySent, Services
+from proxy_core.services import Actor, LogDetail, LogRecord, ReplaySent, Services
 
-__all__ = ["CompareScreen", "MAX_ANSWER_CHARS"]
+__all__ = ["CompareScreen", "MAX_ANSWER_CHARS", "replay_and_compare"]
 
 MAX_ANSWER_CHARS = 50_000
 """An answer longer than this is cut (a 10 MB body must not freeze the console)."""
@@ -268,3 +268,25 @@ class CompareScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss()
+
+
+def replay_and_compare(
+    app: Any, services: Services, gateway_id: str, record: LogRecord, api_keys: MutableMapping[str, str]
+) -> None:
+    """The ``R`` flow wherever a log is shown (the Logs table, a log pager): ask where to replay
+    ``record`` (:class:`ReplayDialog`), then open the :class:`CompareScreen`. ``api_keys`` holds the
+    keys typed so far by provider (the caller's, in memory): the dialog offers them again."""
+    try:
+        choices = services.replay.choices(record.provider)
+    except Exception as exc:  # no gateway URL known here: say so
+        report_failure(app, "Cannot replay", exc)
+        return
+
+    def ordered(order: ReplayOrder | None) -> None:
+        if order is None:
+            return
+        if order.api_key:
+            api_keys[order.target.provider] = order.api_key
+        app.push_screen(CompareScreen(services, gateway_id, record.id, order))
+
+    app.push_screen(ReplayDialog(record, choices, api_keys=api_keys), ordered)

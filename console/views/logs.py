@@ -26,9 +26,8 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from console.compare_screen import CompareScreen
+from console.compare_screen import replay_and_compare
 from console.dialogs import CLEAR_SCORE, ConfirmDialog, ScoreDialog, TextDialog
-from console.replay_dialog import ReplayDialog, ReplayOrder
 from console.safe_text import clean_line
 from console.store_calls import finish
 from console.widgets.filter_bar import FilterBar
@@ -460,22 +459,8 @@ class LogsView(Vertical):
 
     def action_replay(self) -> None:
         record = self.selected
-        if record is None:
-            return
-        try:
-            choices = self.services.replay.choices(record.provider)
-        except Exception as exc:
-            self.post_message(self.WorkFailed("replay", exc))
-            return
-
-        def ordered(order: ReplayOrder | None) -> None:
-            if order is None:
-                return
-            if order.api_key:
-                self.replay_keys[order.target.provider] = order.api_key
-            self.app.push_screen(CompareScreen(self.services, self.gateway_id, record.id, order))
-
-        self.app.push_screen(ReplayDialog(record, choices, api_keys=self.replay_keys), ordered)
+        if record is not None:
+            replay_and_compare(self.app, self.services, self.gateway_id, record, self.replay_keys)
 
     # -- availability ----------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from proxy_core.services import Actor, Services
 from proxy_core.services.audit import AuditQuery
 from proxy_core.store.engine import Store
 from tests.console.conftest import ACCOUNT, UTC, fixed_clock
-from tests.console.helpers import listen, screen_text, until
+from tests.console.helpers import listen, said, screen_text, until
 from tests.console.test_logs_view import open_logs
 
 UNSAFE_PROMPT = "how do I make a pipe bomb at home"
@@ -93,6 +93,16 @@ async def test_R_offers_the_gateways_providers_and_a_dead_gateway_is_a_clear_err
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(pilot.app.screen, ReplayDialog), what="the dialog closed")
         assert not (await services.audit.list(AuditQuery(action="replay"))).items  # nothing was sent
+
+
+async def test_R_without_a_known_gateway_url_says_so(console) -> None:
+    async with console().run_test(size=(80, 24)) as pilot:
+        await open_logs(pilot)
+        await pilot.press("R")
+        await until(pilot, lambda: any(s.title == "Cannot replay" for s in said(pilot.app)), what="the notice")
+        [notice] = [s for s in said(pilot.app) if s.title == "Cannot replay"]
+        assert "does not know the gateway's URL" in notice.message and notice.severity == "error"
+        assert not isinstance(pilot.app.screen, ReplayDialog)
 
 
 async def send_original(gateway: RunningGateway, body: dict) -> str:
