@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import pytest
 from textual.pilot import Pilot
@@ -24,25 +24,16 @@ from proxy_core.events import EventBus
 from proxy_core.live_feed import LiveFeed
 from proxy_core.providers import ProviderRegistry
 from proxy_core.replay import ReplayTarget
-from proxy_core.services import ReplaySent, ReplayService, Services
+from proxy_core.services import Services
 from proxy_core.store.engine import Store, open_store
 from tests.console.conftest import ACCOUNT, NOW, UTC, copy_db, fixed_clock, seed_id
 from tests.console.helpers import listen, until
+from tests.console.test_replay import StoredReplay
 
 SAFETY_S = 60.0
 ORIGINAL = seed_id(NOW, 59)  # openai, "Answer 59: it forwards requests."
 GOOGLE = seed_id(NOW - 3_000, 56)  # google-ai-studio, "Google answer 56"
 FAILED = seed_id(NOW - 8_000, 51)  # openai, HTTP 500
-
-
-class StoredReplay(ReplayService):
-    """``send`` answers as the gateway did for the seeded log ``answer_id``."""
-
-    answer_id = GOOGLE
-    status = 200
-
-    async def send(self, gateway_id: str, log_id: str, target: ReplayTarget, actor: Any, **options: Any) -> ReplaySent:
-        return ReplaySent(log_id, target, "compat", self.answer_id, self.status, None, None, "MISS", True)
 
 
 @pytest.fixture
