@@ -42,6 +42,7 @@ from proxy_core.api import read_admin_token
 from proxy_core.config import Settings
 from proxy_core.gateway_thread import GatewayThread
 from proxy_core.log_hygiene import install_log_hygiene
+from proxy_core.providers import ProviderRegistry
 from proxy_core.runner import RunningGateway, pipe_report, settle_heap
 from proxy_core.runtime_file import RuntimeInfo, read_runtime
 from proxy_core.services import Services
@@ -104,9 +105,13 @@ async def _open_console(
     settings: Settings, link: GatewayLink, *, base_url: str, account_id: str, attached: bool
 ) -> tuple[AigwConsole, Store]:
     """The console on ``link``: its own store engine and service layer (which tell the gateway what
-    they changed through the link), the live tail, the evaluator and the log pipeline from it."""
+    they changed through the link), the live tail, the evaluator and the log pipeline from it. The
+    service layer replays logged requests to ``base_url``, the gateway's HTTP endpoint."""
     store = await open_store(settings.store_url)
-    services = Services(store, account_id=account_id, directory=link, bus=link.bus, on_logs_deleted=link.logs_deleted)
+    services = Services(
+        store, account_id=account_id, directory=link, bus=link.bus, on_logs_deleted=link.logs_deleted,
+        providers=ProviderRegistry(settings.providers), gateway_url=base_url,
+    )  # replays go to the gateway's own HTTP endpoint, like any client's request
     app = make_console(
         services, link.feed, gateway_url=base_url, account_id=account_id, attached=attached,
         on_detach=None if attached else (lambda: log.warning("operator detached the console")),

@@ -4,7 +4,9 @@ The filter bar takes the text filter language; the table shows one page (50 rows
 never loads more, with the total counted when the filter changes; the detail pane follows the
 cursor. ``+``/``-``/``0`` set thumbs up/down/none and ``s`` a score, saved at once through
 ``services.logs.annotate`` (the live feed tells the live tails). ``D`` deletes what the filter selects
-after a confirmation that states the count; ``n`` saves the filter as a dataset.
+after a confirmation that states the count; ``n`` saves the filter as a dataset; ``R`` replays
+the selected log's request to a provider and model of the operator's choice and compares the
+answers (:mod:`console.replay_dialog`, :mod:`console.compare_screen`).
 
 All store work runs in ``@work`` workers that post messages; failures become notifications.
 """
@@ -24,6 +26,7 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from console.compare_screen import replay_and_compare
 from console.dialogs import CLEAR_SCORE, ConfirmDialog, ScoreDialog, TextDialog
 from console.safe_text import clean_line
 from console.store_calls import finish
@@ -59,6 +62,8 @@ class LogsView(Vertical):
         Binding("0", "feedback(0)", "No rating", show=False, id="logs.thumbs_clear", tooltip="Clear the thumbs of the selected log"),
         Binding("s", "score", "Score", id="logs.score", tooltip="Set a 0–100 score for the selected log"),
         Binding("n", "new_dataset", "Dataset", id="logs.new_dataset", tooltip="Save the current filter as a dataset"),
+        Binding("R", "replay", "Replay…", show=False, id="logs.replay",
+                tooltip="Re-send the selected log's request to a provider/model and compare the answers"),
         Binding("right_square_bracket,pagedown", "page(1)", "Next", show=False, priority=True, id="logs.next_page",
                 tooltip="The next 50 logs"),
         Binding("left_square_bracket,pageup", "page(-1)", "Previous", show=False, priority=True, id="logs.prev_page",
@@ -138,6 +143,8 @@ class LogsView(Vertical):
         self._loading = False
         self._detail_timer: Any = None
         self._availability: tuple[bool, ...] = ()
+        self.replay_keys: dict[str, str] = {}
+        """Provider API keys typed for replays, by provider: kept in memory for this session only."""
 
     def compose(self) -> ComposeResult:
         yield FilterBar(history=getattr(self.app, "filter_history", []), clock=self._clock, id="logs-filter")
@@ -448,6 +455,13 @@ class LogsView(Vertical):
     def _dataset_created(self, message: DatasetCreated) -> None:
         self.app.notify(f"Dataset '{message.dataset.name}' created ({message.dataset.id}).", markup=False)
 
+    # -- replay ----------------------------------------------------------------------------------
+
+    def action_replay(self) -> None:
+        record = self.selected
+        if record is not None:
+            replay_and_compare(self.app, self.services, self.gateway_id, record, self.replay_keys)
+
     # -- availability ----------------------------------------------------------------------------
 
     def _refresh_availability(self) -> None:
@@ -459,7 +473,7 @@ class LogsView(Vertical):
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("feedback", "score", "zoom_detail"):
+        if action in ("feedback", "score", "zoom_detail", "replay"):
             return True if self.selected is not None else None
         if action == "page":
             step = parameters[0] if parameters else 1

@@ -109,6 +109,13 @@ class Translator(Protocol):
     def parse_error(self, status: int, native_body: bytes) -> dict[str, Any]:
         """The provider's error answer as ``{"error": {"message", "type", "param", "code"}}``."""
 
+    def openai_request(self, path: str, native: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAI chat-completions body (without ``model``) that asks what the native request
+        ``native`` to ``path`` (below the provider base) asked: the inverse of :meth:`build_request`
+        for text turns (see :mod:`proxy_core.compat.native_text`), used to replay a logged request to
+        a provider of another family. :class:`CompatError` when the request cannot be carried.
+        """
+
 
 _TYPES = {
     400: "invalid_request_error",

@@ -12,6 +12,7 @@ from proxy_core.cache import CacheBackend
 from proxy_core.directory import DirectoryUpdates
 from proxy_core.events import EventBus
 from proxy_core.logpush import LogpushStatus
+from proxy_core.providers.registry import ProviderRegistry
 from proxy_core.services.analytics import AnalyticsPoint, AnalyticsService
 from proxy_core.services.audit import AuditService
 from proxy_core.services.datasets import DatasetInfo, DatasetService
@@ -19,6 +20,7 @@ from proxy_core.services.errors import Conflict, InvalidInput, NotFound, Service
 from proxy_core.services.evaluations import EVALUATION_TYPES, EvaluationInfo, EvaluationService, ResultInfo
 from proxy_core.services.gateways import GatewayService
 from proxy_core.services.logs import UNSET, LogDetail, LogRecord, LogService
+from proxy_core.services.replay import ReplayChoice, ReplayService, ReplaySent, ReplayUnavailable
 from proxy_core.services.tokens import TokenService
 from proxy_core.services.types import (
     Actor,
@@ -48,6 +50,10 @@ __all__ = [
     "NewToken",
     "NotFound",
     "Page",
+    "ReplayChoice",
+    "ReplaySent",
+    "ReplayService",
+    "ReplayUnavailable",
     "ResultInfo",
     "ServiceError",
     "Services",
@@ -70,7 +76,11 @@ class Services:
         clock: Clock = system_clock,
         on_logs_deleted: Callable[[], None] | None = None,
         cache: CacheBackend | None = None,
+        providers: ProviderRegistry | None = None,
+        gateway_url: str | None = None,
     ) -> None:
+        """``providers`` and ``gateway_url`` (``http://HOST:PORT``) let :attr:`replay` re-send logged
+        requests through the gateway; without them replay is unavailable."""
         self.store = store
         self.account_id = account_id
         self.clock = clock
@@ -81,3 +91,4 @@ class Services:
         self.tokens = TokenService(store, account_id, clock, directory)
         self.audit = AuditService(store, account_id)
         self.analytics = AnalyticsService(store, account_id)
+        self.replay = ReplayService(store, account_id, clock, self.logs, self.gateways, self.tokens, providers, gateway_url)

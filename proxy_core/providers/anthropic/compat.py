@@ -22,6 +22,7 @@ from proxy_core.compat.completion import ChunkWriter, SSEToChunks, chat_completi
 from proxy_core.compat.request import (
     ChatRequest, content_parts, data_url, file_data, image_url, read_request, tool_arguments, tool_calls,
 )
+from proxy_core.compat.native_text import chat_request, copy_settings, joined_text
 from proxy_core.compat.sse import SSEEvent
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "AnthropicStream", "AnthropicTranslator"]
@@ -272,3 +273,17 @@ class AnthropicTranslator:
             kind = err.get("type") if isinstance(err.get("type"), str) else error_type(status)
             return error_body(err["message"], status, type=kind)
         return error_body(fallback_message(status, native_body), status)
+
+    def openai_request(self, path: str, native: dict[str, Any]) -> dict[str, Any]:
+        system = [joined_text(native["system"], "system")] if native.get("system") else []
+        turns = []
+        for index, message in enumerate(native.get("messages") or []):
+            role = message.get("role") if isinstance(message, dict) else None
+            if role not in ("user", "assistant"):
+                raise CompatError(f"messages[{index}]: role {role!r} cannot be replayed", param="messages")
+            turns.append({"role": role, "content": joined_text(message.get("content"), f"messages[{index}].content")})
+        return chat_request(system, turns, copy_settings(native, _SETTINGS))
+
+
+_SETTINGS = (("max_tokens", "max_tokens"), ("temperature", "temperature"), ("top_p", "top_p"),
+             ("stop_sequences", "stop"), ("stream", "stream"))  # fmt: skip

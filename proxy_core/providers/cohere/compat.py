@@ -23,6 +23,7 @@ from proxy_core.compat.base import (
 )
 from proxy_core.compat.completion import SSEToChunks, chat_completion, choice, tool_call, usage
 from proxy_core.compat.request import ChatRequest, content_parts, image_url, read_request, tool_arguments, tool_calls
+from proxy_core.compat.native_text import chat_request, copy_settings, joined_text
 from proxy_core.compat.sse import SSEEvent
 
 __all__ = ["CohereStream", "CohereTranslator"]
@@ -193,3 +194,30 @@ class CohereTranslator:
         if isinstance(data, dict) and isinstance(data.get("message"), str):
             return error_body(data["message"], status)
         return error_body(fallback_message(status, native_body), status)
+
+    def openai_request(self, path: str, native: dict[str, Any]) -> dict[str, Any]:
+        """v2 ``messages`` (roles as OpenAI's), or v1's ``preamble`` + ``chat_history`` + ``message``."""
+        system, turns = [], []
+        if native.get("preamble"):
+            system.append(joined_text(native["preamble"], "preamble"))
+        history = [(m.get("role"), m.get("message"), f"chat_history[{i}]")
+                   for i, m in enumerate(as_list(native.get("chat_history"))) if isinstance(m, dict)]  # fmt: skip
+        if isinstance(native.get("message"), str):
+            history.append(("USER", native["message"], "message"))
+        history += [(m.get("role"), m.get("content"), f"messages[{i}]")
+                    for i, m in enumerate(as_list(native.get("messages"))) if isinstance(m, dict)]  # fmt: skip
+        for role, content, where in history:
+            role = _V1_ROLES.get(role, role)
+            if role not in ("system", "user", "assistant"):
+                raise CompatError(f"{where}: role {role!r} cannot be replayed", param="messages")
+            text = joined_text(content, where)
+            if role == "system":
+                system.append(text)
+            else:
+                turns.append({"role": role, "content": text})
+        return chat_request(system, turns, copy_settings(native, _SETTINGS))
+
+
+_V1_ROLES = {"USER": "user", "CHATBOT": "assistant", "SYSTEM": "system"}
+_SETTINGS = (("max_tokens", "max_tokens"), ("temperature", "temperature"), ("p", "top_p"),
+             ("stop_sequences", "stop"), ("seed", "seed"), ("stream", "stream"))  # fmt: skip

@@ -28,6 +28,7 @@ from proxy_core.compat.completion import SSEToChunks, chat_completion, choice, c
 from proxy_core.compat.request import (
     ChatRequest, content_parts, data_url, file_data, image_url, read_request, tool_arguments, tool_calls,
 )
+from proxy_core.compat.native_text import chat_request, copy_settings, joined_text
 from proxy_core.compat.sse import SSEEvent
 
 __all__ = ["SIGNATURE_MARK", "GoogleStream", "GoogleTranslator"]
@@ -294,3 +295,22 @@ class GoogleTranslator:
         if isinstance(err, dict) and isinstance(err.get("message"), str):
             return error_body(err["message"], status, code=as_str(err.get("status")))
         return error_body(fallback_message(status, native_body), status)
+
+    def openai_request(self, path: str, native: dict[str, Any]) -> dict[str, Any]:
+        instruction = as_dict(native.get("systemInstruction"))
+        system = [joined_text(instruction.get("parts"), "systemInstruction.parts")] if instruction else []
+        turns = []
+        for index, content in enumerate(as_list(native.get("contents"))):
+            role = as_dict(content).get("role", "user")
+            if role not in ("user", "model"):
+                raise CompatError(f"contents[{index}]: role {role!r} cannot be replayed", param="contents")
+            text = joined_text(as_dict(content).get("parts"), f"contents[{index}].parts")
+            turns.append({"role": "assistant" if role == "model" else "user", "content": text})
+        settings = copy_settings(as_dict(native.get("generationConfig")), _SETTINGS)
+        if ":streamGenerateContent" in path:
+            settings["stream"] = True
+        return chat_request(system, turns, settings)
+
+
+_SETTINGS = (("maxOutputTokens", "max_tokens"), ("temperature", "temperature"), ("topP", "top_p"),
+             ("stopSequences", "stop"), ("candidateCount", "n"), ("seed", "seed"))  # fmt: skip

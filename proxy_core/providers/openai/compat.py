@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from proxy_core.compat.base import CompatError, NativeRequest, bearer_token, error_body, fallback_message, json_or_none
+from proxy_core.compat.native_text import chat_request, copy_settings
 
 __all__ = ["AZURE_API_VERSION", "ChatRoute", "OpenAITranslator", "PassThroughStream", "openai_style_error"]
 
@@ -76,6 +77,19 @@ class OpenAITranslator:
 
     def parse_error(self, status: int, native_body: bytes) -> dict[str, Any]:
         return openai_style_error(status, native_body)
+
+    def openai_request(self, path: str, native: dict[str, Any]) -> dict[str, Any]:
+        """Chat requests are already OpenAI's (``model`` left out); a legacy ``prompt`` (completions,
+        Workers AI's ``/run``) becomes one user turn."""
+        if isinstance(native.get("messages"), list) and native["messages"]:
+            return {key: value for key, value in native.items() if key != "model"}
+        if isinstance(native.get("prompt"), str) and native["prompt"]:
+            settings = copy_settings(native, _SETTINGS)
+            return chat_request([], [{"role": "user", "content": native["prompt"]}], settings)
+        raise CompatError("only chat requests ('messages') or a text 'prompt' can be replayed to another API format")
+
+
+_SETTINGS = tuple((name, name) for name in ("max_tokens", "temperature", "top_p", "stop", "stream", "seed"))
 
 
 def openai_style_error(status: int, native_body: bytes) -> dict[str, Any]:
