@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections import deque
 from typing import Any, Awaitable, Callable
 
@@ -97,9 +98,12 @@ class Broadcaster:
         try:
             receivers = await self.link.call(lambda c: c.publish(self.directory_channel, message), timeout=_SEND_TIMEOUT)
             others = int(receivers) - 1  # this process's own subscriber heard it too
-            for _ in range(max(others, 0)):
-                if await self.link.call(lambda c: c.blpop([ack], timeout=ACK_TIMEOUT), timeout=ACK_TIMEOUT + 1) is None:
-                    log.warning("a gateway process did not confirm a settings change within %ss", ACK_TIMEOUT)
+            deadline = time.monotonic() + ACK_TIMEOUT
+            for confirmed in range(max(others, 0)):
+                left = deadline - time.monotonic()
+                if left <= 0 or await self.link.call(lambda c: c.blpop([ack], timeout=left), timeout=left + 1) is None:
+                    log.warning("%d of %d gateway processes did not confirm a settings change within %ss",
+                                others - confirmed, others, ACK_TIMEOUT)  # fmt: skip
                     break
         except RedisUnavailable as exc:
             log.warning("settings change not broadcast (%s): other processes see it at their next poll", exc)

@@ -26,7 +26,7 @@ from proxy_core.server import CACHE, DIRECTORY, FORWARDER, SERVICES
 from proxy_core.services import Actor
 from tests.conftest import Upstream, make_settings, mock_providers
 from tests.integration.postgres import PostgresServer, PostgresUnavailable, postgres_server
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, free_port
 
 OPERATOR = Actor("operator", "API")
 ADMIN = "redis-shared-admin-token"
@@ -217,3 +217,15 @@ async def test_redis_killed_mid_load_costs_no_5xx_and_comes_back_without_a_resta
         await stop_polling(second)
         await first.app[SERVICES].gateways.update("default", {"authentication": True}, OPERATOR)
         assert (await chat(session, second, "refused after the recovery")).status == 401
+
+
+async def test_a_gateway_whose_redis_never_answers_serves_alone_and_says_so(gateway_factory: Any) -> None:
+    gateway = await gateway_factory(redis={"url": f"redis://:hunter2@127.0.0.1:{free_port()}/0"})
+    limit = {"rate_limiting_limit": 2, "rate_limiting_interval": 3600, "rate_limiting_technique": "fixed"}
+    await gateway.app[SERVICES].gateways.update("default", limit, OPERATOR)  # not broadcast: nobody hears
+    async with aiohttp.ClientSession() as session:
+        statuses = [(await chat(session, gateway, f"alone {n}")).status for n in range(3)]
+        body = await health(session, gateway)
+    assert statuses == [200, 200, 429]  # counted by the process itself
+    assert body["status"] == "degraded" and body["redis"]["status"] == "down"
+    assert "hunter2" not in orjson.dumps(body).decode() and body["redis"]["url"].startswith("redis://:***@")
