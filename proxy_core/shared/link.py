@@ -106,6 +106,10 @@ class RedisLink:
             self.failures += 1
             self.report_failure(exc)
             raise RedisUnavailable(_describe(exc)) from None
+        except Exception as exc:  # a client bug on a torn connection must not become a 5xx either
+            self.failures += 1
+            log.warning("redis call failed unexpectedly, answered without redis", exc_info=True)
+            raise RedisUnavailable(_describe(exc)) from None
         self._timeouts_in_a_row = 0
         return result
 

@@ -12,6 +12,7 @@ through Redis, so a 3 s poll cannot make it pass.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import time
 from pathlib import Path
@@ -202,8 +203,7 @@ async def test_redis_killed_mid_load_costs_no_5xx_and_comes_back_without_a_resta
         finally:
             stop.set()
             await asyncio.gather(*clients)
-        assert statuses and all(status < 500 for status in statuses), sorted(set(statuses))
-        assert set(statuses) == {200}
+        assert statuses and set(statuses) == {200}, collections.Counter(statuses)
 
         # Shared again: subscribed again (wait on Redis's own count), then a change travels at once.
         link = first.app[CACHE].shared.link
