@@ -29,7 +29,7 @@ from proxy_core.config import LogSettings
 from proxy_core.guardrails import GuardrailEngine
 from proxy_core.logpipe import PipeStats
 from proxy_core.logpush import LogPusher
-from proxy_core.shared import Broadcaster, RedisLink
+from proxy_core.shared import Broadcaster
 
 __all__ = ["assess", "health_body", "health_handler", "logpush_part", "redis_part"]
 
@@ -91,8 +91,10 @@ def logpush_part(pusher: LogPusher, now_ms: int) -> tuple[dict[str, Any], list[s
     return part, reasons
 
 
-def redis_part(link: RedisLink, broadcaster: Broadcaster) -> tuple[dict[str, Any], list[str]]:
-    """``/healthz``'s ``redis`` part and the reason it gives for ``degraded`` (Redis down)."""
+def redis_part(broadcaster: Broadcaster) -> tuple[dict[str, Any], list[str]]:
+    """``/healthz``'s ``redis`` part (the broadcaster's link and events) and the reason it gives
+    for ``degraded`` (Redis down)."""
+    link = broadcaster.link
     down_since = _iso(link.down_since_ms) if link.down_since_ms is not None else None
     part: dict[str, Any] = {
         "url": link.description,
@@ -120,12 +122,12 @@ def health_handler(
     engine: GuardrailEngine,
     cache: SqlCacheBackend,
     pusher: LogPusher | None = None,
-    shared: tuple[RedisLink, Broadcaster] | None = None,
+    broadcaster: Broadcaster | None = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The ``/healthz`` handler over the log pipe's ``stats``, the guardrails ``engine``, the
     response ``cache`` (its reads that outlasted their deadline: a store slow to answer) and the
-    Logpush ``pusher`` when a destination is configured, and the Redis link (with its broadcaster)
-    when processes share one."""
+    Logpush ``pusher`` when a destination is configured, and the Redis ``broadcaster`` (with its
+    link) when processes share one."""
 
     async def healthz(request: web.Request) -> web.Response:
         body = health_body(stats(), settings)
@@ -133,8 +135,8 @@ def health_handler(
         parts = []
         if pusher is not None:
             parts.append(("logpush", logpush_part(pusher, int(time.time() * 1000))))
-        if shared is not None:
-            parts.append(("redis", redis_part(*shared)))
+        if broadcaster is not None:
+            parts.append(("redis", redis_part(broadcaster)))
         for name, (part, reasons) in parts:
             body[name] = part
             if reasons:

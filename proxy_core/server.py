@@ -131,13 +131,13 @@ async def _gateway_directory(app: web.Application) -> AsyncIterator[None]:
     await directory.close()
 
 
-async def _redis(app: web.Application, *, link: RedisLink, broadcaster: Broadcaster) -> AsyncIterator[None]:
+async def _redis(app: web.Application, *, broadcaster: Broadcaster) -> AsyncIterator[None]:
     """First up, last down: the gateway serves with Redis down, so starting only tries once."""
-    await link.start()
+    await broadcaster.link.start()
     broadcaster.start()
     yield
     await broadcaster.close()
-    await link.close()
+    await broadcaster.link.close()
 
 
 async def _invalidate_changed(cache: SqlCacheBackend, changed: list[GatewayConfig]) -> None:
@@ -202,6 +202,8 @@ def create_app(
     )
     reread = functools.partial(_reread, directory, writer)
     broadcaster = Broadcaster(link, bus, reread) if link is not None else None
+    if broadcaster is not None:  # an attached console's change reaches the other processes too
+        reread = functools.partial(_reread_and_announce, directory, writer, broadcaster)
     admission = Admission(directory, pipe, RedisRateLimits(link) if link is not None else None)
     step_cache = StepCache(cache, share_across_credentials=settings.cache.share_across_credentials)
     realtime = RealtimeBridge(admission, registry, pipe, settings.server)
@@ -226,9 +228,8 @@ def create_app(
     app[PRICING] = pricing
     app[GUARDRAILS] = engine
     lifetimes = [_gateway_directory]
-    if link is not None and broadcaster is not None:
-        lifetimes.insert(0, functools.partial(_redis, link=link, broadcaster=broadcaster))
-        reread = functools.partial(_reread_and_announce, directory, writer, broadcaster)
+    if broadcaster is not None:
+        lifetimes.insert(0, functools.partial(_redis, broadcaster=broadcaster))
     if pusher is not None:
         app[LOGPUSH] = pusher
         lifetimes.append(functools.partial(_logpush, pusher=pusher))
@@ -241,8 +242,7 @@ def create_app(
     ])  # fmt: skip
     app.on_shutdown.extend([realtime.open.close_all, universal_ws.open.close_all])
     app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=reread))
-    shared = (link, broadcaster) if link is not None and broadcaster is not None else None
-    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache, pusher, shared))
+    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache, pusher, broadcaster))
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", routes.provider)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", routes.provider)
     app.router.add_post("/v1/{account}/{gateway}", routes.universal)

@@ -178,6 +178,9 @@ class Broadcaster:
                     await self._dispatch(message)
             except (RedisError, OSError) as exc:
                 self.link.report_failure(exc)
+            except Exception:  # keep listening: the live tail and the broadcasts must outlive a bug
+                log.exception("redis subscriber failed; subscribing again")
+                await asyncio.sleep(1.0)
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
