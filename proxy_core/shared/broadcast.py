@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 import time
 from collections import deque
@@ -100,7 +101,7 @@ class Broadcaster:
             others = int(receivers) - 1  # this process's own subscriber heard it too
             deadline = time.monotonic() + ACK_TIMEOUT
             for confirmed in range(max(others, 0)):
-                left = deadline - time.monotonic()
+                left = math.ceil(deadline - time.monotonic())  # whole seconds: Redis 5 takes no others
                 if left <= 0 or await self.link.call(lambda c: c.blpop([ack], timeout=left), timeout=left + 1) is None:
                     log.warning("%d of %d gateway processes did not confirm a settings change within %ss",
                                 others - confirmed, others, ACK_TIMEOUT)  # fmt: skip
