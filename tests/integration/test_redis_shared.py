@@ -5,7 +5,7 @@ without a single 5xx, then recovery without a restart.
 
 Each gateway has its own app, store engine, directory, limiter, cache memory, event bus and Redis
 connections (as two processes would; only the interpreter is shared, to keep the suite fast on a
-loaded machine). The gateways' store polls are stopped where a test proves that a change travels
+loaded machine); one test runs two real ``aigw-console --headless`` processes. The gateways' store polls are stopped where a test proves that a change travels
 through Redis, so a 3 s poll cannot make it pass.
 """
 
@@ -14,6 +14,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
@@ -26,24 +32,19 @@ from proxy_core.runner import RunningGateway, start_gateway
 from proxy_core.server import CACHE, DIRECTORY, FORWARDER, SERVICES
 from proxy_core.services import Actor
 from tests.conftest import Upstream, make_settings, mock_providers
-from tests.integration.postgres import PostgresServer, PostgresUnavailable, postgres_server
+from tests.integration.postgres import PostgresServer, postgres_or_skip
 from tests.redis_server import RedisServer, free_port
 
 OPERATOR = Actor("operator", "API")
 ADMIN = "redis-shared-admin-token"
+ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0
 """Longest any wait on state here may take before the test fails (a loaded CI machine is slow)."""
 
 
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[PostgresServer]:
-    servers = postgres_server()
-    try:
-        server = next(servers)
-    except PostgresUnavailable as exc:
-        pytest.skip(f"no PostgreSQL server for these tests: {exc}")
-    yield server
-    servers.close()
+    yield from postgres_or_skip()
 
 
 @pytest.fixture
@@ -230,3 +231,67 @@ async def test_a_gateway_whose_redis_never_answers_serves_alone_and_says_so(gate
     assert statuses == [200, 200, 429]  # counted by the process itself
     assert body["status"] == "degraded" and body["redis"]["status"] == "down"
     assert "hunter2" not in orjson.dumps(body).decode() and body["redis"]["url"].startswith("redis://:***@")
+
+
+async def start_headless(tmp_path: Path, name: str, pg_url: str, redis_settings: dict[str, Any]) -> tuple[asyncio.subprocess.Process, str]:
+    """``aigw-console --headless --demo`` as a real process on the shared store and Redis."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIGW_")}
+    env.update({
+        "AIGW_DATA_DIR": str(tmp_path / name), "AIGW_DB": pg_url, "AIGW_ADMIN_TOKEN": ADMIN,
+        "AIGW_REDIS_URL": redis_settings["url"], "AIGW_REDIS_PREFIX": redis_settings["prefix"],
+        "AIGW_REDIS_TIMEOUT": "2.0", "PYTHONUNBUFFERED": "1",
+    })  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "console.cli", "--headless", "--demo", "--no-demo-traffic", "--port", "0",
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), DEADLINE)).decode()
+    match = re.search(r"listening on (http://\S+)", line)
+    assert match, line
+    return proc, match.group(1)
+
+
+async def test_two_real_processes_count_one_limit_and_one_console_sees_both(
+    tmp_path: Path, pg_url: str, redis_settings: dict[str, Any]
+) -> None:
+    started = [await start_headless(tmp_path, f"proc{n}", pg_url, redis_settings) for n in range(2)]
+    (first, first_url), (second, second_url) = started
+    api = f"{first_url.split('/v1/')[0]}/client/v4/accounts/local/ai-gateway"
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    limit = {"rate_limiting_limit": 50, "rate_limiting_interval": 60, "rate_limiting_technique": "sliding"}
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.put(f"{api}/gateways/default", json=limit, headers=auth) as response:
+                assert response.status == 200, await response.text()
+            async with session.ws_connect(f"{api}/events", headers=auth) as ws:
+                gate = asyncio.Semaphore(16)
+
+                async def one(n: int) -> tuple[int, str]:
+                    async with gate:
+                        url = (first_url, second_url)[n % 2]
+                        async with session.post(f"{url}/openai/chat/completions", json=body) as response:
+                            await response.read()
+                            return response.status, response.headers["cf-aig-log-id"]
+
+                answers = await asyncio.gather(*(one(n) for n in range(200)))
+                wanted = {log_id for _, log_id in answers}
+                workers: dict[str, str] = {}
+                deadline = time.monotonic() + DEADLINE
+                while not wanted <= workers.keys():
+                    message = await ws.receive(timeout=max(deadline - time.monotonic(), 0.1))
+                    assert message.type is aiohttp.WSMsgType.TEXT, message
+                    for event in orjson.loads(message.data).get("events", []):
+                        workers[event["id"]] = event["worker"]
+        statuses = [status for status, _ in answers]
+        assert statuses.count(200) == 50 and statuses.count(429) == 150
+        served_by = {workers[log_id] for log_id in wanted}
+        assert served_by == {f"{socket.gethostname()}:{proc.pid}" for proc, _ in started}
+    finally:
+        for proc, _ in started:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc, _ in started:
+            _, err = await asyncio.wait_for(proc.communicate(), DEADLINE)
+            assert proc.returncode == 0, err.decode()
