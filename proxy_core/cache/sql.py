@@ -67,6 +67,7 @@ class SqlCacheBackend:
         self.slow_reads = 0
         """Table reads that outlasted :attr:`read_timeout` (answered as misses)."""
         self._loads: dict[str, asyncio.Task[CachedResponse | None]] = {}
+        self._warming: set[asyncio.Task[None]] = set()
 
     async def get(self, key: str, now_ms: int) -> CachedResponse | None:
         """The entry under ``key`` if fresh at ``now_ms``: from memory, else from the table.
@@ -99,9 +100,9 @@ class SqlCacheBackend:
             return None
 
     async def drain(self) -> None:
-        """Wait for table reads still warming memory (at shutdown, before the store closes)."""
-        while self._loads:
-            await asyncio.gather(*list(self._loads.values()), return_exceptions=True)
+        """Wait for table reads still warming memory, and Redis (at shutdown, before the store closes)."""
+        while self._loads or self._warming:
+            await asyncio.gather(*self._loads.values(), *self._warming, return_exceptions=True)
 
     async def _load_quietly(self, key: str, now_ms: int) -> CachedResponse | None:
         try:
@@ -152,6 +153,11 @@ class SqlCacheBackend:
             expires_ms=row.expires_at,
         )
         self.memory.put(key, row.account_id, row.gateway_id, response)
+        if self.shared is not None:  # Redis restarted, evicted it or was down: share it again
+            entry = SharedEntry(response, row.account_id, row.gateway_id)
+            task = asyncio.get_running_loop().create_task(self.shared.put(key, entry, now_ms))
+            self._warming.add(task)
+            task.add_done_callback(self._warming.discard)
         return response
 
     async def _delete(self, statement: Delete) -> int:

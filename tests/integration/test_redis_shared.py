@@ -129,6 +129,21 @@ async def test_an_answer_cached_through_one_gateway_is_a_hit_through_the_other(p
     assert second.app[CACHE].shared.hits == 1  # from Redis, not the table
 
 
+async def test_an_entry_redis_lost_is_shared_again_from_the_table(pair: list[RunningGateway]) -> None:
+    first, second = pair
+    await first.app[SERVICES].gateways.update("default", {"cache_ttl": 300}, OPERATOR)
+    link = first.app[CACHE].shared.link
+    async with aiohttp.ClientSession() as session:
+        await chat(session, first, "remember me")
+        await first.app[FORWARDER].drain()
+        names = await link.call(lambda c: c.keys(link.key("cache", "*")), timeout=5)
+        assert len(names) == 1
+        await link.call(lambda c: c.delete(*names), timeout=5)  # as a Redis restart or an eviction would
+        await chat(session, second, "remember me")  # memory and Redis miss: the table answers
+        await second.app[CACHE].drain()  # the read, and the copy it puts back into Redis
+    assert await link.call(lambda c: c.exists(*names), timeout=5) == 1
+
+
 async def test_a_token_revoked_through_one_gateway_is_refused_by_the_other(pair: list[RunningGateway]) -> None:
     first, second = pair
     await stop_polling(first, second)
