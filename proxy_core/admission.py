@@ -2,7 +2,8 @@
 
 Every entry point (HTTP passthrough, the universal and compat endpoints, both WebSocket APIs)
 asks :meth:`Admission.admit` first: room in the log queue, the gateway, its token, the request's
-``cf-aig-*`` policy and the gateway's rate limit, all from memory. A refusal is a
+``cf-aig-*`` policy (all from memory) and the gateway's rate limit (from memory, or one bounded
+Redis call when processes share their counts). A refusal is a
 :class:`GatewayError` whose headers already carry the log id of the row that records it (an
 unauthenticated request is not logged: authentication exists to keep it out).
 
@@ -25,7 +26,7 @@ from proxy_core.exchange import Exchange
 from proxy_core.ids import new_ulid
 from proxy_core.logpipe import LogPipe
 from proxy_core.policy import DEFAULT_POLICY, RequestPolicy, parse_policy
-from proxy_core.ratelimit import RateLimiter
+from proxy_core.ratelimit import LocalRateLimits, RateLimits
 from proxy_core.redact import redact_query
 
 __all__ = ["Admission", "Admitted", "TOKEN_PREFIX", "digest_secret", "reply_headers", "split_token", "verify_token"]
@@ -80,12 +81,12 @@ class Admitted:
 
 
 class Admission:
-    """The in-memory checks every request passes before it costs a provider call."""
+    """The checks every request passes before it costs a provider call."""
 
-    def __init__(self, directory: GatewayDirectory, pipe: LogPipe, limiter: RateLimiter | None = None) -> None:
+    def __init__(self, directory: GatewayDirectory, pipe: LogPipe, limits: RateLimits | None = None) -> None:
         self.directory = directory
         self.pipe = pipe
-        self.limiter = limiter or RateLimiter()
+        self.limits = limits or LocalRateLimits()
 
     async def admit(
         self,
@@ -113,7 +114,7 @@ class Admission:
             gateway = self.gateway_for(account_id, gateway_id)
             self.authenticate(headers.get("cf-aig-authorization"), gateway)
             policy = parse_policy(headers)
-            self.rate_limit(gateway)
+            await self.rate_limit(gateway)
         except GatewayError as err:
             if gateway is None or err.code == ErrorCode.UNAUTHORIZED:
                 raise err.with_headers(reply_headers(new_ulid(started_ms), policy.event_id)) from None
@@ -170,8 +171,8 @@ class Admission:
         if not stored or not verify_token(token, *stored):
             raise GatewayError(ErrorCode.UNAUTHORIZED, "Unauthorized: invalid or revoked gateway token")
 
-    def rate_limit(self, gateway: GatewayConfig) -> None:
-        wait = self.limiter.check(
+    async def rate_limit(self, gateway: GatewayConfig) -> None:
+        wait = await self.limits.check(
             (gateway.account_id, gateway.id),
             gateway.rate_limiting_limit,
             gateway.rate_limiting_interval,

@@ -26,6 +26,7 @@ __all__ = [
     "GuardrailSettings",
     "LogpushSettings",
     "ProviderSettings",
+    "RedisSettings",
     "Settings",
     "load_settings",
     "default_data_dir",
@@ -137,6 +138,24 @@ class GuardrailSettings:
     """Per-evaluator options from ``[guardrails.NAME]`` tables (base_url, model, api_key, …)."""
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    url: str = ""
+    """Redis (or Valkey) shared by every gateway process: ``redis://[:password@]host:port/db``,
+    ``rediss://…`` (TLS) or ``unix:///path/redis.sock``; empty means no Redis (each process counts
+    its own rate limits, keeps its own cache memory and polls the store for settings)."""
+    prefix: str = "aigw"
+    """Start of every key and channel name, so several deployments can share one Redis."""
+    timeout: float = 0.1
+    """Seconds one Redis call on the request path (a rate-limit check, a cache read) may take;
+    a slower call is answered without Redis (per-process count, cache miss)."""
+    reconnect_max_delay: float = 5.0
+    """Longest wait between reconnection attempts while Redis is down (the wait doubles from 0.1 s)."""
+
+
 LOGPUSH_SCHEMES = ("file://", "http://", "https://", "s3://")
 
 
@@ -183,6 +202,7 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     guardrails: GuardrailSettings = field(default_factory=GuardrailSettings)
     logpush: LogpushSettings = field(default_factory=LogpushSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
     """Per-provider overrides and custom providers, keyed by the URL path segment."""
     pricing_file: str = ""
@@ -212,6 +232,7 @@ _SECTIONS: dict[str, type] = {
     "logs": LogSettings,
     "cache": CacheSettings,
     "logpush": LogpushSettings,
+    "redis": RedisSettings,
 }
 _TOP_LEVEL = {"pricing_file": str}
 
@@ -362,10 +383,20 @@ def _validate(settings: Settings) -> None:
     if settings.cache.read_timeout <= 0:
         raise ConfigError("config key [cache] read_timeout: must be positive seconds")
     _validate_logpush(settings.logpush)
+    _validate_redis(settings.redis)
     for name, provider in settings.providers.items():
         if provider.base_url and not provider.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"config key [providers.{name}] base_url: must start with http:// or https://")
 
+
+
+def _validate_redis(redis: RedisSettings) -> None:
+    if redis.url and not redis.url.startswith(REDIS_SCHEMES):
+        raise ConfigError(f"config key [redis] url: must start with {', '.join(REDIS_SCHEMES)}")
+    if redis.timeout <= 0 or redis.reconnect_max_delay <= 0:
+        raise ConfigError("config keys [redis] timeout and reconnect_max_delay: must be positive seconds")
+    if not redis.prefix or any(c in redis.prefix for c in " *?[]"):
+        raise ConfigError("config key [redis] prefix: must be non-empty, without spaces or *?[]")
 
 
 def _validate_logpush(logpush: LogpushSettings) -> None:

@@ -69,8 +69,12 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self) -> None:
+    """``worker`` names the process: each event published without a ``worker`` gets it, so a
+    console watching several processes (through Redis) can say which one served a request."""
+
+    def __init__(self, worker: str | None = None) -> None:
         self._consumers: set[Consumer] = set()
+        self.worker = worker
 
     def subscribe(self, maxlen: int = 10_000) -> Subscription:
         """A mailbox for a consumer on the publisher's event loop."""
@@ -85,6 +89,8 @@ class EventBus:
         self._consumers.discard(consumer)
 
     def publish(self, event: dict[str, Any]) -> None:
+        if self.worker is not None and "worker" not in event:
+            event["worker"] = self.worker
         for consumer in tuple(self._consumers):
             consumer.push(event)
 

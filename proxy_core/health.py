@@ -3,8 +3,9 @@
 ``status`` is ``"ok"``, or ``"degraded"`` with ``reasons`` (each a stable code, a colon, and what
 was seen): ``log_store_failing`` (the store refuses writes), ``log_queue_high`` (the log queue is
 over half its bound), ``log_backpressure`` (requests are being held for room in the queue),
-``logpush_failing`` (a gateway's files are not being delivered) and, when ``?evaluator`` asks for
-it, ``guardrails_evaluator_unreachable``.
+``logpush_failing`` (a gateway's files are not being delivered), ``redis_unreachable`` (the
+processes' shared Redis is down: each counts rate limits on its own meanwhile) and, when
+``?evaluator`` asks for it, ``guardrails_evaluator_unreachable``.
 
 The HTTP status stays 200 when degraded. A health check's status decides whether a load balancer
 sends traffic here; a failing log store does not stop the gateway answering (logging is off the
@@ -28,8 +29,9 @@ from proxy_core.config import LogSettings
 from proxy_core.guardrails import GuardrailEngine
 from proxy_core.logpipe import PipeStats
 from proxy_core.logpush import LogPusher
+from proxy_core.shared import Broadcaster
 
-__all__ = ["assess", "health_body", "health_handler", "logpush_part"]
+__all__ = ["assess", "health_body", "health_handler", "logpush_part", "redis_part"]
 
 
 def _iso(ms: int) -> str:
@@ -89,22 +91,54 @@ def logpush_part(pusher: LogPusher, now_ms: int) -> tuple[dict[str, Any], list[s
     return part, reasons
 
 
+def redis_part(broadcaster: Broadcaster) -> tuple[dict[str, Any], list[str]]:
+    """``/healthz``'s ``redis`` part (the broadcaster's link and events) and the reason it gives
+    for ``degraded`` (Redis down)."""
+    link = broadcaster.link
+    down_since = _iso(link.down_since_ms) if link.down_since_ms is not None else None
+    part: dict[str, Any] = {
+        "url": link.description,
+        "status": "ok" if link.up else "down",
+        "down_since": down_since,
+        "last_error": link.last_error,
+        "calls_without_redis": link.failures,
+        "events": {
+            "sent": broadcaster.events_sent,
+            "received": broadcaster.events_received,
+            "dropped": broadcaster.events_dropped,
+        },
+    }
+    if link.up:
+        return part, []
+    return part, [
+        f"redis_unreachable: {link.description} since {down_since} ({link.last_error}); rate limits count "
+        "per process, the cache uses memory and the store, settings are polled"
+    ]
+
+
 def health_handler(
     stats: Callable[[], PipeStats],
     settings: LogSettings,
     engine: GuardrailEngine,
     cache: SqlCacheBackend,
     pusher: LogPusher | None = None,
+    broadcaster: Broadcaster | None = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The ``/healthz`` handler over the log pipe's ``stats``, the guardrails ``engine``, the
     response ``cache`` (its reads that outlasted their deadline: a store slow to answer) and the
-    Logpush ``pusher`` when a destination is configured."""
+    Logpush ``pusher`` when a destination is configured, and the Redis ``broadcaster`` (with its
+    link) when processes share one."""
 
     async def healthz(request: web.Request) -> web.Response:
         body = health_body(stats(), settings)
         body["cache"] = {"slow_reads": cache.slow_reads}
+        parts = []
         if pusher is not None:
-            body["logpush"], reasons = logpush_part(pusher, int(time.time() * 1000))
+            parts.append(("logpush", logpush_part(pusher, int(time.time() * 1000))))
+        if broadcaster is not None:
+            parts.append(("redis", redis_part(broadcaster)))
+        for name, (part, reasons) in parts:
+            body[name] = part
             if reasons:
                 body["reasons"].extend(reasons)
                 body["status"] = "degraded"

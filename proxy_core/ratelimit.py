@@ -16,6 +16,10 @@ the limiter may answer "wait" up to one bucket width longer than a per-request l
 
 Rejected requests are not counted, so a client that keeps retrying gets in as soon as the
 window allows, not later.
+
+Admission asks a :class:`RateLimits`: :class:`LocalRateLimits` (this module, one process) or
+:class:`proxy_core.shared.limits.RedisRateLimits` (every process on one Redis, falling back to
+this module's counting while Redis is down).
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from typing import Callable
+from typing import Callable, Protocol
 
-__all__ = ["RateLimiter", "TECHNIQUES"]
+__all__ = ["LocalRateLimits", "RateLimiter", "RateLimits", "TECHNIQUES"]
 
 TECHNIQUES = ("fixed", "sliding")
 """The accepted values of ``technique`` (Cloudflare's ``rate_limiting_technique``)."""
@@ -150,3 +154,22 @@ def _new_window(settings: Settings) -> _FixedWindow | _SlidingWindow:
     if window is None:
         raise ValueError(f"rate limiting technique must be one of {', '.join(TECHNIQUES)}, not {settings[2]!r}")
     return window(settings)
+
+
+class RateLimits(Protocol):
+    """What admission asks before letting a request through."""
+
+    async def check(self, key: tuple[str, str], limit: int | None, interval: int | None, technique: str) -> float | None:
+        """Admit (and count) one request for ``key``: ``None``, else the seconds to wait (> 0).
+        ``limit`` or ``interval`` ``None``/0 means no limit; an unknown technique is a ``ValueError``."""
+        ...
+
+
+class LocalRateLimits:
+    """:class:`RateLimits` counted in this process by a :class:`RateLimiter` (no awaits inside)."""
+
+    def __init__(self, limiter: RateLimiter | None = None) -> None:
+        self.limiter = limiter or RateLimiter()
+
+    async def check(self, key: tuple[str, str], limit: int | None, interval: int | None, technique: str) -> float | None:
+        return self.limiter.check(key, limit, interval, technique)

@@ -91,8 +91,9 @@ def _with_demo_providers(settings: Settings, mock_port: int) -> Settings:
     return dataclasses.replace(settings, providers={**settings.providers, **demo})
 
 
-async def start_gateway(settings: Settings, bus: EventBus | None = None) -> RunningGateway:
-    """Open the store, make sure the ``default`` gateway exists, and start listening.
+async def start_gateway(settings: Settings, bus: EventBus | None = None, *, worker_id: str | None = None) -> RunningGateway:
+    """Open the store, make sure the ``default`` gateway exists, and start listening. ``worker_id``
+    names this process in the events it publishes (default ``host:pid``).
 
     Raises :class:`GatewayAlreadyRunning` if another live process serves the data directory."""
     running = read_runtime(settings.data_dir)
@@ -107,7 +108,7 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None) -> Runn
         await ensure_default_gateway(session, settings.server.account_id)
     bus = bus or EventBus()
     admin_token, token_file = resolve_admin_token(settings)
-    app = create_app(settings, store, bus, admin_token=admin_token)
+    app = create_app(settings, store, bus, admin_token=admin_token, worker_id=worker_id)
     runner = web.AppRunner(
         app, access_log=None, handle_signals=False, shutdown_timeout=10,
         keepalive_timeout=settings.server.idle_timeout,
@@ -175,14 +176,15 @@ def format_log_line(event: dict[str, Any]) -> str:
 async def print_access_log(subscription: Subscription, out: TextIO = sys.stdout) -> None:
     """Print every finished request until cancelled (batched per wake-up).
 
-    The bus also carries edits of stored logs (``{"event": "log_updated", …}``); those are not
-    requests and are skipped. A log the printer cannot format is reported once and skipped: the
+    The bus also carries edits of stored logs (``{"event": "log_updated", …}``) and, with Redis,
+    the requests other processes served (they carry an ``origin``); neither is this process's
+    request, and both are skipped. A log the printer cannot format is reported once and skipped: the
     access log must never stop because of one odd row."""
     while True:
         await subscription.wait()
         lines = []
         for event in subscription.drain():
-            if "event" in event:
+            if "event" in event or "origin" in event:
                 continue
             try:
                 lines.append(format_log_line(event))

@@ -8,6 +8,8 @@ lifetime (the upstream connection pool, the log writer, the gateway refresher) l
 from __future__ import annotations
 
 import functools
+import os
+import socket
 import time
 from typing import AsyncIterator
 
@@ -16,6 +18,7 @@ from aiohttp import web
 
 from proxy_core.api import API_PREFIX, create_api_app
 from proxy_core.cache import CacheJanitor, SqlCacheBackend
+from proxy_core.cache.redis_layer import RedisCacheLayer
 from proxy_core.config import ConfigError, Settings
 from proxy_core.costs import PricingTable, load_pricing
 from proxy_core.directory import GatewayConfig, GatewayDirectory
@@ -33,6 +36,7 @@ from proxy_core.guardrails import GuardrailEngine, build_evaluator
 from proxy_core.http.routes import FORWARDER, ProviderRoutes
 from proxy_core.providers.registry import ProviderRegistry
 from proxy_core.services import Services
+from proxy_core.shared import Broadcaster, BroadcastingDirectory, RedisLink, RedisRateLimits
 from proxy_core.store.engine import Store
 from proxy_core.store.logwriter import LogWriter
 from proxy_core.ws.realtime import RealtimeBridge
@@ -127,6 +131,15 @@ async def _gateway_directory(app: web.Application) -> AsyncIterator[None]:
     await directory.close()
 
 
+async def _redis(app: web.Application, *, broadcaster: Broadcaster) -> AsyncIterator[None]:
+    """First up, last down: the gateway serves with Redis down, so starting only tries once."""
+    await broadcaster.link.start()
+    broadcaster.start()
+    yield
+    await broadcaster.close()
+    await broadcaster.link.close()
+
+
 async def _invalidate_changed(cache: SqlCacheBackend, changed: list[GatewayConfig]) -> None:
     """Settings changed by another process (an attached console): clear those gateways' caches
     where they ask for it, as the service layer does for changes made in this process."""
@@ -141,6 +154,12 @@ async def _reread(directory: GatewayDirectory, writer: LogWriter) -> None:
     await directory.refresh()
 
 
+async def _reread_and_announce(directory: GatewayDirectory, writer: LogWriter, broadcaster: Broadcaster) -> None:
+    """An attached console changed the shared store: re-read it here, and tell the other processes."""
+    await _reread(directory, writer)
+    await broadcaster.announce_change()
+
+
 def create_app(
     settings: Settings,
     store: Store,
@@ -148,12 +167,19 @@ def create_app(
     *,
     admin_token: str,
     pricing: PricingTable | None = None,
+    worker_id: str | None = None,
 ) -> web.Application:
-    """Build the proxy and management API on an open, migrated ``store``."""
+    """Build the proxy and management API on an open, migrated ``store``. ``worker_id`` names this
+    process in its events (default ``host:pid``)."""
     bus = bus or EventBus()
+    bus.worker = worker_id or bus.worker or f"{socket.gethostname()}:{os.getpid()}"
     pricing = pricing or load_pricing(settings.pricing_file or None)
     app = web.Application(client_max_size=settings.server.max_body_bytes)
-    cache = SqlCacheBackend(store, memory_bytes=settings.cache.memory_bytes, read_timeout=settings.cache.read_timeout)
+    link = RedisLink(settings.redis) if settings.redis.url else None
+    cache = SqlCacheBackend(
+        store, memory_bytes=settings.cache.memory_bytes, read_timeout=settings.cache.read_timeout,
+        shared=RedisCacheLayer(link) if link is not None else None,
+    )  # fmt: skip
     directory = GatewayDirectory(store, on_changed=functools.partial(_invalidate_changed, cache))
     pusher = (
         LogPusher(settings.logpush, settings.data_dir / "logpush-spool", store, directory.get)
@@ -174,7 +200,11 @@ def create_app(
     engine = GuardrailEngine(
         evaluator, cache_seconds=settings.guardrails.cache_seconds, timeout=settings.guardrails.timeout
     )
-    admission = Admission(directory, pipe)
+    reread = functools.partial(_reread, directory, writer)
+    broadcaster = Broadcaster(link, bus, reread) if link is not None else None
+    if broadcaster is not None:  # an attached console's change reaches the other processes too
+        reread = functools.partial(_reread_and_announce, directory, writer, broadcaster)
+    admission = Admission(directory, pipe, RedisRateLimits(link) if link is not None else None)
     step_cache = StepCache(cache, share_across_credentials=settings.cache.share_across_credentials)
     realtime = RealtimeBridge(admission, registry, pipe, settings.server)
     universal_ws = UniversalSockets(admission, registry, settings.server.max_body_bytes)
@@ -182,7 +212,7 @@ def create_app(
     services = Services(
         store,
         account_id=settings.server.account_id,
-        directory=directory,
+        directory=BroadcastingDirectory(directory, broadcaster) if broadcaster is not None else directory,
         bus=bus,
         on_logs_deleted=writer.forget_counts,
         cache=cache,
@@ -198,19 +228,21 @@ def create_app(
     app[PRICING] = pricing
     app[GUARDRAILS] = engine
     lifetimes = [_gateway_directory]
+    if broadcaster is not None:
+        lifetimes.insert(0, functools.partial(_redis, broadcaster=broadcaster))
     if pusher is not None:
         app[LOGPUSH] = pusher
         lifetimes.append(functools.partial(_logpush, pusher=pusher))
     # Order matters on the way out (reverse): the upstream pools close first, then the log
-    # writer flushes, then Logpush delivers what that stored, then the directory stops.
+    # writer flushes, then Logpush delivers what that stored, then the directory stops, then Redis.
     app.cleanup_ctx.extend([
         *lifetimes, _log_writer, _cache_janitor, _evaluator,
         functools.partial(_realtime_session, bridge=realtime),
         functools.partial(_upstream_session, cache=step_cache, guard=Guard(engine)),
     ])  # fmt: skip
     app.on_shutdown.extend([realtime.open.close_all, universal_ws.open.close_all])
-    app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=functools.partial(_reread, directory, writer)))
-    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache, pusher))
+    app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=reread))
+    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache, pusher, broadcaster))
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", routes.provider)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", routes.provider)
     app.router.add_post("/v1/{account}/{gateway}", routes.universal)

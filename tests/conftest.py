@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 
 from proxy_core.config import ProviderSettings, Settings, load_settings
 from proxy_core.demo.mock_provider import MockProvider, start_mock
 from proxy_core.runner import RunningGateway, start_gateway
+from tests.redis_server import RedisServer, RedisUnavailableForTests, redis_server as start_redis_server
 
 ACCOUNT = "local"
 
@@ -76,3 +77,22 @@ async def gateway_factory(tmp_path: Path, upstream: Upstream) -> AsyncIterator[G
 @pytest.fixture
 async def gateway(gateway_factory: GatewayFactory) -> RunningGateway:
     return await gateway_factory()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One private redis-server for the session (tests keep apart by key prefix); skips with the
+    reason where there can be none."""
+    servers = start_redis_server()
+    try:
+        server = next(servers)
+    except RedisUnavailableForTests as exc:
+        pytest.skip(f"no Redis server for these tests: {exc}")
+    yield server
+    servers.close()
+
+
+@pytest.fixture
+def redis_settings(redis_server: RedisServer) -> dict[str, Any]:
+    """The ``[redis]`` section for one test: the session's server, a prefix of its own."""
+    return {"url": redis_server.url, "prefix": RedisServer.fresh_prefix()}

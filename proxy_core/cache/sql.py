@@ -1,6 +1,8 @@
-"""The default cache backend: the ``cache_entries`` table, behind a bounded in-memory LRU.
+"""The default cache backend: the ``cache_entries`` table, behind a bounded in-memory LRU and, when
+gateway processes share a Redis, the shared layer of :mod:`proxy_core.cache.redis_layer`.
 
-Repeated hits are answered from memory and never touch the database. The table keeps entries
+Repeated hits are answered from memory and never touch the database; with Redis, an entry written
+through any process is found there before the table is asked. The table keeps entries
 across restarts and beyond the memory budget; a miss in memory costs one primary-key read, which
 a request waits for at most ``read_timeout`` (then it is a miss, and the read warms memory).
 The cache is best effort: a database error on ``get`` is a miss and on ``put`` leaves the entry
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from proxy_core.cache.backend import CachedResponse
 from proxy_core.cache.keys import MAX_CACHEABLE_BYTES
 from proxy_core.cache.memory import MemoryLru
+from proxy_core.cache.redis_layer import RedisCacheLayer, SharedEntry
 from proxy_core.redact import is_secret_header
 from proxy_core.store.engine import Store
 from proxy_core.store.models import CacheEntry
@@ -45,8 +48,17 @@ class SqlCacheBackend:
     dropped: they never reach the store, nor another client through a replay.
     """
 
-    def __init__(self, store: Store, *, memory_bytes: int = 64 * 1024 * 1024, read_timeout: float = 0.05) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        memory_bytes: int = 64 * 1024 * 1024,
+        read_timeout: float = 0.05,
+        shared: RedisCacheLayer | None = None,
+    ) -> None:
         self._store = store
+        self.shared = shared
+        """The Redis layer between memory and the table, when processes share one."""
         self._dialect = store.engine.dialect.name
         self.memory = MemoryLru(memory_bytes)
         """The in-memory layer (exposed for tests and the console's cache statistics)."""
@@ -55,6 +67,7 @@ class SqlCacheBackend:
         self.slow_reads = 0
         """Table reads that outlasted :attr:`read_timeout` (answered as misses)."""
         self._loads: dict[str, asyncio.Task[CachedResponse | None]] = {}
+        self._warming: set[asyncio.Task[None]] = set()
 
     async def get(self, key: str, now_ms: int) -> CachedResponse | None:
         """The entry under ``key`` if fresh at ``now_ms``: from memory, else from the table.
@@ -70,6 +83,11 @@ class SqlCacheBackend:
                 return held
             self.memory.discard(key)  # the row is just as stale; the janitor deletes it
             return None
+        if self.shared is not None:
+            entry = await self.shared.get(key, now_ms)
+            if entry is not None:
+                self.memory.put(key, entry.account_id, entry.gateway_id, entry.response)
+                return entry.response
         load = self._loads.get(key)
         if load is None:
             load = self._loads[key] = asyncio.get_running_loop().create_task(self._load_quietly(key, now_ms))
@@ -82,9 +100,9 @@ class SqlCacheBackend:
             return None
 
     async def drain(self) -> None:
-        """Wait for table reads still warming memory (at shutdown, before the store closes)."""
-        while self._loads:
-            await asyncio.gather(*list(self._loads.values()), return_exceptions=True)
+        """Wait for table reads still warming memory, and Redis (at shutdown, before the store closes)."""
+        while self._loads or self._warming:
+            await asyncio.gather(*self._loads.values(), *self._warming, return_exceptions=True)
 
     async def _load_quietly(self, key: str, now_ms: int) -> CachedResponse | None:
         try:
@@ -94,11 +112,13 @@ class SqlCacheBackend:
             return None
 
     async def put(self, key: str, account_id: str, gateway_id: str, response: CachedResponse) -> None:
-        """Store ``response`` in memory and in the table (replacing any entry under ``key``)."""
+        """Store ``response`` in memory, Redis and the table (replacing any entry under ``key``)."""
         if len(response.body) > MAX_CACHEABLE_BYTES:
             return
         response = _without_secrets(response)
         self.memory.put(key, account_id, gateway_id, response)
+        if self.shared is not None:
+            await self.shared.put(key, SharedEntry(response, account_id, gateway_id), response.created_ms)
         try:
             async with self._store.sessions.begin() as session:
                 await _upsert(session, self._dialect, _row(key, account_id, gateway_id, response))
@@ -111,8 +131,10 @@ class SqlCacheBackend:
         return await self._delete(delete(_E).where(_E.expires_at <= now_ms))
 
     async def clear(self, account_id: str, gateway_id: str) -> int:
-        """Delete every entry of one gateway from memory and table; the rows deleted."""
+        """Delete every entry of one gateway from memory, Redis and table; the rows deleted."""
         self.memory.clear(account_id, gateway_id)
+        if self.shared is not None:
+            await self.shared.clear(account_id, gateway_id)
         return await self._delete(delete(_E).where(_E.account_id == account_id, _E.gateway_id == gateway_id))
 
     async def load_from_table(self, key: str, now_ms: int) -> CachedResponse | None:
@@ -131,6 +153,11 @@ class SqlCacheBackend:
             expires_ms=row.expires_at,
         )
         self.memory.put(key, row.account_id, row.gateway_id, response)
+        if self.shared is not None:  # Redis restarted, evicted it or was down: share it again
+            entry = SharedEntry(response, row.account_id, row.gateway_id)
+            task = asyncio.get_running_loop().create_task(self.shared.put(key, entry, now_ms))
+            self._warming.add(task)
+            task.add_done_callback(self._warming.discard)
         return response
 
     async def _delete(self, statement: Delete) -> int:

@@ -34,13 +34,16 @@ class StepCache:
         self._writes: set[asyncio.Task[Any]] = set()
 
     def plan(self, gateway: GatewayConfig, step: Step) -> tuple[str | None, int]:
-        """``(key, ttl seconds)`` when this step may be answered from / stored in the cache."""
+        """``(key, ttl seconds)`` when this step may be answered from / stored in the cache. Keys
+        start ``{account}/{gateway}/``, so a shared layer can clear one gateway's entries by prefix."""
         policy = step.policy
         if policy.skip_cache or len(step.body) > MAX_CACHEABLE_BYTES:
             return None, 0
         if policy.cache_key is not None:
             ttl = policy.cache_ttl if policy.cache_ttl is not None else (gateway.cache_ttl or CUSTOM_KEY_TTL)
-            return (custom_cache_key(gateway.account_id, gateway.id, policy.cache_key), ttl) if ttl else (None, 0)
+            if not ttl:
+                return None, 0
+            return f"{gateway.account_id}/{gateway.id}/{custom_cache_key(gateway.account_id, gateway.id, policy.cache_key)}", ttl
         ttl = policy.cache_ttl if policy.cache_ttl is not None else (gateway.cache_ttl or 0)
         if not ttl:
             return None, 0

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["PostgresServer", "postgres_server"]
+__all__ = ["PostgresServer", "postgres_or_skip", "postgres_server"]
 
 
 class PostgresUnavailable(Exception):
@@ -108,3 +108,16 @@ def postgres_server() -> Iterator[PostgresServer]:
             run([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def postgres_or_skip() -> Iterator[PostgresServer]:
+    """The body of a module-scoped fixture: a server, or the module skips with the reason."""
+    import pytest
+
+    servers = postgres_server()
+    try:
+        server = next(servers)
+    except PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL server for these tests: {exc}")
+    yield server
+    servers.close()

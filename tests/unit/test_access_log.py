@@ -36,3 +36,18 @@ async def test_a_log_edit_between_requests_does_not_stop_the_access_log() -> Non
         printer.cancel()
     lines = out.getvalue().splitlines()
     assert [line.rsplit("id=", 1)[1] for line in lines] == ["log1", "log2", "log3", "log4"]
+
+
+async def test_requests_other_processes_served_are_not_printed_here() -> None:
+    bus = EventBus(worker="here")
+    out = io.StringIO()
+    printer = asyncio.create_task(print_access_log(bus.subscribe(), out))
+    try:
+        bus.publish({**request_event(1), "worker": "elsewhere", "origin": "0123abcd"})  # heard through Redis
+        bus.publish(request_event(2))
+        while "id=log2" not in out.getvalue():
+            assert not printer.done(), printer
+            await asyncio.sleep(0.01)
+    finally:
+        printer.cancel()
+    assert [line.rsplit("id=", 1)[1] for line in out.getvalue().splitlines()] == ["log2"]

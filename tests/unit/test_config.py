@@ -115,6 +115,8 @@ base_url = "http://127.0.0.1:8000/v1"
         ({"AIGW_STORE_URL": "sqlite+aiosqlite:///tmp/y.db"}, "store", "url", "sqlite+aiosqlite:///tmp/y.db"),
         ({"AIGW_LOGS_BATCH_SIZE": "50"}, "logs", "batch_size", 50),
         ({"AIGW_DATA_DIR": "/srv/aigw"}, "store", "data_dir", "/srv/aigw"),
+        ({"AIGW_REDIS_URL": "redis://127.0.0.1:6379/0"}, "redis", "url", "redis://127.0.0.1:6379/0"),
+        ({"AIGW_REDIS_TIMEOUT": "0.25"}, "redis", "timeout", 0.25),
     ],
 )
 def test_env(env: dict[str, str], section: str, key: str, expected: Any) -> None:
@@ -193,6 +195,10 @@ def test_settings_are_immutable() -> None:
         (None, {"AIGW_SERVER_PORT": "abc"}, ["[server] port", "abc"]),
         (None, {"AIGW_SERVER_ACCESS_LOG": "sometimes"}, ["[server] access_log"]),
         (None, {"AIGW_LOGS_RETRY_DELAY": "fast"}, ["[logs] retry_delay"]),
+        ('[redis]\nurl = "http://127.0.0.1:6379"\n', None, ["[redis] url", "redis://"]),
+        ("[redis]\ntimeout = 0\n", None, ["[redis] timeout"]),
+        ('[redis]\nprefix = "a b"\n', None, ["[redis] prefix"]),
+        ("[redis]\nhost = 1\n", None, ["[redis]", "host"]),
     ],
 )
 def test_errors_name_the_key(tmp_path: Path, text: str | None, env: dict[str, str] | None, names: list[str]) -> None:
