@@ -30,6 +30,7 @@ from proxy_core.services.types import (
     TokenInfo,
     system_clock,
 )
+from proxy_core.services.verdicts import FoundCategory, StageVerdict, describe_guardrails
 from proxy_core.store.engine import Store
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "DatasetInfo",
     "EVALUATION_TYPES",
     "EvaluationInfo",
+    "FoundCategory",
     "GatewayInfo",
     "InvalidInput",
     "LogDetail",
@@ -51,8 +53,10 @@ __all__ = [
     "ResultInfo",
     "ServiceError",
     "Services",
+    "StageVerdict",
     "TokenInfo",
     "UNSET",
+    "describe_guardrails",
 ]
 
 
