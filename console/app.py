@@ -333,10 +333,11 @@ class AigwConsole(App[str]):
             self.prefs.save()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every enabled key binding of the screen, the console's themes, then Textual's own."""
+        """Every enabled key binding of ours on the screen (not Textual's generic widget keys), the
+        console's themes, then Textual's own commands."""
         seen: set[str] = set()
         for key, (node, binding, enabled, tooltip) in screen.active_bindings.items():
-            if not enabled or not binding.description or binding.action in seen or binding.system:
+            if not enabled or not binding.description or binding.action in seen or binding.system or binding.id is None:
                 continue
             seen.add(binding.action)
             spec = _VIEW_ACTIONS.get(binding.action)

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Label, Static
+from textual.widgets import Input, Label, Static
 
 __all__ = ["HelpScreen", "collect_bindings", "declared_bindings", "HelpSection"]
 
@@ -54,7 +54,7 @@ def collect_bindings(screen: Screen, title: str) -> list[HelpSection]:
     # A widget with ``HELP_UNLESS_KEY`` (the search line, for "/") is listed only where no other
     # widget of the screen takes that key for itself.
     nodes = [n for n in nodes if getattr(n, "HELP_UNLESS_KEY", None) not in keys_of([o for o in nodes if o is not n])]
-    in_view = keys_of(nodes)
+    in_view = keys_of([n for n in nodes if not isinstance(n, Input)])  # a text field's keys apply only while typing
     screen_heading = "Every view" if getattr(screen, "spec", None) is not None else title
     sources: list[tuple[str, DOMNode, set[str]]] = [(_context(node, title), node, set()) for node in nodes]
     sources.append((screen_heading, screen, in_view))

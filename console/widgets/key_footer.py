@@ -231,25 +231,6 @@ class KeyFooter(Widget, can_focus=False):
         return chosen + [FooterItem("", "", "…", True, "", " ")] + essential
 
 
-def _collapse_digits(items: list[FooterItem]) -> list[FooterItem]:
-    """``123456 Views`` as ``1-6 Views`` (a group of consecutive digit keys; not clickable then)."""
-    out: list[FooterItem] = []
-    i = 0
-    while i < len(items):
-        j = i
-        while j < len(items) and items[j].key.isdigit() and (j == i or items[j].gap_before == ""):
-            j += 1
-        if j - i > 2 and j < len(items) and not items[j].key:
-            label = items[j]
-            out.append(FooterItem("", "", f"{items[i].display}-{items[j - 1].display} {label.description}", True,
-                                  label.tooltip, items[i].gap_before, label.essential))  # fmt: skip
-            i = j + 1
-            continue
-        out.append(items[i])
-        i += 1
-    return out
-
-
     # -- mouse -----------------------------------------------------------------------------------
 
     def _item_at(self, x: int) -> FooterItem | None:
@@ -279,3 +260,22 @@ def _collapse_digits(items: list[FooterItem]) -> list[FooterItem]:
             self.app.bell()
         else:
             self.app.simulate_key(item.key)
+
+
+def _collapse_digits(items: list[FooterItem]) -> list[FooterItem]:
+    """``123456 Views`` as ``1-6 Views`` (a group of consecutive digit keys; not clickable then)."""
+    out: list[FooterItem] = []
+    i = 0
+    while i < len(items):
+        j = i
+        while j < len(items) and items[j].key.isdigit() and (j == i or items[j].gap_before == ""):
+            j += 1
+        if j - i > 2 and j < len(items) and not items[j].key:
+            label = items[j]
+            out.append(FooterItem("", "", f"{items[i].display}-{items[j - 1].display} {label.description}", True,
+                                  label.tooltip, items[i].gap_before, label.essential))  # fmt: skip
+            i = j + 1
+            continue
+        out.append(items[i])
+        i += 1
+    return out

@@ -100,8 +100,8 @@ class LiveTail(ScrollView, can_focus=True):
         Binding("enter", "choose", "Open", id="live.open", tooltip="Open the selected request in the Logs view"),
         Binding("up,k", "cursor(-1)", "Up", show=False, id="live.cursor_up", tooltip="Select the newer request"),
         Binding("down,j", "cursor(1)", "Down", show=False, id="live.cursor_down", tooltip="Select the older request"),
-        Binding("home", "newest", "Newest", show=False, id="live.newest", tooltip="Back to the newest request"),
-        Binding("end", "oldest", "Oldest", show=False, id="live.oldest", tooltip="The oldest request kept"),
+        Binding("home,g", "newest", "Newest", show=False, id="live.newest", tooltip="Back to the newest request"),
+        Binding("end,G", "oldest", "Oldest", show=False, id="live.oldest", tooltip="The oldest request kept"),
         Binding("pageup", "cursor_page(-1)", "Page up", show=False, id="live.page_up", tooltip="One screen newer"),
         Binding("pagedown", "cursor_page(1)", "Page down", show=False, id="live.page_down", tooltip="One screen older"),
     ]

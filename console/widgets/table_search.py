@@ -39,12 +39,12 @@ class TableSearch(Horizontal):
 
     DEFAULT_CSS = """
     TableSearch {
-        dock: bottom;
         height: 1;
         display: none;
         background: $panel;
         &.-open { display: block; }
-        & > Input { width: 1fr; height: 1; border: none; padding: 0 1; }
+        & > #table-search-input { width: 1fr; height: 1; border: none; padding: 0 1; background: $panel; }
+        & > #table-search-input:focus { border: none; }
         & > #table-search-count { width: auto; padding: 0 1; color: $text-muted; }
     }
     """
