@@ -178,7 +178,7 @@ class KeyFooter(Widget, can_focus=False):
         items = list(self._items)
         palette = self._palette
         if palette is not None and size(items) + 3 + len(palette.display) + 1 + len(palette.description) > width:
-            palette = palette._replace(description="")
+            palette = FooterItem(palette.key, palette.display, "", palette.enabled, palette.tooltip, "")
         palette_text: Text | None = None
         if palette is not None:
             palette_text = Text.assemble(
