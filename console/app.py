@@ -242,8 +242,7 @@ class AigwConsole(App[str]):
         if not self.view_history:
             self.action_help_quit()
             return
-        mode = self.view_history.pop()
-        self.run_worker(super().switch_mode(mode), group="app-back", exit_on_error=False)
+        super().switch_mode(self.view_history.pop())  # not remembered: going back is not a new visit
 
     async def show_log(self, gateway_id: str, log_id: str) -> None:
         """Open one log in the Logs view (from the live tail)."""
