@@ -32,7 +32,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 
 from console.dialogs import ChoiceDialog, ConfirmDialog
@@ -59,6 +59,7 @@ DETACH = "detach"
 
 _VIEWS = Binding.Group("Views", compact=True)
 _VIEW_ACTIONS = {f"show_view('{spec.mode}')": spec for spec in VIEWS}
+_MODES = {spec.mode for spec in VIEWS}
 
 EvaluatorStatus = Callable[[], "tuple[str, str] | Awaitable[tuple[str, str]]"]
 """The guardrails evaluator's name and ``"healthy"`` or ``"unreachable: <reason>"`` (sync or async)."""
@@ -80,7 +81,7 @@ def _stylesheets() -> list[Path]:
     switching views or opening a dialog never re-parses the whole stylesheet."""
     here = Path(__file__).resolve().parent
     views = [path for path in (view_css_path(spec) for spec in VIEWS) if path is not None]
-    return [here / "app.tcss", *views, here / "dialogs.tcss", here / "help_screen.tcss"]
+    return [here / "app.tcss", *views, here / "dialogs.tcss", here / "help_screen.tcss", here / "log_pager.tcss"]
 
 
 class AigwConsole(App[str]):
@@ -94,12 +95,14 @@ class AigwConsole(App[str]):
             for spec in VIEWS
         ),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key of this view and the console"),
-        Binding("g", "pick_gateway", "Gateway", show=False, id="app.gateway", tooltip="Choose which gateway the views show"),
+        Binding("ctrl+g", "pick_gateway", "Gateway", show=False, id="app.gateway", tooltip="Choose which gateway the views show"),
+        Binding("q,escape", "back", "Back", show=False, id="app.back",
+                tooltip="Close the dialog or pager, else back to the view shown before"),
         Binding("u", "copy_url", "Copy URL", show=False, id="app.copy_url", tooltip="Copy the proxy URL (to paste into an app)"),
         Binding("t", "next_theme", "Theme", show=False, id="app.theme",
                 tooltip="Next console theme (ctrl+p → Theme lists all)"),
-        Binding("ctrl+d", "detach", "Detach", show=False, priority=True, id="app.detach",
-                tooltip="Close the console; the gateway keeps serving in this process"),
+        Binding("ctrl+d", "detach", "Detach", show=False, id="app.detach",
+                tooltip="Close the console; the gateway keeps serving (in a text field ctrl+d deletes a character)"),
         Binding("ctrl+q", "quit_console", "Quit", show=False, priority=True, id="app.quit",
                 tooltip="Close the console (and stop the gateway it started)"),
     ]  # fmt: skip
@@ -143,6 +146,8 @@ class AigwConsole(App[str]):
         """Where exports are written (``None``: the working directory)."""
         self.evaluator_status = evaluator_status
         self.log_health = log_health
+        self.view_history: list[str] = []
+        """The modes shown before the current one, oldest first (``q`` / escape go back)."""
         self.gateway_ids: tuple[str, ...] = ()
         """The account's gateways as last read (see :meth:`refresh_gateways`)."""
         self.default_gateway_id = "default"
@@ -212,10 +217,32 @@ class AigwConsole(App[str]):
         return True
 
     def action_help_quit(self) -> None:
-        self.notify("Press ctrl+q to quit, ctrl+d to detach", title="Leaving?", markup=False)
+        leave = "ctrl+q to quit, ctrl+d to detach" if self.on_detach is not None and not self.attached else "ctrl+q to quit"
+        self.notify(f"Nothing to go back to. Press {leave}.", title="Leaving?", markup=False)
 
     def action_show_view(self, mode: str) -> None:
         self.switch_mode(mode)
+
+    def switch_mode(self, mode: str) -> Any:
+        """Switch views, remembering the one left for ``q`` / escape."""
+        current = self.current_mode
+        if mode != current and current in _MODES:
+            if mode in self.view_history:
+                self.view_history.remove(mode)
+            self.view_history.append(current)
+            del self.view_history[:-len(VIEWS)]
+        return super().switch_mode(mode)
+
+    def action_back(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ModalScreen) or not isinstance(screen, ViewScreen):
+            if len(self.screen_stack) > 1:
+                screen.dismiss(None)
+            return
+        if not self.view_history:
+            self.action_help_quit()
+            return
+        super().switch_mode(self.view_history.pop())  # not remembered: going back is not a new visit
 
     async def show_log(self, gateway_id: str, log_id: str) -> None:
         """Open one log in the Logs view (from the live tail)."""
@@ -284,6 +311,7 @@ class AigwConsole(App[str]):
 
     def action_help(self) -> None:
         title = find_view(self.current_mode).title if self.current_mode != "_default" else "Console"
+        title = getattr(self.screen, "HELP_TITLE", title)  # e.g. the log pager
         self.push_screen(HelpScreen(collect_bindings(self.screen, title)))
 
     def action_next_theme(self) -> None:
@@ -304,10 +332,11 @@ class AigwConsole(App[str]):
             self.prefs.save()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every enabled key binding of the screen, the console's themes, then Textual's own."""
+        """Every enabled key binding of ours on the screen (not Textual's generic widget keys), the
+        console's themes, then Textual's own commands."""
         seen: set[str] = set()
         for key, (node, binding, enabled, tooltip) in screen.active_bindings.items():
-            if not enabled or not binding.description or binding.action in seen or binding.system:
+            if not enabled or not binding.description or binding.action in seen or binding.system or binding.id is None:
                 continue
             seen.add(binding.action)
             spec = _VIEW_ACTIONS.get(binding.action)

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Label, Static
+from textual.widgets import Input, Label, Static
 
 __all__ = ["HelpScreen", "collect_bindings", "declared_bindings", "HelpSection"]
 
@@ -29,36 +29,54 @@ def declared_bindings(node: DOMNode) -> list[Binding]:
     return [binding for bindings in keys.values() for binding in bindings]
 
 
-def _rows(node: DOMNode, seen: set[tuple[str, str]]) -> list[tuple[str, str, str]]:
-    rows = []
-    app = node.app
-    for binding in declared_bindings(node):
-        if not binding.description:
-            continue
-        keys = app.get_key_display(binding)
-        mark = (binding.action, binding.description)
-        if mark in seen:
-            # Same action on several keys (``up,k``): show the keys together.
-            for i, (k, d, t) in enumerate(rows):
-                if d == binding.description and keys not in k.split("/"):
-                    rows[i] = (f"{k}/{keys}", d, t)
-            continue
-        seen.add(mark)
-        rows.append((keys, binding.description, binding.tooltip))
-    return rows
+def _context(node: DOMNode, title: str) -> str:
+    """The heading a node's keys go under: its ``HELP_CONTEXT`` (e.g. "Filter bar"), else ``title``."""
+    context = getattr(node, "HELP_CONTEXT", None)
+    return context if isinstance(context, str) else title
+
+
+def _is_ours(binding: Binding) -> bool:
+    """A key the console declares (every one has an ``id``), not a generic widget key of Textual's."""
+    return bool(binding.description) and binding.id is not None
 
 
 def collect_bindings(screen: Screen, title: str) -> list[HelpSection]:
-    """The bindings of ``screen``'s widgets (under ``title``), then the console-wide ones."""
-    seen: set[tuple[str, str]] = set()
-    sections: list[HelpSection] = []
-    view_rows: list[tuple[str, str, str]] = []
-    for node in screen.walk_children():
-        view_rows += _rows(node, seen)
-    if view_rows:
-        sections.append((title, view_rows))
-    sections.append(("Everywhere", _rows(screen.app, seen) + _rows(screen, seen)))
-    return sections
+    """The console's keys on ``screen``, grouped by where they apply (the view, its table, the
+    filter bar, the search line, every view, everywhere), each key once: a key that the view takes
+    for itself is not listed again under "Every view" / "Everywhere", and keys that do the same
+    thing share a row (``↓/j``)."""
+    app = screen.app
+    nodes = list(screen.walk_children())
+
+    def keys_of(owners: list[DOMNode]) -> set[str]:
+        return {b.key for node in owners for b in declared_bindings(node) if _is_ours(b)}
+
+    # A widget with ``HELP_UNLESS_KEY`` (the search line, for "/") is listed only where no other
+    # widget of the screen takes that key for itself.
+    nodes = [n for n in nodes if getattr(n, "HELP_UNLESS_KEY", None) not in keys_of([o for o in nodes if o is not n])]
+    in_view = keys_of([n for n in nodes if not isinstance(n, Input)])  # a text field's keys apply only while typing
+    screen_heading = "Every view" if getattr(screen, "spec", None) is not None else title
+    sources: list[tuple[str, DOMNode, set[str]]] = [(_context(node, title), node, set()) for node in nodes]
+    sources.append((screen_heading, screen, in_view))
+    sources.append(("Everywhere", app, in_view | keys_of([screen])))
+    sections: dict[str, list[tuple[str, str, str]]] = {}
+    by_action: dict[tuple[str, str], tuple[str, int]] = {}
+    for heading, node, shadowed in sources:
+        for binding in declared_bindings(node):
+            if not _is_ours(binding) or binding.key in shadowed:
+                continue
+            keys = app.get_key_display(binding)
+            rows = sections.setdefault(heading, [])
+            mark = (binding.action, binding.description)
+            if mark in by_action:  # the same action on another key: one row, both keys
+                where, index = by_action[mark]
+                shown, description, tooltip = sections[where][index]
+                if keys not in shown.split("/"):
+                    sections[where][index] = (f"{shown}/{keys}", description, tooltip)
+                continue
+            by_action[mark] = (heading, len(rows))
+            rows.append((keys, binding.description, binding.tooltip))
+    return [(heading, rows) for heading, rows in sections.items() if rows]
 
 
 class HelpScreen(ModalScreen[None]):

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
-__all__ = ["clean", "clean_line", "untrusted", "untrusted_line"]
+__all__ = ["clean", "clean_line", "untrusted", "untrusted_line", "middle_ellipsis"]
 
 # C0 controls (except tab and newline), DEL, C1 controls, and the Unicode format characters that
 # reorder or hide text (bidi embeddings/overrides/isolates, zero-width joiners, BOM).
@@ -49,3 +50,24 @@ def untrusted(text: str, style: str = "") -> Text:
 def untrusted_line(text: str, style: str = "") -> Text:
     """Untrusted text as a one-line Rich ``Text``."""
     return Text(clean_line(text), style=style, no_wrap=True, overflow="ellipsis")
+
+
+def middle_ellipsis(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, cut in the middle so both ends stay readable: model
+    names differ at their end (``claude-sonnet-4-5-20250929`` → ``claude-so…-20250929``)."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    tail = (width - 1) // 2
+    head = width - 1 - tail
+    return set_cell_size(text, head) + "…" + _last_cells(text, tail)
+
+
+def _last_cells(text: str, width: int) -> str:
+    out = ""
+    for char in reversed(text):
+        if cell_len(char + out) > width:
+            break
+        out = char + out
+    return out

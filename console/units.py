@@ -38,8 +38,13 @@ def format_when(ms: int, now_ms: int, tz: tzinfo | None = None) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def format_cost(cost: float | None) -> str:
-    """Dollars with enough digits to tell small costs apart; ``-`` when unknown."""
+def format_cost(cost: float | None, *, short: bool = False) -> str:
+    """Dollars with enough digits to tell small costs apart, never in scientific notation; ``-``
+    when unknown.
+
+    ``$0.00109``, ``$0.00000006``; below a hundred-millionth of a dollar ``<$0.00000001``. With
+    ``short`` (table cells of 8 characters) anything below a ten-thousandth reads ``<$0.0001``.
+    """
     if cost is None:
         return "-"
     if cost == 0:
@@ -50,9 +55,12 @@ def format_cost(cost: float | None) -> str:
         return f"${cost:.2f}"
     if cost >= 0.01:
         return f"${cost:.3f}"
-    if cost >= 0.00001:
+    if cost >= 0.0001:
         return f"${cost:.5f}"
-    return f"${cost:.1e}"
+    if short:
+        return "<$0.0001"
+    digits = f"{cost:.8f}".rstrip("0")
+    return "<$0.00000001" if digits.endswith(".") else f"${digits}"
 
 
 def format_duration(ms: int | float | None) -> str:

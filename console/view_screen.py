@@ -6,6 +6,12 @@ gateway switcher changes the gateway, the view follows: in place through its ``s
 when it has one, else by being replaced with a fresh instance. A hidden screen catches up when
 it is shown again.
 
+The screen also holds the key map every view shares (k9s / lazygit habits): ``j``/``k`` move the
+cursor, ``g``/``G`` go to the first / last row (or the top / bottom of a scrolled pane), and ``/``
+searches the focused table (:class:`console.widgets.table_search.TableSearch`) in the views that
+have no filter bar of their own. A view's own binding for a key wins (Live and Logs keep their
+filter on ``/``, and their tables their own ``j``/``k``/``g``/``G``).
+
 Switching views is kept cheap (it must feel instant): the footer is a single widget that redraws
 its line instead of rebuilding a widget per key (:class:`console.widgets.key_footer.KeyFooter`),
 and the App parses every view's stylesheet once at start-up. Only Textual's public API is used
@@ -15,17 +21,19 @@ own key dispatch and painting at their normal pace.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from console.views import ViewSpec, view_css_path
 from console.widgets.header import ConsoleHeader
 from console.widgets.key_footer import KeyFooter
+from console.widgets.table_search import TableSearch
 
 __all__ = ["ViewScreen", "UnavailableView"]
 
@@ -37,6 +45,14 @@ class UnavailableView(Static):
 
 
 class ViewScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search", id="view.search", tooltip="Find rows of this table (enter/↓ next, ↑ previous)"),
+        Binding("j", "move(1)", "Down", show=False, id="view.down", tooltip="Cursor down (like ↓)"),
+        Binding("k", "move(-1)", "Up", show=False, id="view.up", tooltip="Cursor up (like ↑)"),
+        Binding("g", "ends(0)", "First", show=False, id="view.first", tooltip="The first row, or the top"),
+        Binding("G", "ends(1)", "Last", show=False, id="view.last", tooltip="The last row, or the bottom"),
+    ]  # fmt: skip
+
     def __init__(self, spec: ViewSpec, build: ViewBuilder) -> None:
         super().__init__(name=spec.mode, id=f"screen-{spec.mode}", classes="view-screen")
         css = view_css_path(spec)
@@ -63,6 +79,7 @@ class ViewScreen(Screen[None]):
         self._gateway_id = self.app.gateway_id  # type: ignore[attr-defined]
         yield ConsoleHeader(self.spec.key, self.spec.title)
         yield self._make_view(self._gateway_id)
+        yield TableSearch()
         yield KeyFooter()
 
     async def follow_gateway(self, gateway_id: str) -> None:
@@ -77,7 +94,40 @@ class ViewScreen(Screen[None]):
             return
         if view is not None:
             await view.remove()
-        await self.mount(self._make_view(gateway_id), before=self.query_one(KeyFooter))
+        await self.mount(self._make_view(gateway_id), before=self.query_one(TableSearch))
+
+    # -- the shared key map ----------------------------------------------------------------------
+
+    def _table(self) -> DataTable | None:
+        """The table the keys act on: the focused one, else the view's first one on screen."""
+        focused = self.focused
+        if isinstance(focused, DataTable):
+            return focused
+        view = self.view
+        if view is None:
+            return None
+        return next((t for t in view.query(DataTable) if t.display and t.is_on_screen), None)
+
+    def action_move(self, step: int) -> None:
+        table = self._table()
+        if table is not None:
+            table.move_cursor(row=max(0, table.cursor_row + step))
+        elif self.focused is not None:
+            self.focused.scroll_relative(y=step, animate=False)
+
+    def action_ends(self, end: int) -> None:
+        table = self._table()
+        if table is not None:
+            table.move_cursor(row=max(0, table.row_count - 1) if end else 0)
+        elif self.focused is not None:
+            (self.focused.scroll_end if end else self.focused.scroll_home)(animate=False)
+
+    def action_search(self) -> None:
+        table = self._table()
+        if table is None:
+            self.app.bell()
+            return
+        self.query_one(TableSearch).open(table)
 
     async def on_screen_resume(self, event: events.ScreenResume) -> None:
         for footer in self.query(KeyFooter):  # which view keys apply depends on the view shown

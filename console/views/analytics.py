@@ -26,7 +26,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, Tab, Tabs
 
-from console.safe_text import untrusted_line
+from console.safe_text import untrusted_line, middle_ellipsis
 from console.store_calls import describe_error, finish, report_failure
 from console.units import format_cost, format_count, format_duration, format_tokens
 from console.widgets.analytics_chart import AnalyticsChart, ChartData, ChartSeries
@@ -76,6 +76,11 @@ METRICS: tuple[tuple[str, str], ...] = (
 )
 _METRIC_KEYS = tuple(key for key, _ in METRICS)
 _GROUPS = ("provider", "model")
+_WIDE_SUMMARY = 100
+"""Below this width the summary uses short words and the breakdown's name column is capped."""
+_BREAKDOWN_FIXED = 61
+"""Cells the breakdown's number columns take (with their padding): the name column gets the rest."""
+_MIN_NAME = 12
 
 
 def _series(metric: str, points: list[AnalyticsPoint]) -> tuple[ChartSeries, ...]:
@@ -243,13 +248,16 @@ class AnalyticsView(Widget, can_focus=False):
 
     def _update_summary(self, message: DataLoaded) -> None:
         t = message.totals
+        narrow = self.size.width < _WIDE_SUMMARY  # short words, so that the average is never cut
+        requests = ("req", "req") if narrow else ("request", "requests")
+        errors = ("err", "err") if narrow else ("error", "errors")
         parts = [
-            f"[$text-primary]{format_count(t.requests)}[/] {'request' if t.requests == 1 else 'requests'}",
-            f"[$text-error]{format_count(t.errors)}[/] {'error' if t.errors == 1 else 'errors'} ({100 * t.error_rate:.1f}%)",
+            f"[$text-primary]{format_count(t.requests)}[/] {requests[t.requests != 1]}",
+            f"[$text-error]{format_count(t.errors)}[/] {errors[t.errors != 1]} ({100 * t.error_rate:.1f}%)",
             f"[$text-success]{100 * t.cache_hit_ratio:.0f}%[/] cached",
             f"{format_count(t.tokens_in)}/{format_count(t.tokens_out)} tok",
             f"[$text-warning]{format_cost(t.cost)}[/]",
-            f"{format_duration(t.avg_duration) if t.requests else '-'} avg",
+            f"avg {format_duration(t.avg_duration) if t.requests else '-'}",
         ]
         self.query_one("#analytics-summary", Static).update(Content.from_markup(" · ".join(parts)), layout=False)
 
@@ -279,18 +287,19 @@ class AnalyticsView(Widget, can_focus=False):
         table = self.query_one("#analytics-breakdown", DataTable)
         selected = table.cursor_row
         table.clear(columns=True)
-        table.add_column(message.group_by.capitalize(), key="name")
+        name_width = max(_MIN_NAME, self.size.width - _BREAKDOWN_FIXED) if self.size.width < _WIDE_SUMMARY else None
+        table.add_column(message.group_by.capitalize(), key="name", width=name_width)
         for label, key in (("Requests", "requests"), ("Errors", "errors"), ("Cached", "cached"),
                            ("Tokens", "tokens"), ("Cost", "cost"), ("Avg", "avg")):  # fmt: skip
             table.add_column(label, key=key)
         for point in message.breakdown:
             table.add_row(
-                untrusted_line(point.group or "(none)"),
+                untrusted_line(middle_ellipsis(point.group or "(none)", name_width or 200)),
                 format_count(point.requests),
                 f"{format_count(point.errors)} ({100 * point.error_rate:.0f}%)",
                 f"{100 * point.cache_hit_ratio:.0f}%",
                 format_tokens(point.tokens_in, point.tokens_out),
-                format_cost(point.cost),
+                format_cost(point.cost, short=name_width is not None),
                 format_duration(point.avg_duration),
             )
         if message.breakdown:

@@ -9,6 +9,7 @@ re-reads the evaluations every :data:`EVALUATION_POLL_SECONDS` (only while it is
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
@@ -379,7 +380,9 @@ class DatasetsView(DialogOwner, can_focus=False):
         except Exception as exc:  # noqa: BLE001 - shown, never raised
             report_failure(self, "Export failed", exc)
             return
-        self.notify(f"{count} logs → {path}", title=f"Exported {clean_line(dataset.name)}", markup=False)
+        # The directory and the file name on lines of their own: a long path never breaks mid-name.
+        self.notify(f"{path.parent}{os.sep}\n{path.name}", title=f"Exported {count} logs of {clean_line(dataset.name)}",
+                    markup=False, timeout=15)  # fmt: skip
         self.post_message(self.ExportFinished(dataset.id, path, count))
 
     # -- actions: evaluations ----------------------------------------------------------------

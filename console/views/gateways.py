@@ -42,6 +42,8 @@ _UNSET_CHOICE = "-"
 WIDE = (150, 40)
 """From this view size on (columns, rows) settings, tokens and the audit log are all on screen."""
 SECTIONS = ("settings", "tokens", "audit")
+_TABS = Binding.Group("Tabs ←→", compact=True)
+"""The footer shows the three tab keys together, with the arrows that also move between them."""
 
 
 class GatewaysTable(DataTable):
@@ -56,22 +58,26 @@ class GatewaysView(DialogOwner, can_focus=False):
 
     FOCUS_ON_SHOW = "#gateway-settings"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new_gateway", "New gateway", id="gateways.new", tooltip="Create a gateway"),
+        Binding("n", "new_gateway", "New", id="gateways.new", tooltip="Create a gateway"),
         Binding("d", "delete_gateway", "Delete", id="gateways.delete",
                 tooltip="Delete the selected gateway with its logs, datasets and tokens (asks first)"),  # fmt: skip
         Binding("e", "edit_setting", "Edit", id="gateways.edit",
                 tooltip="Change the highlighted setting (on/off settings flip at once)"),  # fmt: skip
-        Binding("t", "new_token", "New token", id="gateways.token_new",
+        Binding("t", "new_token", "Token", id="gateways.token_new",
                 tooltip="Create an authentication token; it is shown once"),  # fmt: skip
         Binding("x", "revoke_token", "Revoke", id="gateways.token_revoke",
                 tooltip="Revoke the highlighted token (asks first)"),  # fmt: skip
         Binding("m", "more_audit", "More", id="gateways.audit_more", tooltip="Show older audit records"),
-        Binding("s", "section('settings')", "Settings", show=False, id="gateways.settings",
+        Binding("s", "section('settings')", "Settings", id="gateways.settings", group=_TABS,
                 tooltip="Show the gateway's settings"),  # fmt: skip
-        Binding("k", "section('tokens')", "Tokens", show=False, id="gateways.tokens",
+        Binding("o", "section('tokens')", "Tokens", id="gateways.tokens", group=_TABS,
                 tooltip="Show the gateway's tokens"),  # fmt: skip
-        Binding("a", "section('audit')", "Audit log", show=False, id="gateways.audit",
+        Binding("a", "section('audit')", "Audit log", id="gateways.audit", group=_TABS,
                 tooltip="Show the audit log"),  # fmt: skip
+        Binding("right", "next_section(1)", "Next tab", show=False, priority=True, id="gateways.next_tab",
+                tooltip="The next tab: settings → tokens → audit log"),  # fmt: skip
+        Binding("left", "next_section(-1)", "Previous tab", show=False, priority=True, id="gateways.previous_tab",
+                tooltip="The previous tab"),  # fmt: skip
         Binding("f5", "refresh", "Refresh", show=False, id="gateways.refresh", tooltip="Reload"),
     ]
 
@@ -128,7 +134,7 @@ class GatewaysView(DialogOwner, can_focus=False):
             yield gateways
             with Vertical(id="gateway-detail"):
                 yield Tabs(
-                    Tab("[u]S[/u]ettings", id="tab-settings"), Tab("To[u]k[/u]ens", id="tab-tokens"),
+                    Tab("[u]S[/u]ettings", id="tab-settings"), Tab("T[u]o[/u]kens", id="tab-tokens"),
                     Tab("[u]A[/u]udit log", id="tab-audit"), id="gateway-tabs",
                 )  # fmt: skip
                 with Vertical(id="section-settings", classes="gateway-section -current"):
@@ -329,6 +335,11 @@ class GatewaysView(DialogOwner, can_focus=False):
             tabs.active = f"tab-{section}"
         else:
             self.query_one(f"#section-{section}").query(DataTable).first().focus()
+
+    def action_next_section(self, step: int) -> None:
+        """→ / ←: the next or previous tab (wrapping)."""
+        index = SECTIONS.index(self._section()) if self._section() in SECTIONS else 0
+        self.action_section(SECTIONS[(index + step) % len(SECTIONS)])
 
     def action_refresh(self) -> None:
         """Reload now."""

@@ -46,6 +46,7 @@ from datetime import tzinfo
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -488,6 +489,8 @@ class LiveView(Vertical):
         self.query_one(FilterBar).input.focus()
 
     def action_leave_filter(self) -> None:
+        if self.tail.has_focus:
+            raise SkipAction()  # nothing to leave: escape backs out of the view (the App's binding)
         if not self.query_one(FilterBar).text.strip():
             self.remove_class("-filtering")
         self.tail.focus()

@@ -2,11 +2,18 @@
 
 The filter bar takes the text filter language; the table shows one page (50 rows) at a time and
 never loads more, with the total counted when the filter changes; the detail pane follows the
-cursor. ``+``/``-``/``0`` set thumbs up/down/none and ``s`` a score, saved at once through
-``services.logs.annotate`` (the live feed tells the live tails). ``D`` deletes what the filter selects
-after a confirmation that states the count; ``n`` saves the filter as a dataset; ``R`` replays
-the selected log's request to a provider and model of the operator's choice and compares the
-answers (:mod:`console.replay_dialog`, :mod:`console.compare_screen`).
+cursor. Every action applies to the row the operator sees highlighted: ``+``/``-``/``0`` set
+thumbs up (good) / down (bad) / none and ``s`` a score, saved at once through
+``services.logs.annotate`` (the live feed tells the live tails); ``z`` or enter opens it in the
+full-screen pager (:class:`console.log_pager.LogPager`). ``D`` deletes what the filter selects
+after a confirmation that states the count; ``n`` saves the filter as a dataset; ``R``
+replays the highlighted log's request to a provider and model of the operator's choice and compares
+the answers (:mod:`console.replay_dialog`, :mod:`console.compare_screen`).
+
+Newer logs are counted from the live feed and said on the status line (``N newer (r shows)``);
+``r``, ``g`` and Home show them (page 1, the newest row highlighted). ``f`` follows the newest: the
+page reloads as logs arrive and the newest row stays highlighted, until the operator moves the
+cursor off it or pages.
 
 All store work runs in ``@work`` workers that post messages; failures become notifications.
 """
@@ -15,11 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import tzinfo
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.events import Resize
@@ -28,6 +37,7 @@ from textual.widgets import DataTable, Static
 
 from console.compare_screen import replay_and_compare
 from console.dialogs import CLEAR_SCORE, ConfirmDialog, ScoreDialog, TextDialog
+from console.log_pager import LogPager
 from console.safe_text import clean_line
 from console.store_calls import finish
 from console.widgets.filter_bar import FilterBar
@@ -57,21 +67,26 @@ class LogsView(Vertical):
     FOCUS_ON_SHOW = "LogsTable"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="logs.filter", tooltip="Type a filter (enter applies, up/down recall)"),
-        Binding("plus", "feedback(1)", "Up", id="logs.thumbs_up", tooltip="Thumbs up for the selected log (saved at once)"),
-        Binding("minus", "feedback(-1)", "Down", id="logs.thumbs_down", tooltip="Thumbs down for the selected log"),
-        Binding("0", "feedback(0)", "No rating", show=False, id="logs.thumbs_clear", tooltip="Clear the thumbs of the selected log"),
-        Binding("s", "score", "Score", id="logs.score", tooltip="Set a 0–100 score for the selected log"),
-        Binding("n", "new_dataset", "Dataset", id="logs.new_dataset", tooltip="Save the current filter as a dataset"),
+        Binding("plus", "feedback(1)", "Good", id="logs.thumbs_up",
+                tooltip="Thumbs up for the highlighted log (saved at once)"),
+        Binding("minus", "feedback(-1)", "Bad", id="logs.thumbs_down", tooltip="Thumbs down for the highlighted log"),
+        Binding("0", "feedback(0)", "No rating", show=False, id="logs.thumbs_clear", tooltip="Clear the thumbs of the highlighted log"),
+        Binding("s", "score", "Score", id="logs.score", tooltip="Set a 0–100 score for the highlighted log"),
+        Binding("z", "zoom_detail", "Zoom", id="logs.zoom",
+                tooltip="The highlighted log full screen: search, save (enter does the same)"),
+        Binding("f", "follow", "Follow", id="logs.follow",
+                tooltip="Follow the newest log: the page reloads as logs arrive (f again stops)"),
+        Binding("n", "new_dataset", "Dataset", show=False, id="logs.new_dataset", tooltip="Save the current filter as a dataset"),
         Binding("R", "replay", "Replay…", show=False, id="logs.replay",
-                tooltip="Re-send the selected log's request to a provider/model and compare the answers"),
+                tooltip="Re-send the highlighted log's request to a provider/model and compare the answers"),
         Binding("right_square_bracket,pagedown", "page(1)", "Next", show=False, priority=True, id="logs.next_page",
                 tooltip="The next 50 logs"),
         Binding("left_square_bracket,pageup", "page(-1)", "Previous", show=False, priority=True, id="logs.prev_page",
                 tooltip="The previous 50 logs"),
         Binding("D,delete", "delete_filtered", "Delete…", show=False, id="logs.delete",
                 tooltip="Delete every log the filter selects (asks first, with the count)"),
-        Binding("r", "reload", "Reload", show=False, id="logs.reload", tooltip="Read the page and the count again"),
-        Binding("z", "zoom_detail", "Zoom", show=False, id="logs.zoom", tooltip="Show the detail full screen (escape returns)"),
+        Binding("r", "reload", "Reload", show=False, id="logs.reload",
+                tooltip="Read the count again and show the newest logs (page 1, newest highlighted)"),
         Binding("escape", "focus_table", "Table", show=False, id="logs.focus_table", tooltip="Back to the table"),
     ]  # fmt: skip
 
@@ -123,9 +138,11 @@ class LogsView(Vertical):
 
     def __init__(
         self, services: Services, gateway_id: str, *, feed: LiveFeed | None = None, clock: Clock = system_clock,
-        tz: tzinfo | None = None,
+        tz: tzinfo | None = None, export_dir: Path | None = None,
     ) -> None:  # fmt: skip
         super().__init__(id="logs-view")
+        self.export_dir = export_dir
+        """Where the pager saves files (``None``: the working directory)."""
         self.services = services
         self._feed = feed
         self._cursor = feed.cursor if feed is not None else FeedCursor()
@@ -145,6 +162,10 @@ class LogsView(Vertical):
         self._availability: tuple[bool, ...] = ()
         self.replay_keys: dict[str, str] = {}
         """Provider API keys typed for replays, by provider: kept in memory for this session only."""
+        self.following = False
+        """Whether the page follows the newest log (``f``)."""
+        self._to_top = False
+        """Whether the next page shown puts the cursor on its first (newest) row."""
 
     def compose(self) -> ComposeResult:
         yield FilterBar(history=getattr(self.app, "filter_history", []), clock=self._clock, id="logs-filter")
@@ -231,7 +252,10 @@ class LogsView(Vertical):
         newer = len(frame.rows) + frame.skipped
         if newer:
             self._newer += newer
-            self._show_status()
+            if self.following and not self._loading:
+                self.show_newest()
+            else:
+                self._show_status()
 
     @on(PageLoaded)
     def _page_loaded(self, message: PageLoaded) -> None:
@@ -264,7 +288,21 @@ class LogsView(Vertical):
     # -- the table -------------------------------------------------------------------------------
 
     def _fill_table(self) -> None:
-        self.table.show(self.records.values(), keep=self.table.cursor_log_id)
+        keep = None if self._to_top else self.table.cursor_log_id
+        self._to_top = False
+        self.table.show(self.records.values(), keep=keep)
+        self._follow_cursor()
+
+    def _follow_cursor(self) -> None:
+        """The detail shows the highlighted row (a rebuilt table need not send a highlight)."""
+        log_id = self.table.cursor_log_id if self.records else None
+        detail = self.detail_pane.detail
+        if log_id is None or (detail is not None and detail.log.id == log_id):
+            return
+        self.detail_pane.clear("Loading…")
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(_DETAIL_DELAY_S, lambda: self._fetch_detail(log_id))
 
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width)
@@ -281,33 +319,38 @@ class LogsView(Vertical):
 
     @on(DataTable.RowHighlighted, "#logs-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.following and event.cursor_row != 0:  # only the operator moves the cursor off the top
+            self.following = False
+            self._show_status()
         self._refresh_availability()
-        if self._detail_timer is not None:
-            self._detail_timer.stop()
-        log_id = str(event.row_key.value)
-        self._detail_timer = self.set_timer(_DETAIL_DELAY_S, lambda: self._fetch_detail(log_id))
+        self._follow_cursor()
 
     @on(DataTable.RowSelected, "#logs-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_zoom_detail()
 
+    @on(LogsTable.TopRequested)
+    def _top_requested(self, event: LogsTable.TopRequested) -> None:
+        if self._newer or self.page != 1:
+            self.show_newest()
+
     def _show_status(self) -> None:
         if not self.is_mounted:
             return
         parts = []
-        if self.total is not None:
+        if self.total is not None:  # the gateway is in the header; the keys are in the footer
             noun = "log" if self.total == 1 else "logs"
             about = "~" if self.total_is_estimate else ""
             parts.append(f"{about}{self.total:,} {noun}" + (" match" if self.filter_text.strip() else ""))
-            pages = self._pages()
-            parts.append(f"page {self.page} of {pages:,}" + (" (] next)" if self.page < pages else ""))
-        parts.append(f"gateway {self.gateway_id}")
+            parts.append(f"page {self.page}/{self._pages():,}")
         if self._newer:
-            parts.append(f"{self._newer:,} newer (r reloads)")
+            parts.append(f"▲ {self._newer:,} newer (r shows)")
+        if self.following:
+            parts.append("following newest (f stops)")
         if self._loading:
             parts.append("loading…")
         self.query_one("#logs-status", Static).update(
-            Text(clean_line("  ·  ".join(parts)), no_wrap=True, overflow="ellipsis"), layout=False
+            Text(clean_line(" · ".join(parts)), no_wrap=True, overflow="ellipsis"), layout=False
         )  # one line, fixed size
 
     # -- filter ----------------------------------------------------------------------------------
@@ -325,6 +368,8 @@ class LogsView(Vertical):
         self.query_one(FilterBar).input.focus()
 
     def action_focus_table(self) -> None:
+        if self.table.has_focus:
+            raise SkipAction()  # nothing to leave: escape backs out of the view (the App's binding)
         self.table.focus()
 
     # -- paging ----------------------------------------------------------------------------------
@@ -336,15 +381,57 @@ class LogsView(Vertical):
         page = max(1, min(self._pages(), self.page + step))
         if page != self.page:
             self.page = page
+            self.following = False
             self._load(count=False)
 
-    def action_reload(self) -> None:
+    def show_newest(self) -> None:
+        """Page 1 again, counted, with the newest row highlighted."""
+        self.page = 1
+        self._to_top = True
         self._load(count=True)
 
+    def action_reload(self) -> None:
+        self.show_newest()
+
+    def action_follow(self) -> None:
+        self.following = not self.following
+        if self.following:
+            self.table.focus()
+            self.show_newest()
+        else:
+            self._show_status()
+
     def action_zoom_detail(self) -> None:
-        if self.detail_pane.detail is not None:
-            self.screen.maximize(self.detail_pane)
-            self.detail_pane.focus()
+        record = self.selected
+        if record is None:
+            return
+        detail = self.detail_pane.detail
+        if detail is not None and detail.log.id == record.id:
+            self._push_pager(detail)
+        else:
+            self._open_pager(record.id)
+
+    def _push_pager(self, detail: LogDetail) -> None:
+        record = self.records.get(detail.log.id)
+
+        def replay() -> None:
+            if record is not None:
+                replay_and_compare(self.app, self.services, self.gateway_id, record, self.replay_keys)
+
+        self.app.push_screen(
+            LogPager(detail, tz=self._tz, export_dir=self.export_dir, on_replay=replay if record is not None else None)
+        )
+
+    @work(group="logs-pager", exclusive=True, exit_on_error=False)
+    async def _open_pager(self, log_id: str) -> None:
+        try:
+            detail = await finish(self.services.logs.detail(self.gateway_id, log_id))
+        except Exception as exc:
+            self.post_message(self.WorkFailed("read the log", exc))
+            return
+        record = self.selected
+        if record is not None and record.id == log_id:  # still the highlighted row
+            self._push_pager(detail)
 
     # -- feedback --------------------------------------------------------------------------------
 

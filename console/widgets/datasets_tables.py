@@ -21,6 +21,10 @@ from proxy_core.store.filters import to_text
 
 __all__ = ["DatasetsTable", "EvaluationsTable", "format_result"]
 
+_HEADINGS = {"human_feedback": "Feedback"}
+"""Column headings shorter than the evaluator's name (``Human feedback`` was cut at 80 columns);
+each value column is followed by ``n``, the number of logs it used."""
+
 
 def format_result(result: ResultInfo | None) -> str:
     """An evaluator's value as it reads in the table (``…`` while running, ``–`` when none)."""
@@ -107,9 +111,9 @@ class EvaluationsTable(_StyledTable):
         self.add_column("Evaluation", key="name")
         self.add_column("Status", key="status")
         self.add_column("Logs", key="logs")
-        for evaluator in self.evaluators:
-            self.add_column(evaluator.name, key=f"value-{evaluator.id}")
-            self.add_column("used", key=f"used-{evaluator.id}")
+        for evaluator in self.evaluators:  # short headings, so that 80 columns show every evaluator whole
+            self.add_column(_HEADINGS.get(evaluator.id, evaluator.name), key=f"value-{evaluator.id}")
+            self.add_column("n", key=f"used-{evaluator.id}")
         self.add_column("Datasets", key="datasets")
         self.add_column("Started", key="started")
 

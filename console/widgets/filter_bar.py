@@ -30,9 +30,13 @@ _EXAMPLE = "provider:openai status:error cost>0.01 since:1h meta.user=alice \"te
 
 
 class HistoryInput(Input):
-    """An Input whose up/down keys recall earlier entries."""
+    """An Input whose up/down keys recall earlier entries; ``ctrl+d`` deletes the character under
+    the cursor, as in readline (outside a text field it detaches the console)."""
 
+    HELP_CONTEXT = "Filter bar (while typing)"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+d", "delete_right", "Delete character", show=False, id="filter.delete_char",
+                tooltip="Delete the character under the cursor (readline)"),
         Binding("up", "history(-1)", "Older filter", show=False, id="filter.history_back",
                 tooltip="Recall the previous filter"),
         Binding("down", "history(1)", "Newer filter", show=False, id="filter.history_forward",

@@ -1,7 +1,9 @@
 """The one-line header: where you are, the proxy URL to paste into an app, and the gateway shown.
 
+The view's name always shows in full: below 100 columns the ``aigw ▸`` prefix goes and the URL is
+the part cut short (``…``), so an attached console at 80 columns still says which view is open.
 Clicking the URL copies it; clicking the gateway opens the switcher (the same as the ``u`` and
-``g`` keys). The header follows the App's ``gateway_id`` and ``proxy_url`` reactives.
+``ctrl+g`` keys). The header follows the App's ``gateway_id`` and ``proxy_url`` reactives.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from textual.widgets import Label
 
 __all__ = ["ConsoleHeader"]
 
+_WIDE = 100
+"""From this width on the title starts with ``aigw ▸``."""
+
 
 class ConsoleHeader(Horizontal):
     """``aigw ▸ 2 Logs   http://127.0.0.1:8787/v1/local/default   gateway default ▾``."""
@@ -23,8 +28,8 @@ class ConsoleHeader(Horizontal):
         height: 1;
         background: $panel;
         & > Label { height: 1; padding: 0 1; }
-        & > #header-title { width: 1fr; text-style: bold; color: $text-primary; text-wrap: nowrap; text-overflow: ellipsis; }
-        & > #header-url { width: auto; color: $text; }
+        & > #header-title { width: auto; text-style: bold; color: $text-primary; text-wrap: nowrap; }
+        & > #header-url { width: 1fr; color: $text; text-wrap: nowrap; text-overflow: ellipsis; content-align: right middle; }
         & > #header-url:hover, & > #header-gateway:hover { background: $boost; }
         & > #header-gateway { width: auto; color: $text-accent; }
         & > #header-attached { width: auto; color: $text-warning; display: none; }
@@ -38,7 +43,7 @@ class ConsoleHeader(Horizontal):
         self._title = title
 
     def compose(self) -> ComposeResult:
-        yield Label(f"aigw ▸ {self._key} {self._title}", id="header-title", markup=False)
+        yield Label(self._heading(self.app.size.width), id="header-title", markup=False)
         yield Label("", id="header-url", markup=False)
         yield Label("", id="header-gateway", markup=False)
         yield Label("attached", id="header-attached", markup=False)
@@ -48,7 +53,13 @@ class ConsoleHeader(Horizontal):
         self.watch(self.app, "gateway_id", self._show_gateway)
         self.set_class(bool(getattr(self.app, "attached", False)), "-attached")
         self.query_one("#header-url", Label).tooltip = "The base URL for your SDK (u copies it)"
-        self.query_one("#header-gateway", Label).tooltip = "The gateway these views show (g switches)"
+        self.query_one("#header-gateway", Label).tooltip = "The gateway these views show (ctrl+g switches)"
+
+    def _heading(self, width: int) -> str:
+        return f"{'aigw ▸ ' if width >= _WIDE else ''}{self._key} {self._title}"
+
+    def on_resize(self) -> None:
+        self.query_one("#header-title", Label).update(self._heading(self.size.width))
 
     def _show_url(self, url: str) -> None:
         self.query_one("#header-url", Label).update(url)

@@ -7,13 +7,15 @@ key like space. This footer keeps the keys as data: when the bindings change it 
 line again and repaints only when it differs. It looks like the compact ``Footer`` (same theme
 variables, the command palette key on the right), and keeps its behaviour: a click on a key
 presses it (a disabled key rings the bell), hovering a key highlights it and shows its tooltip.
+When the keys do not fit, the view's last ones give way to ``…`` and the console's own keys (the
+views, ``?`` help) stay on the line.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from itertools import groupby
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Callable, ClassVar, NamedTuple
 
 from rich.style import Style
 from rich.text import Text
@@ -41,6 +43,9 @@ class FooterItem(NamedTuple):
     tooltip: str
     gap_before: str
     """Spaces between this item and the one before it."""
+    essential: bool = False
+    """One of the console's own keys (views, help): kept when the line is too long, the view's
+    last keys giving way instead (they stay in ``?`` help and the palette)."""
 
 
 class KeyFooter(Widget, can_focus=False):
@@ -111,9 +116,12 @@ class KeyFooter(Widget, can_focus=False):
         app = self.app
         active = screen.active_bindings
         by_action: defaultdict[str, list[tuple[Binding, bool, str]]] = defaultdict(list)
-        for _node, binding, enabled, tooltip in active.values():
+        essential: set[str] = set()
+        for node, binding, enabled, tooltip in active.values():
             if binding.show:
                 by_action[binding.action].append((binding, enabled, tooltip))
+                if node is app:
+                    essential.add(binding.action)
         items: list[FooterItem] = []
         gap = ""
         for group, members in groupby(by_action.values(), lambda bindings: bindings[0][0].group):
@@ -123,15 +131,15 @@ class KeyFooter(Widget, can_focus=False):
                 for bindings in grouped:
                     binding, enabled, tooltip = bindings[0]
                     items.append(FooterItem(binding.key, app.get_key_display(binding), "", enabled,
-                                            tooltip or binding.description, gap))  # fmt: skip
+                                            tooltip or binding.description, gap, binding.action in essential))  # fmt: skip
                     gap = ""
-                items.append(FooterItem("", "", group.description, True, "", " "))
+                items.append(FooterItem("", "", group.description, True, "", " ", grouped[0][0][0].action in essential))
                 gap = " "
             else:
                 for bindings in grouped:
                     binding, enabled, tooltip = bindings[0]
                     items.append(FooterItem(binding.key, app.get_key_display(binding), binding.description,
-                                            enabled, tooltip, gap))  # fmt: skip
+                                            enabled, tooltip, gap, binding.action in essential))  # fmt: skip
                     gap = " "
         palette = None
         if self.show_command_palette and app.ENABLE_COMMAND_PALETTE:
@@ -161,16 +169,30 @@ class KeyFooter(Widget, can_focus=False):
         key_style = component_style(self, "footer-key--key")
         description_style = component_style(self, "footer-key--description")
         hover = component_style(self, "footer-key--hover")
-        line = Text(no_wrap=True, end="", overflow="crop")
-        spans: list[tuple[int, int, FooterItem]] = []
+
+        def size(items: list[FooterItem]) -> int:
+            return sum(len(i.gap_before) + self._item_text(i, key_style, description_style, hover).cell_len for i in items) + 1
+
+        # Too long for the width: first the palette key loses its label, then the view keys
+        # ``1``…``6`` read ``1-6``, then the view's last keys give way to ``…``.
+        items = list(self._items)
+        palette = self._palette
+        if palette is not None and size(items) + 3 + len(palette.display) + 1 + len(palette.description) > width:
+            palette = FooterItem(palette.key, palette.display, "", palette.enabled, palette.tooltip, "")
         palette_text: Text | None = None
-        if self._palette is not None:
+        if palette is not None:
             palette_text = Text.assemble(
                 ("▏", component_style(self, "footer-key--separator")),
-                self._item_text(self._palette, key_style, description_style, hover), " ",
+                self._item_text(palette, key_style, description_style, hover), " ",
             )  # fmt: skip
         room = width - (palette_text.cell_len if palette_text is not None else 0)
-        for item in self._items:
+        if size(items) > room:
+            items = _collapse_digits(items)
+        if size(items) > room:
+            items = self._fitting(items, room, size)
+        line = Text(no_wrap=True, end="", overflow="crop")
+        spans: list[tuple[int, int, FooterItem]] = []
+        for item in items:
             line.append(item.gap_before)
             start = line.cell_len
             line.append_text(self._item_text(item, key_style, description_style, hover))
@@ -181,11 +203,33 @@ class KeyFooter(Widget, can_focus=False):
             line.truncate(max(0, room))
         else:
             line.pad_right(room - line.cell_len)
-        if palette_text is not None and self._palette is not None:
-            spans.append((line.cell_len + 1, line.cell_len + palette_text.cell_len - 1, self._palette))
+        if palette_text is not None and palette is not None:
+            spans.append((line.cell_len + 1, line.cell_len + palette_text.cell_len - 1, palette))
             line.append_text(palette_text)
         self._spans = [span for span in spans if span[0] < width]
         return line
+
+    @staticmethod
+    def _fitting(items: list[FooterItem], room: int, size: "Callable[[list[FooterItem]], int]") -> list[FooterItem]:
+        """The view's keys that fit beside the essential ones, whole groups at a time, then ``…``."""
+        units: list[list[FooterItem]] = []
+        for item in items:  # a group's keys follow each other without a gap; its label closes it
+            joins = units and (item.gap_before == "" or (not item.key and units[-1][-1].key and units[-1][-1].gap_before == ""))
+            if joins and units[-1][0].essential == item.essential:
+                units[-1].append(item)
+            else:
+                units.append([item])
+        essential = [i for unit in units for i in unit if unit[0].essential]
+        budget = room - size(essential) - 2  # " …"
+        chosen: list[FooterItem] = []
+        for unit in (u for u in units if not u[0].essential):
+            cost = size(unit) - 1
+            if cost > budget:
+                break
+            chosen += unit
+            budget -= cost
+        return chosen + [FooterItem("", "", "…", True, "", " ")] + essential
+
 
     # -- mouse -----------------------------------------------------------------------------------
 
@@ -216,3 +260,22 @@ class KeyFooter(Widget, can_focus=False):
             self.app.bell()
         else:
             self.app.simulate_key(item.key)
+
+
+def _collapse_digits(items: list[FooterItem]) -> list[FooterItem]:
+    """``123456 Views`` as ``1-6 Views`` (a group of consecutive digit keys; not clickable then)."""
+    out: list[FooterItem] = []
+    i = 0
+    while i < len(items):
+        j = i
+        while j < len(items) and items[j].key.isdigit() and (j == i or items[j].gap_before == ""):
+            j += 1
+        if j - i > 2 and j < len(items) and not items[j].key:
+            label = items[j]
+            out.append(FooterItem("", "", f"{items[i].display}-{items[j - 1].display} {label.description}", True,
+                                  label.tooltip, items[i].gap_before, label.essential))  # fmt: skip
+            i = j + 1
+            continue
+        out.append(items[i])
+        i += 1
+    return out

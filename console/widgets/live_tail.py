@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from console.safe_text import clean_line
+from console.safe_text import clean_line, middle_ellipsis
 from console.widgets.styles import component_style
 from console.units import format_clock, format_cost, format_duration, format_tokens
 from proxy_core.errors import ErrorCode
@@ -72,6 +72,8 @@ _MAX_FLEX_WIDE = 48
 class LiveTail(ScrollView, can_focus=True):
     """Recent requests, newest first, on the Line API."""
 
+    HELP_CONTEXT = "Live tail"
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "live-tail--header", "live-tail--cursor", "live-tail--dim", "live-tail--ok", "live-tail--warn",
         "live-tail--error", "live-tail--hit", "live-tail--up", "live-tail--down",
@@ -98,8 +100,8 @@ class LiveTail(ScrollView, can_focus=True):
         Binding("enter", "choose", "Open", id="live.open", tooltip="Open the selected request in the Logs view"),
         Binding("up,k", "cursor(-1)", "Up", show=False, id="live.cursor_up", tooltip="Select the newer request"),
         Binding("down,j", "cursor(1)", "Down", show=False, id="live.cursor_down", tooltip="Select the older request"),
-        Binding("home", "newest", "Newest", show=False, id="live.newest", tooltip="Back to the newest request"),
-        Binding("end", "oldest", "Oldest", show=False, id="live.oldest", tooltip="The oldest request kept"),
+        Binding("home,g", "newest", "Newest", show=False, id="live.newest", tooltip="Back to the newest request"),
+        Binding("end,G", "oldest", "Oldest", show=False, id="live.oldest", tooltip="The oldest request kept"),
         Binding("pageup", "cursor_page(-1)", "Page up", show=False, id="live.page_up", tooltip="One screen newer"),
         Binding("pagedown", "cursor_page(1)", "Page down", show=False, id="live.page_down", tooltip="One screen older"),
     ]
@@ -316,7 +318,7 @@ class LiveTail(ScrollView, can_focus=True):
             "status": (str(status) if status else "ERR", status_style),
             "cache": ("hit" if row.get("cached") else "", "hit"),
             "tokens": (format_tokens(row.get("tokens_in"), row.get("tokens_out")), None),
-            "cost": (format_cost(row.get("cost")), None),
+            "cost": (format_cost(row.get("cost"), short=True), None),
             "duration": (format_duration(row.get("duration")), None),
             "feedback": (f"{mark}{'' if score is None else f' {score}'}".rstrip(), {1: "up", -1: "down"}.get(feedback)),
         }
@@ -326,8 +328,8 @@ class LiveTail(ScrollView, can_focus=True):
         cells = self._cells(row)
         for i, (column, size) in enumerate(self._columns(width)):
             text, style_name = cells[column.key]
-            if cell_len(text) > size:
-                text = set_cell_size(text, size - 1) + "…"
+            if cell_len(text) > size:  # a model name keeps its end (its version), the rest theirs
+                text = middle_ellipsis(text, size) if column.key == "model" else set_cell_size(text, size - 1) + "…"
             text = text.rjust(size) if column.align == "right" else set_cell_size(text, size)
             if i:
                 segments.append(Segment(" "))

@@ -13,9 +13,11 @@ from typing import ClassVar, Iterable
 
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import DataTable
 
-from console.safe_text import clean_line
+from console.safe_text import clean_line, middle_ellipsis
 from console.units import format_cost, format_duration, format_tokens, format_when
 from console.widgets.styles import component_style
 from proxy_core.services import LogRecord
@@ -42,10 +44,23 @@ _MIN_FLEX, _MAX_FLEX = 10, 48
 class LogsTable(DataTable):
     """The page of logs shown by the Logs view, one row per log keyed by its id."""
 
+    HELP_CONTEXT = "Logs table"
+
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
         "logs-table--ok", "logs-table--warn", "logs-table--error", "logs-table--hit", "logs-table--up",
         "logs-table--down", "logs-table--muted",
     }  # fmt: skip
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="logs.cursor_down", tooltip="The older log"),
+        Binding("k", "cursor_up", "Up", show=False, id="logs.cursor_up", tooltip="The newer log"),
+        Binding("home,g", "first_row", "Newest", show=False, id="logs.first",
+                tooltip="The newest log (page 1, with the logs that arrived since)"),
+        Binding("end,G", "last_row", "Oldest on page", show=False, id="logs.last", tooltip="The last row of this page"),
+    ]
+
+    class TopRequested(Message):
+        """The operator asked for the newest log (``g`` / Home): the owner may load newer ones."""
 
     def __init__(self, *, clock: Clock = system_clock, tz: tzinfo | None = None, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
@@ -73,11 +88,19 @@ class LogsTable(DataTable):
         for key, title, size, right in columns:
             self.add_column(Text(title, justify="right" if right else "left"), width=size, key=key)
         keys = [key for key, *_ in columns]
+        model_width = next(size for key, _t, size, _r in columns if key == "model")
         for record in self._records:
-            cells = self._cells(record, with_cache)
+            cells = self._cells(record, with_cache, model_width)
             self.add_row(*(cells[k] for k in keys), key=record.id)
-        if keep is not None and any(r.id == keep for r in self._records):
-            self.move_cursor(row=self.get_row_index(keep))
+        kept = keep is not None and any(r.id == keep for r in self._records)
+        self.move_cursor(row=self.get_row_index(keep) if kept else 0)  # and scrolled into view
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+        self.post_message(self.TopRequested())
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=max(0, self.row_count - 1))
 
     def rebuild_if_resized(self) -> None:
         if self._shown_for is not None and self._shown_for[0] != self.size.width:
@@ -104,18 +127,18 @@ class LogsTable(DataTable):
         flex = max(_MIN_FLEX, min(_MAX_FLEX, width - 1 - fixed - 2))
         return [(k, t, time_width if w is None else (w or flex), right) for k, t, w, right in chosen]
 
-    def _cells(self, record: LogRecord, with_cache: bool) -> dict[str, Text]:
+    def _cells(self, record: LogRecord, with_cache: bool, model_width: int) -> dict[str, Text]:
         status = "ok" if record.success else ("warn" if 400 <= record.status_code < 500 else "error")
         hit = record.cached
         cost = (
             Text("cached", style=self._style("hit"), justify="right")
             if hit and not with_cache
-            else Text(format_cost(record.cost), justify="right")
+            else Text(format_cost(record.cost, short=True), justify="right")
         )
         return {
             "time": Text(format_when(record.created_at, self._clock(), self._tz), style=self._style("muted")),
             "provider": Text(clean_line(record.provider), no_wrap=True, overflow="ellipsis"),
-            "model": Text(clean_line(record.model or "-"), no_wrap=True, overflow="ellipsis"),
+            "model": Text(middle_ellipsis(clean_line(record.model or "-"), model_width), no_wrap=True),
             "status": Text(str(record.status_code), style=self._style(status), justify="right"),
             "cache": Text("hit" if hit else "", style=self._style("hit")),
             "tokens": Text(format_tokens(record.tokens_in, record.tokens_out), justify="right"),

@@ -32,6 +32,7 @@ from proxy_core.services.types import (
     TokenInfo,
     system_clock,
 )
+from proxy_core.services.verdicts import FoundCategory, StageVerdict, describe_guardrails
 from proxy_core.store.engine import Store
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "DatasetInfo",
     "EVALUATION_TYPES",
     "EvaluationInfo",
+    "FoundCategory",
     "GatewayInfo",
     "InvalidInput",
     "LogDetail",
@@ -57,8 +59,10 @@ __all__ = [
     "ResultInfo",
     "ServiceError",
     "Services",
+    "StageVerdict",
     "TokenInfo",
     "UNSET",
+    "describe_guardrails",
 ]
 
 

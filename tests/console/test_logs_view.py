@@ -38,7 +38,7 @@ async def test_pages_filter_errors_and_history(console) -> None:
     async with console().run_test(size=(80, 24)) as pilot:
         view = await open_logs(pilot)
         assert (view.total, view.table.row_count) == (DEFAULT_LOGS, 50)
-        assert "67 logs" in screen_text(pilot.app) and "page 1 of 2" in screen_text(pilot.app)
+        assert "67 logs" in screen_text(pilot.app) and "page 1/2" in screen_text(pilot.app)
 
         await pilot.press("pagedown")
         await until(pilot, lambda: view.page == 2 and not view._loading, what="page 2")
@@ -151,11 +151,11 @@ async def test_detail_newer_logs_and_gateway_switch(console, bus: EventBus) -> N
 
         bus.publish(log_row(900, NOW + 5, provider="anthropic"))
         bus.publish(log_row(901, NOW + 6, provider="openai"))  # does not match the filter
-        await until(pilot, lambda: "1 newer (r reloads)" in screen_text(pilot.app), what="the newer count")
+        await until(pilot, lambda: "▲ 1 newer (r shows)" in screen_text(pilot.app), what="the newer count")
         await pilot.press("r")
         await until(pilot, lambda: view._newer == 0 and not view._loading)
 
-        await pilot.press("g")
+        await pilot.press("ctrl+g")
         await until(pilot, lambda: isinstance(pilot.app.screen, ChoiceDialog), what="the switcher")
         await pilot.press("down", "enter")  # default, staging
         await until(pilot, lambda: view.gateway_id == "staging" and not view._loading, what="the staging gateway")

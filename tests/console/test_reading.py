@@ -10,7 +10,7 @@ import pytest
 
 from proxy_core.live_stats import LiveStats
 from console.prefs import PrefsFile
-from console.safe_text import clean, clean_line, untrusted
+from console.safe_text import clean, clean_line, middle_ellipsis, untrusted
 from console.theming import THEMES_DIR, ThemeFileError, discover_themes, load_theme, load_themes
 from console.transcript import read_request, read_response
 from proxy_core.errors import ErrorCode
@@ -106,6 +106,21 @@ def test_units() -> None:
     now = 1_764_300_000_000
     assert format_when(now - 1000, now, UTC) == "03:19:59"
     assert format_when(now - 2 * 86_400_000, now, UTC) == "Nov 26 03:20"
+
+
+def test_small_costs_are_written_out_never_in_scientific_notation() -> None:
+    assert format_cost(6e-08) == "$0.00000006" and format_cost(1.23e-05) == "$0.0000123"
+    assert format_cost(1e-10) == "<$0.00000001" and format_cost(0.00005) == "$0.00005"
+    for cost in (6e-08, 1.23e-05, 1e-10, 0.00005):  # a table cell of 8 characters
+        assert format_cost(cost, short=True) == "<$0.0001"
+    assert format_cost(0.00109, short=True) == "$0.00109" and format_cost(0, short=True) == "$0"
+    assert not any("e" in format_cost(10.0 ** -n) for n in range(1, 15))
+
+
+def test_model_names_are_cut_in_the_middle() -> None:
+    assert middle_ellipsis("claude-sonnet-4-5-20250929", 18) == "claude-so…20250929"
+    assert middle_ellipsis("gpt-4o", 18) == "gpt-4o" and len(middle_ellipsis("a" * 40, 11)) == 11
+    assert middle_ellipsis("claude-3-5-haiku-latest", 15) == "claude-…-latest"
 
 
 def test_theme_files_load(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def test_analytics_high_contrast_80x24(snap_compare, snapshot_console) -> None:
         view = pilot.app.screen.query_one(AnalyticsView)
         summary = view.query_one("#analytics-summary", Static)
         chart = view.query_one(f"#chart-{view.metric}")
-        await until(pilot, lambda: "requests" in str(summary.render()) and chart.data is not None, what="analytics")
+        await until(pilot, lambda: "cached" in str(summary.render()) and chart.data is not None, what="analytics")
         await pilot.pause()
 
     assert snap_compare(snapshot_console(), terminal_size=(80, 24), run_before=analytics)

@@ -75,7 +75,8 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
             lines = [json.loads(line) for line in files[0].read_text().splitlines()]
             assert len(lines) == 2 and {line["feedback"] for line in lines} == {1}
             assert lines[0]["request"] == {"messages": [{"role": "user", "content": "hello"}]}
-            assert any(f"2 logs → {files[0]}" in n.message for n in said(app))
+            told = [n for n in said(app) if n.title.startswith("Exported 2 logs")]
+            assert [n.message.splitlines() for n in told] == [[f"{files[0].parent}/", files[0].name]]  # path, then file
 
             # evaluate with two of the three evaluators; the run is held so that the view shows it
             # running, then picks up the results by itself (it polls while a run is going)

@@ -32,14 +32,15 @@ WIDTH, HEIGHT = 80, 24
 LIVE_ROW = re.compile(r"^\d\d:\d\d:\d\d +[a-z][\w.-]* +\S.*? (?:[1-5]\d\d) ", re.MULTILINE)
 KEPT = re.compile(r"([\d,]+) kept")
 
-# Number key → (header title, text only that view shows), as an 80-column screen shows them.
+# Number key → (header title, text only that view shows), as an 80-column screen shows them (at 80
+# columns the header starts with the view's name: no "aigw ▸").
 VIEWS = {
-    "2": (r"▸ 2 Logs", r"filter ›(?s:.*)\d+ logs? +· +page \d+ of \d+"),
-    "3": (r"▸ 3 Analytics", r"Requests +Tokens +Cost +Errors +Cache hits(?s:.*)1h +24h +7d +30d"),
-    "4": (r"▸ 4 Datasets", r"─ Datasets ─(?s:.*)─ Evaluations ─"),
-    "5": (r"▸ 5 Guardrai", r"S1 +Violent crimes(?s:.*)S14 +Code interpreter abuse"),
-    "6": (r"▸ 6 Gateways", r"─ Gateways ─(?s:.*)Cache TTL(?s:.*)Rate limit"),
-    "1": (r"▸ 1 Live", r"time +provider +model(?s:.*)[\d,]+ kept"),
+    "2": (r"(?m)^ 2 Logs ", r"filter ›(?s:.*)\d+ logs? · page \d+/\d+"),
+    "3": (r"(?m)^ 3 Analytics", r"Requests +Tokens +Cost +Errors +Cache hits(?s:.*)1h +24h +7d +30d"),
+    "4": (r"(?m)^ 4 Datasets & Evaluations", r"─ Datasets ─(?s:.*)─ Evaluations ─"),
+    "5": (r"(?m)^ 5 Guardrails", r"S1 +Violent crimes(?s:.*)S14 +Code interpreter abuse"),
+    "6": (r"(?m)^ 6 Gateways & Settings", r"─ Gateways ─(?s:.*)Cache TTL(?s:.*)Rate limit"),
+    "1": (r"(?m)^ 1 Live", r"time +provider +model(?s:.*)[\d,]+ kept"),
 }
 
 
@@ -65,7 +66,7 @@ def test_console_in_tmux_switches_views_and_quits_cleanly(tmp_path: Path) -> Non
 
         # The Live view, with the URL to paste into an app, and demo traffic arriving.
         url = f"http://127.0.0.1:{port}/v1/local/default"
-        term.wait_for(r"▸ 1 Live", timeout=40, what="the Live view")
+        term.wait_for(r"(?m)^ 1 Live", timeout=40, what="the Live view")
         screen = term.wait_for(lambda s: url in s and len(LIVE_ROW.findall(s)) >= 2, timeout=30, what="two live rows")
         kept_before = _kept(screen)
         assert kept_before >= 2, screen
@@ -84,7 +85,7 @@ def test_console_in_tmux_switches_views_and_quits_cleanly(tmp_path: Path) -> Non
         help_screen = term.wait_for(r"Keys \(escape closes", what="the help screen")
         assert re.search(r"space +Pause", help_screen), help_screen
         term.send("Escape")
-        term.wait_for(lambda s: "Keys (escape closes" not in s and "▸ 1 Live" in s, what="help closed")
+        term.wait_for(lambda s: "Keys (escape closes" not in s and " 1 Live " in s, what="help closed")
 
         # ctrl+q asks first (quitting stops the gateway); the focus starts on Cancel: ← then enter quits.
         term.send("C-q")
