@@ -108,6 +108,9 @@ class AigwConsole(App[str]):
     """The gateway the views show."""
     proxy_url: reactive[str] = reactive("", init=False)
     """``http://HOST:PORT/v1/{account}/{gateway}`` for the gateway shown."""
+    unreachable_since: reactive[int | None] = reactive(None, init=False)
+    """When (Unix ms) an attached console lost its gateway's event stream; ``None`` while connected.
+    Every view shows a banner meanwhile (:class:`console.widgets.connection_banner.ConnectionBanner`)."""
 
     def __init__(
         self,
@@ -275,6 +278,10 @@ class AigwConsole(App[str]):
     def on_gateways_view_gateways_changed(self, message: Any) -> None:
         """The Gateways view created or deleted a gateway: the list the picker offers follows."""
         self.refresh_gateways()
+
+    def gateway_unreachable(self, since_ms: int | None) -> None:
+        """The link lost the gateway at ``since_ms`` (``None``: it is back); see :attr:`unreachable_since`."""
+        self.unreachable_since = since_ms
 
     def action_copy_url(self) -> None:
         self.copy_to_clipboard(self.proxy_url)
