@@ -18,6 +18,7 @@ from proxy_core.services.datasets import DatasetInfo, DatasetService
 from proxy_core.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from proxy_core.services.evaluations import EVALUATION_TYPES, EvaluationInfo, EvaluationService, ResultInfo
 from proxy_core.services.gateways import GatewayService
+from proxy_core.services.guardrail_hits import CategoryHits, GuardrailHitService
 from proxy_core.services.logs import UNSET, LogDetail, LogRecord, LogService
 from proxy_core.services.tokens import TokenService
 from proxy_core.services.types import (
@@ -36,6 +37,7 @@ __all__ = [
     "Actor",
     "AnalyticsPoint",
     "AuditRecord",
+    "CategoryHits",
     "Conflict",
     "DatasetInfo",
     "EVALUATION_TYPES",
@@ -81,3 +83,4 @@ class Services:
         self.tokens = TokenService(store, account_id, clock, directory)
         self.audit = AuditService(store, account_id)
         self.analytics = AnalyticsService(store, account_id)
+        self.guardrail_hits = GuardrailHitService(store, account_id, clock)
