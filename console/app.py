@@ -222,15 +222,27 @@ class AigwConsole(App[str]):
 
     async def show_log(self, gateway_id: str, log_id: str) -> None:
         """Open one log in the Logs view (from the live tail)."""
+        view = await self._logs_of(gateway_id)
+        show = getattr(view, "show_log", None)
+        if callable(show):
+            show(log_id)
+
+    async def show_logs(self, gateway_id: str, filter_text: str) -> None:
+        """The Logs view of ``gateway_id`` with ``filter_text`` applied (e.g. a category's hits)."""
+        view = await self._logs_of(gateway_id)
+        bar = view.query(FilterBar) if view is not None else None
+        if bar:
+            bar.first().set_text(filter_text, apply=True)
+
+    async def _logs_of(self, gateway_id: str) -> Widget | None:
+        """Switch to the Logs view showing ``gateway_id``; the view (``None`` if it is not there)."""
         self.gateway_id = gateway_id
         await self.switch_mode("logs")
         screen = self.screen
-        if isinstance(screen, ViewScreen):
-            await screen.follow_gateway(gateway_id)
-            view = screen.view
-            show = getattr(view, "show_log", None)
-            if callable(show):
-                show(log_id)
+        if not isinstance(screen, ViewScreen):
+            return None
+        await screen.follow_gateway(gateway_id)
+        return screen.view
 
     async def watch_gateway_id(self, gateway_id: str) -> None:
         self.proxy_url = self.url_for(gateway_id)

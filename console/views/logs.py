@@ -137,6 +137,8 @@ class LogsView(Vertical):
         self._generation = 0
         self._loading = False
         self._detail_timer: Any = None
+        self._open_when_read: str | None = None
+        """A log opened from the live tail: shown in full once its detail is read."""
         self._availability: tuple[bool, ...] = ()
 
     def compose(self) -> ComposeResult:
@@ -173,7 +175,9 @@ class LogsView(Vertical):
         self._load(count=True)
 
     def show_log(self, log_id: str) -> None:
-        """Select exactly one log (used when a row of the live tail is opened)."""
+        """Select exactly one log and open it in full as soon as it is read (a row of the live
+        tail was opened: one Enter, at any size)."""
+        self._open_when_read = log_id
         self.query_one(FilterBar).set_text(f"id:{log_id}", apply=True)
 
     # -- loading ---------------------------------------------------------------------------------
@@ -247,6 +251,9 @@ class LogsView(Vertical):
         record = self.selected
         if record is not None and record.id == message.detail.log.id:
             self.detail_pane.show(message.detail)
+            if self._open_when_read == record.id:
+                self._open_when_read = None
+                self.action_zoom_detail()
 
     @on(WorkFailed)
     def _work_failed(self, message: WorkFailed) -> None:

@@ -11,7 +11,8 @@ cursor is not on the newest row) and counts what arrived meanwhile in :attr:`Liv
 
 Rows are strictly newest first by arrival time, and the ``guard`` column says what the guardrails
 did in words (``BLOCK S1``, ``flag S10``, ``unchecked``), so a blocked prompt never reads as a plain
-400 and a flagged one as a plain 200, with or without colour.
+400 and a flagged one as a plain 200, with or without colour. Below 100 columns the cache column
+gives the guard column its room (a cache hit still reads as ``$0`` in a few milliseconds).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("provider", "provider", 10, wide_width=16),
     Column("model", "model", 0),
     Column("status", "st", 3, "right"),
-    Column("cache", "hit", 3),
+    Column("cache", "cache", 5, min_total=100),
     Column("tokens", "tokens", 9, "right"),
     Column("cost", "cost", 8, "right"),
     Column("duration", "dur", 6, "right"),
