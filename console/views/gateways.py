@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
+from pathlib import Path
 from typing import Callable, ClassVar
 
 from rich.text import Text
@@ -107,9 +108,12 @@ class GatewaysView(DialogOwner, can_focus=False):
         *,
         clock: Callable[[], int] | None = None,
         tz: tzinfo | None = None,
+        export_dir: Path | None = None,
         id: str | None = None,  # noqa: A002
     ) -> None:
         super().__init__(id=id)
+        self.export_dir = export_dir
+        """Where a new token may be saved (``None``: the working directory)."""
         self.services = services
         self.gateway_id = gateway_id
         self.selected = gateway_id
@@ -397,6 +401,8 @@ class GatewaysView(DialogOwner, can_focus=False):
         gateway_id = info.id
         if spec.kind == "readonly":
             self.notify("Guardrails are edited in the Guardrails view (key 5).", markup=False)
+        elif field == "authentication" and not value:
+            self._confirm_authentication(gateway_id)
         elif spec.kind == "bool":
             self._update(gateway_id, SettingChange(field, not value))
         elif spec.kind == "choice":
@@ -415,6 +421,24 @@ class GatewaysView(DialogOwner, can_focus=False):
                     self._update(gateway_id, change)
 
             self._push_dialog(SettingDialog(spec, value, gateway_id=gateway_id), edited)
+
+    def _confirm_authentication(self, gateway_id: str) -> None:
+        """Turning authentication on locks out every client without a token: say so, then ask."""
+        active = sum(1 for t in self._tokens if t.active) if gateway_id == self.selected else 0
+        tokens = (
+            "This gateway has no active token yet: create one first (t), or every request fails."
+            if not active else f"{active} active token{'s' if active != 1 else ''} can still get through."
+        )
+        question = Text(
+            f"Clients of gateway {clean_line(gateway_id)} without a valid token (cf-aig-authorization: Bearer …) "
+            f"get 401 from the next request on. {tokens}"
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._update(gateway_id, SettingChange("authentication", True))
+
+        self._push_dialog(ConfirmDialog("Turn authentication on?", question, confirm="Turn on", danger=True), answered)
 
     @work(group="gateways-change", exit_on_error=False)
     async def _update(self, gateway_id: str, change: SettingChange) -> None:
@@ -455,10 +479,12 @@ class GatewaysView(DialogOwner, can_focus=False):
             report_failure(self, "Token not created", exc)
             return
         info = self._gateways.get(gateway_id)
+        save_dir = self.export_dir if self.export_dir is not None else Path.cwd()
         self._push_dialog(
             TokenSecretDialog(
-                created.secret, name=name, gateway_id=gateway_id, authentication=bool(info and info.authentication)
-            )
+                created.secret, name=name, gateway_id=gateway_id, authentication=bool(info and info.authentication),
+                token_id=created.info.id, save_dir=save_dir,
+            )  # fmt: skip
         )
         del created  # the secret lives on only in the dialog
         self.refresh_data()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Input, OptionList, Static
 
-from console.dialogs import ChoiceDialog, TextDialog
+from console.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from console.views.gateways import GatewaysTable, GatewaysView
 from console.widgets.gateways_tokens import TokensTable
 from console.widgets.gateways_audit import AuditTable
@@ -36,7 +36,10 @@ async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
     store = await open_seeded_store(tmp_path / "t.db", logs=False)
     try:
         services = make_services(store)
-        app = ViewHarness(_view, services=services)
+        app = ViewHarness(
+            lambda s: GatewaysView(s, "default", clock=fixed_clock, tz=UTC, export_dir=tmp_path / "exports"),
+            services=services,
+        )
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             view = app.screen.query_one(GatewaysView)
@@ -67,9 +70,22 @@ async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
             assert (await services.gateways.get("staging")).cache_ttl == 600
             assert str(settings.get_cell("cache_ttl", "value")) == "600 s"
 
-            # a switch flips at once (enter), a choice comes from a list
-            settings.move_cursor(row=ROW["authentication"])
+            # a switch flips at once (enter) unless it locks clients out: authentication on asks first,
+            # saying what happens; a choice comes from a list
+            settings.move_cursor(row=ROW["collect_logs"])
             await pilot.press("enter")
+            await settle(pilot)
+            assert (await services.gateways.get("staging")).collect_logs is False
+            settings.move_cursor(row=ROW["authentication"])
+            await _open(pilot, app, "enter", ConfirmDialog)
+            words = " ".join(" ".join(str(w.render()) for w in app.screen.query(Static)).split())
+            assert "without a valid token (cf-aig-authorization: Bearer …) get 401" in words
+            assert "no active token yet" in words
+            await pilot.press("n")
+            await settle(pilot)
+            assert (await services.gateways.get("staging")).authentication is False
+            await _open(pilot, app, "enter", ConfirmDialog)
+            await pilot.press("y")
             await settle(pilot)
             assert (await services.gateways.get("staging")).authentication is True
             settings.move_cursor(row=ROW["log_management_strategy"])
@@ -91,8 +107,19 @@ async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
             app.screen.query_one(Input).value = "ci-runner"
             await pilot.press("enter")
             await wait_until(pilot, lambda: isinstance(app.screen, TokenSecretDialog))
-            secret = str(app.screen.query_one("#token-secret", Static).render())
+            dialog = app.screen
+            secret = str(dialog.query_one("#token-secret", Static).render())
             assert split_token(secret) is not None
+            await pilot.press("c")  # OSC 52 goes out; the dialog never claims the terminal took it
+            outcome = dialog.query_one("#token-outcome", Static)
+            assert app.clipboard == secret
+            assert "Sent to the terminal's clipboard (OSC 52)" in str(outcome.render())
+            assert "may ignore it" in str(outcome.render()) and not any("copied" in n.message for n in said(app))
+            await pilot.press("s")  # saved to a file only the operator can read, the path shown
+            saved = dialog.saved_to
+            assert saved is not None and saved.parent == (tmp_path / "exports").resolve()
+            assert saved.read_text() == secret + "\n" and saved.stat().st_mode & 0o777 == 0o600
+            assert f"Saved to {saved} (0600)" in " ".join(str(outcome.render()).split())
             await pilot.press("escape")
             await settle(pilot)
             (token,) = await services.tokens.list("staging")
