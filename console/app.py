@@ -96,7 +96,7 @@ class AigwConsole(App[str]):
         Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key of this view and the console"),
         Binding("g", "pick_gateway", "Gateway", show=False, id="app.gateway", tooltip="Choose which gateway the views show"),
         Binding("u", "copy_url", "Copy URL", show=False, id="app.copy_url", tooltip="Copy the proxy URL (to paste into an app)"),
-        Binding("t", "next_theme", "Theme", show=False, id="app.theme",
+        Binding("t", "next_theme", "Next theme", show=False, id="app.theme",
                 tooltip="Next console theme (ctrl+p → Theme lists all)"),
         Binding("ctrl+d", "detach", "Detach", show=False, priority=True, id="app.detach",
                 tooltip="Close the console; the gateway keeps serving in this process"),

@@ -33,6 +33,7 @@ from console.widgets.gateways_dialogs import GatewayDialog, SettingChange, Setti
 from console.widgets.gateways_settings import SETTING, SettingsTable, format_setting, logpush_line
 from console.widgets.gateways_tokens import TokensTable
 from proxy_core.services import Actor, AuditRecord, GatewayInfo, LogpushStatus, NewToken, Services, TokenInfo
+from proxy_core.store.filters import LogFilter
 
 __all__ = ["GatewaysView", "CONSOLE_ACTOR", "AUDIT_PAGE"]
 
@@ -47,6 +48,11 @@ SECTIONS = ("settings", "tokens", "audit")
 
 class GatewaysTable(DataTable):
     """The account's gateways."""
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 log``, ``12,345 logs``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 class GatewaysView(DialogOwner, can_focus=False):
@@ -362,18 +368,29 @@ class GatewaysView(DialogOwner, can_focus=False):
         self.refresh_data()
 
     def action_delete_gateway(self) -> None:
-        """Delete the selected gateway after confirming."""
+        """Delete the selected gateway after confirming (the question says how many logs go)."""
         info = self.selected_info
-        if info is None:
+        if info is not None:
+            self._ask_delete_gateway(info.id)
+
+    @work(group="gateways-change", exit_on_error=False)
+    async def _ask_delete_gateway(self, gateway_id: str) -> None:
+        try:
+            logs = await finish(self.services.logs.count(gateway_id, LogFilter()))
+            tokens = await finish(self.services.tokens.list(gateway_id))
+            datasets = (await finish(self.services.datasets.list(gateway_id))).total_count
+        except Exception as exc:  # noqa: BLE001 - shown, never raised
+            report_failure(self, "Cannot count what the gateway holds", exc)
             return
         question = Text(
-            f"Delete gateway {clean_line(info.id)!r}? Its logs, datasets and tokens are deleted with it; "
-            "clients using it will get errors. This cannot be undone."
+            f"Delete gateway {clean_line(gateway_id)!r}? {_count(logs, 'log')}, {_count(datasets, 'dataset')} and "
+            f"{_count(len(tokens), 'token')} are deleted with it; clients using it will get errors. "
+            "This cannot be undone."
         )
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._delete_gateway(info.id)
+                self._delete_gateway(gateway_id)
 
         self._push_dialog(ConfirmDialog("Delete gateway", question, confirm="Delete", danger=True), answered)
 
@@ -384,7 +401,7 @@ class GatewaysView(DialogOwner, can_focus=False):
         except Exception as exc:  # noqa: BLE001 - shown, never raised
             report_failure(self, "Gateway not deleted", exc)
             return
-        self.notify(f"Gateway {clean_line(gateway_id)} deleted, with its logs", markup=False)
+        self.notify(f"Gateway {clean_line(gateway_id)} deleted, with its logs, datasets and tokens", markup=False)
         self.post_message(self.GatewaysChanged(deleted=gateway_id))
         self.refresh_data()
 

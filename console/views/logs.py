@@ -419,7 +419,7 @@ class LogsView(Vertical):
     @work(group="logs-write", exit_on_error=False)
     async def _delete(self, log_filter: LogFilter) -> None:
         try:
-            deleted = await finish(self.services.logs.delete(self.gateway_id, log_filter))
+            deleted = await finish(self.services.logs.delete(self.gateway_id, log_filter, actor=CONSOLE_ACTOR))
         except Exception as exc:
             self.post_message(self.WorkFailed("delete the logs", exc))
             return

@@ -187,7 +187,7 @@ def token_json(t: TokenInfo) -> dict[str, Any]:
     }
 
 
-_PAST = {"create": "created", "update": "updated", "delete": "deleted"}
+_PAST = {"create": "created", "update": "updated", "delete": "deleted", "revoke": "revoked"}
 
 
 def audit_json(a: AuditRecord, account_id: str) -> dict[str, Any]:

@@ -77,7 +77,7 @@ class Services:
         self.account_id = account_id
         self.clock = clock
         self.gateways = GatewayService(store, account_id, clock, directory, cache)
-        self.logs = LogService(store, account_id, bus, on_logs_deleted)
+        self.logs = LogService(store, account_id, bus, on_logs_deleted, clock=clock)
         self.datasets = DatasetService(store, account_id, clock)
         self.evaluations = EvaluationService(store, account_id, clock, self.datasets)
         self.tokens = TokenService(store, account_id, clock, directory)

@@ -49,6 +49,7 @@ async def test_views_header_palette_and_help(console) -> None:
 
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "View: Live" in titles and "View: Analytics" in titles and "Theme: aigw-light" in titles
+        assert titles.count("Theme") == 1 and "Next theme" in titles  # Textual's picker once, t apart
         assert "Up" in titles and "Dataset" in titles  # the view's own actions too
 
         await pilot.press("u")
@@ -61,7 +62,7 @@ async def test_views_header_palette_and_help(console) -> None:
         view_keys = {d for _k, d, _t in sections["Logs"]}
         assert {"Filter", "Up", "Down", "No rating", "Score", "Dataset", "Delete…", "Next", "Previous"} <= view_keys
         everywhere = {d for _k, d, _t in sections["Everywhere"]}
-        assert {"Live", "Logs", "Analytics", "Help", "Gateway", "Copy URL", "Theme", "Quit", "Detach"} <= everywhere
+        assert {"Live", "Logs", "Analytics", "Help", "Gateway", "Copy URL", "Next theme", "Quit", "Detach"} <= everywhere
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -14,9 +14,11 @@ from console.widgets.gateways_dialogs import GatewayDialog, SettingDialog, Token
 from console.widgets.gateways_settings import SETTINGS, SettingsTable
 from proxy_core.services import Actor, Services
 from proxy_core.admission import split_token
+from proxy_core.store.logwriter import LogWriter
 from tests.console.helpers import said
 from tests.console.views_harness import (
-    ACCOUNT, HOUR, MINUTE, NOW, UTC, ViewHarness, fixed_clock, make_services, open_seeded_store, settle, wait_until,
+    ACCOUNT, HOUR, MINUTE, NOW, UTC, ViewHarness, fixed_clock, log_row, make_services, open_seeded_store, settle,
+    wait_until,
 )  # fmt: skip
 
 TEST_ACTOR = Actor("test", "CLI")
@@ -145,14 +147,19 @@ async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
             assert any(row[3] == "update" and "cache_ttl: null → 600" in row[5] for row in rows)
             assert any(row[3] == "update" and "authentication: false → true" in row[5] for row in rows)
             assert [row[4].split()[0] for row in rows].count("token") == 2  # created, revoked
+            assert ["revoke", f"token {token.id}"] in [row[3:5] for row in rows]  # not a "delete": it stays listed
             records = (await services.audit.list()).items
             assert {r.interface for r in records} == {"console"}
 
-            # delete, after confirming (the dialog says the logs go too)
+            # delete, after confirming: the question says how much goes with the gateway
+            await LogWriter(store, lambda a, g: None).write(
+                [log_row(n, NOW - n * 1000, gateway_id="staging") for n in (1, 2)], []
+            )
             await pilot.press("s")
             await pilot.press("d")
             await wait_until(pilot, lambda: bool(app.screen.query("#confirm")))
-            assert "logs" in str(app.screen.query_one(".dialog-message", Static).render())
+            question = " ".join(str(app.screen.query_one(".dialog-message", Static).render()).split())
+            assert "Delete gateway 'staging'? 2 logs, 0 datasets and 1 token are deleted with it" in question
             await pilot.click("#confirm")
             await settle(pilot)
             assert [g.id for g in (await services.gateways.list()).items] == ["default"]

@@ -162,6 +162,8 @@ async def test_logs_list_filter_get_bodies_patch_delete(gw: RunningGateway) -> N
     assert [log["id"] for log in liked] == [alice[0]]
     deleted = await api.ok("DELETE", "/gateways/default/logs", filters=filters)
     assert deleted == {"deleted": 3}
+    [audited] = await api.ok("GET", "/audit-logs")  # the deletion is audited, with the filter and the count
+    assert audited["action"]["info"] == "logs deleted" and audited["oldValueJson"]["deleted"] == 3
     remaining = await api.ok("GET", "/gateways/default/logs")
     assert sorted(log["id"] for log in remaining) == sorted(bob)
 
