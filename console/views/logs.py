@@ -24,6 +24,7 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from console.dataset_time import time_rule
 from console.dialogs import CLEAR_SCORE, ConfirmDialog, ScoreDialog, TextDialog
 from console.safe_text import clean_line
 from console.store_calls import finish
@@ -33,7 +34,7 @@ from console.widgets.logs_table import LogsTable
 from proxy_core.live_feed import FeedCursor, LiveFeed
 from proxy_core.services import Actor, DatasetInfo, LogDetail, LogRecord, Page, Services
 from proxy_core.services.types import Clock, system_clock
-from proxy_core.store.filters import LogFilter, Paging, matches
+from proxy_core.store.filters import LogFilter, Paging, matches, parse_text
 
 __all__ = ["LogsView", "PER_PAGE"]
 
@@ -433,12 +434,17 @@ class LogsView(Vertical):
         self._load(count=True)
 
     def action_new_dataset(self) -> None:
+        """A dataset from the current filter; its relative times are resolved when it is saved
+        (the rule of :mod:`console.dataset_time`, said in the dialog as in view 4's)."""
         text = self.filter_text.strip()
-        note = f"From the filter: {clean_line(text)}" if text else "From the filter: (all logs of this gateway)"
+        now = parse_text(text, now_ms=self._clock())
+        rule = time_rule(text, now, self._tz)
+        note = (f"From the filter: {clean_line(text)}" if text else "From the filter: (all logs of this gateway)") + (
+            f"\n{rule}")  # fmt: skip
 
         def named(name: str | None) -> None:
             if name:
-                self._create_dataset(name, self.log_filter, text)
+                self._create_dataset(name, parse_text(text, now_ms=self._clock()), text)
 
         self.app.push_screen(TextDialog("New dataset", note=note, placeholder="dataset name", confirm="Create"), named)
 

@@ -7,6 +7,7 @@ the services: the view saves what they return. They share the look of :mod:`cons
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Callable, ClassVar, Sequence
 
 from textual import on
@@ -17,6 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from console.dataset_time import time_rule
+from console.type_ahead import TypeAhead
 from proxy_core.store.filters import FilterError, LogFilter, parse_text
 
 __all__ = ["DatasetDraft", "DatasetDialog", "EvaluationDraft", "EvaluationDialog"]
@@ -35,16 +38,19 @@ class DatasetDraft:
     log_filter: LogFilter
 
 
-class DatasetDialog(ModalScreen["DatasetDraft | None"]):
-    """Name a dataset and give its filter in the text form, checked as it is typed."""
+class DatasetDialog(TypeAhead, ModalScreen["DatasetDraft | None"]):
+    """Name a dataset and give its filter in the text form, checked as it is typed (keys typed
+    before it is up land in its fields: :class:`console.type_ahead.TypeAhead`)."""
 
     CSS_PATH = _DIALOG_CSS
     BINDINGS: ClassVar[list[BindingType]] = [_CANCEL]
 
     def __init__(
-        self, title: str, *, name: str = "", filter_text: str = "", clock: Callable[[], int], confirm: str = "Save"
-    ) -> None:
+        self, title: str, *, name: str = "", filter_text: str = "", clock: Callable[[], int], confirm: str = "Save",
+        tz: tzinfo | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(classes="dialog dataset-dialog")
+        self._tz = tz
         self._title = title
         self._given_name = name
         self._filter_text = filter_text
@@ -60,9 +66,9 @@ class DatasetDialog(ModalScreen["DatasetDraft | None"]):
             yield Label("Filter (empty = every log of the gateway)", classes="field-label")
             yield Input(self._filter_text, placeholder="provider:openai feedback:1 model~gpt-4o", id="dataset-filter")
             yield Static("", id="dataset-filter-error", classes="dialog-error", markup=False)
+            yield Static("", id="dataset-time-rule", markup=False)
             yield Static(
-                "Keys: provider model status cost tokens duration feedback meta.NAME since until …; "
-                "a relative time (since:7d) is fixed when saved.",
+                "Keys: provider model cost feedback meta.NAME since until …",
                 classes="dialog-message dialog-hint",
                 markup=False,
             )
@@ -75,13 +81,18 @@ class DatasetDialog(ModalScreen["DatasetDraft | None"]):
         self._check_filter(self._filter_text)
 
     def _check_filter(self, text: str) -> LogFilter | None:
+        """The filter as it would be saved now (relative times resolved now), or ``None`` (the
+        error shown); the time rule line says what bound that gives."""
         error = self.query_one("#dataset-filter-error", Static)
+        rule = self.query_one("#dataset-time-rule", Static)
         try:
             parsed = parse_text(text, now_ms=self._clock())
         except FilterError as exc:
             error.update(str(exc))
+            rule.update("")
             return None
         error.update("")
+        rule.update(time_rule(text, parsed, self._tz))
         return parsed
 
     @on(Input.Changed, "#dataset-filter")
