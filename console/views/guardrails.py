@@ -54,7 +54,7 @@ _HITS_S = 5.0
 _ACTION_EFFECT = {
     "flag": "logged as flagged, let through",
     "block": "refused with error {code}",
-    "ignore": "not checked for this category: no flag, no block",
+    "ignore": "not checked: neither flagged nor blocked",
 }
 _BLOCK_CODE = {"prompt": 2016, "response": 2017}
 

@@ -82,3 +82,17 @@ def test_snapshot_live_verdicts_no_color_80x24(snap_compare, snapshot_console, m
     app = snapshot_console()
     assert app.no_color
     assert snap_compare(app, terminal_size=(80, 24), run_before=hits)
+
+
+async def test_enter_on_a_guardrail_category_opens_its_hits_in_logs(console) -> None:
+    async with console().run_test(size=(80, 24)) as pilot:
+        app = pilot.app
+        await pilot.press("5")
+        await until(pilot, lambda: app.current_mode == "guardrails", what="view 5")
+        view = app.screen.view
+        await until(pilot, lambda: view.policy is not None and view.hits is not None, what="the policy and hits")
+        await pilot.press("down", "enter")  # S2
+        await until(pilot, lambda: app.current_mode == "logs", what="the Logs view")
+        logs = app.screen.view
+        await until(pilot, lambda: logs.filter_text == "category:S2 since:24h" and not logs._loading, what="the hits")
+        assert "category:S2 since:24h" in screen_text(app)

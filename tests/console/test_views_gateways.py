@@ -214,3 +214,32 @@ async def test_settings_show_where_logpush_stands(tmp_path: Path) -> None:
             )
     finally:
         await store.close()
+
+
+def _seeded_app(tmp_path: Path) -> ViewHarness:
+    async def setup() -> Services:
+        return make_services(await open_seeded_store(tmp_path / "seeded.db"))
+
+    return ViewHarness(_view, setup=setup)
+
+
+def _asking(*keys: str, row: str | None = None):  # noqa: ANN202 - a run_before
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        if row is not None:
+            pilot.app.screen.query_one(SettingsTable).move_cursor(row=ROW[row])
+        await pilot.press(*keys)
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog) and pilot.app.screen.is_mounted)
+        await pilot.pause()
+
+    return run_before
+
+
+def test_snapshot_authentication_on_asks_first_80x24(snap_compare, tmp_path: Path) -> None:
+    """Turning authentication on states the effect: clients without a token get 401."""
+    assert snap_compare(_seeded_app(tmp_path), terminal_size=(80, 24), run_before=_asking("e", row="authentication"))
+
+
+def test_snapshot_delete_gateway_says_what_goes_80x24(snap_compare, tmp_path: Path) -> None:
+    """Deleting a gateway says how many logs, datasets and tokens go with it."""
+    assert snap_compare(_seeded_app(tmp_path), terminal_size=(80, 24), run_before=_asking("d"))

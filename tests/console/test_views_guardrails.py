@@ -175,3 +175,30 @@ def test_snapshot_80x24(snap_compare, tmp_path: Path) -> None:
 
 def test_snapshot_200x60(snap_compare, tmp_path: Path) -> None:
     assert snap_compare(_snapshot_app(tmp_path), terminal_size=(200, 60), run_before=settle)
+
+
+def _dialog_snapshot(tmp_path: Path, keys: tuple[str, ...], kind: type):  # noqa: ANN202 - a run_before
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press(*keys)
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, kind) and pilot.app.screen.is_mounted)
+        await pilot.pause()
+
+    return run_before
+
+
+def test_snapshot_action_menu_80x24(snap_compare, tmp_path: Path) -> None:
+    """The prompt action of S1, picked from a menu that says what each action does."""
+    assert snap_compare(_snapshot_app(tmp_path), terminal_size=(80, 24),
+                        run_before=_dialog_snapshot(tmp_path, ("p",), ChoiceDialog))  # fmt: skip
+
+
+def test_snapshot_ignore_asks_first_80x24(snap_compare, tmp_path: Path) -> None:
+    """Putting a category on ignore asks first, stating the effect."""
+    assert snap_compare(_snapshot_app(tmp_path), terminal_size=(80, 24),
+                        run_before=_dialog_snapshot(tmp_path, ("r", "down", "enter"), ConfirmDialog))  # fmt: skip
+
+
+def test_snapshot_guardrails_off_asks_first_80x24(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(_snapshot_app(tmp_path), terminal_size=(80, 24),
+                        run_before=_dialog_snapshot(tmp_path, ("e",), ConfirmDialog))  # fmt: skip
