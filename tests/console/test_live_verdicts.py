@@ -96,3 +96,19 @@ async def test_enter_on_a_guardrail_category_opens_its_hits_in_logs(console) -> 
         logs = app.screen.view
         await until(pilot, lambda: logs.filter_text == "category:S2 since:24h" and not logs._loading, what="the hits")
         assert "category:S2 since:24h" in screen_text(app)
+
+
+def test_a_late_row_goes_to_its_place_and_the_selection_stays_on_its_row() -> None:
+    from console.widgets.live_tail import LiveTail
+
+    tail = LiveTail(max_rows=4)
+    tail.add_rows([event(1, NOW), event(2, NOW + 10)])  # oldest first, as the feed delivers them
+    tail.cursor = 1  # the operator reads the older row (not following)
+    chosen = tail.selected
+    added = tail.add_rows([event(3, NOW + 20), event(4, NOW + 5)])  # a new one, and a slow one from before
+    assert added == 2
+    assert [r["model"] for r in tail.rows()] == ["m-3", "m-2", "m-4", "m-1"]
+    assert tail.selected is chosen and tail.unseen == 2  # both landed above the row being read
+    tail.add_rows([event(5, NOW + 30)])  # full: the oldest (the one read) goes; the selection stays at the bottom
+    assert [r["model"] for r in tail.rows()] == ["m-5", "m-3", "m-2", "m-4"]
+    assert tail.selected["model"] == "m-4"
