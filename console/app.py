@@ -99,7 +99,7 @@ class AigwConsole(App[str]):
         Binding("q,escape", "back", "Back", show=False, id="app.back",
                 tooltip="Close the dialog or pager, else back to the view shown before"),
         Binding("u", "copy_url", "Copy URL", show=False, id="app.copy_url", tooltip="Copy the proxy URL (to paste into an app)"),
-        Binding("t", "next_theme", "Theme", show=False, id="app.theme",
+        Binding("t", "next_theme", "Next theme", show=False, id="app.theme",
                 tooltip="Next console theme (ctrl+p → Theme lists all)"),
         Binding("ctrl+d", "detach", "Detach", show=False, id="app.detach",
                 tooltip="Close the console; the gateway keeps serving (in a text field ctrl+d deletes a character)"),
@@ -111,6 +111,9 @@ class AigwConsole(App[str]):
     """The gateway the views show."""
     proxy_url: reactive[str] = reactive("", init=False)
     """``http://HOST:PORT/v1/{account}/{gateway}`` for the gateway shown."""
+    unreachable_since: reactive[int | None] = reactive(None, init=False)
+    """When (Unix ms) an attached console lost its gateway's event stream; ``None`` while connected.
+    Every view shows a banner meanwhile (:class:`console.widgets.connection_banner.ConnectionBanner`)."""
 
     def __init__(
         self,
@@ -246,15 +249,27 @@ class AigwConsole(App[str]):
 
     async def show_log(self, gateway_id: str, log_id: str) -> None:
         """Open one log in the Logs view (from the live tail)."""
+        view = await self._logs_of(gateway_id)
+        show = getattr(view, "show_log", None)
+        if callable(show):
+            show(log_id)
+
+    async def show_logs(self, gateway_id: str, filter_text: str) -> None:
+        """The Logs view of ``gateway_id`` with ``filter_text`` applied (e.g. a category's hits)."""
+        view = await self._logs_of(gateway_id)
+        bar = view.query(FilterBar) if view is not None else None
+        if bar:
+            bar.first().set_text(filter_text, apply=True)
+
+    async def _logs_of(self, gateway_id: str) -> Widget | None:
+        """Switch to the Logs view showing ``gateway_id``; the view (``None`` if it is not there)."""
         self.gateway_id = gateway_id
         await self.switch_mode("logs")
         screen = self.screen
-        if isinstance(screen, ViewScreen):
-            await screen.follow_gateway(gateway_id)
-            view = screen.view
-            show = getattr(view, "show_log", None)
-            if callable(show):
-                show(log_id)
+        if not isinstance(screen, ViewScreen):
+            return None
+        await screen.follow_gateway(gateway_id)
+        return screen.view
 
     async def watch_gateway_id(self, gateway_id: str) -> None:
         self.proxy_url = self.url_for(gateway_id)
@@ -302,6 +317,10 @@ class AigwConsole(App[str]):
     def on_gateways_view_gateways_changed(self, message: Any) -> None:
         """The Gateways view created or deleted a gateway: the list the picker offers follows."""
         self.refresh_gateways()
+
+    def gateway_unreachable(self, since_ms: int | None) -> None:
+        """The link lost the gateway at ``since_ms`` (``None``: it is back); see :attr:`unreachable_since`."""
+        self.unreachable_since = since_ms
 
     def action_copy_url(self) -> None:
         self.copy_to_clipboard(self.proxy_url)

@@ -10,7 +10,10 @@ attached). The gateway's own state (its log pipeline, its guardrails evaluator) 
 ``/healthz``.
 
 The link reconnects with backoff when the stream drops (the gateway restarting, say) and reports
-each change of state through ``on_state`` so the console can tell the operator.
+each change of state through ``on_state`` so the console can tell the operator. Whether the
+gateway can be reached is kept apart, in :attr:`AttachedLink.unreachable_since_ms` (reported
+through ``on_reachability``): the console shows a banner from the moment the stream drops until it
+is back, so a dead gateway never passes for quiet traffic.
 """
 
 from __future__ import annotations
@@ -90,15 +93,21 @@ class AttachedLink:
         admin_token: str,
         *,
         on_state: Callable[[str, bool], None] | None = None,
+        on_reachability: Callable[[int | None], None] | None = None,
         clock: Callable[[], int] = system_clock,
     ) -> None:
         self.info = info
+        self._clock = clock
         self.feed = LiveFeed(clock)
         """The gateway's live tail as its event stream delivers it (and this console's own edits)."""
         self.bus = EventBus()
         """The console's service layer publishes its edits of logs here; they reach :attr:`feed`."""
         self.bus.attach(self.feed)
         self.on_state = on_state
+        self.on_reachability = on_reachability
+        """Called with the time (Unix ms) the stream was lost, and with ``None`` once it is back."""
+        self.unreachable_since_ms: int | None = None
+        """When the event stream to the gateway was lost (``None``: connected)."""
         self.dropped = 0
         """Events the gateway dropped for this console (this connection) because it fell behind."""
         self._dropped_told = 0
@@ -240,8 +249,10 @@ class AttachedLink:
                     log.info("reconnecting to the gateway: %s", exc)
                     continue
                 attempt = 0
+                self._reachable(None)
                 self._say("Reconnected to the gateway's live tail", True)
             await self._receive(self._ws)
+            self._reachable(self._clock())
             self._say("Lost the gateway's live tail; reconnecting…", False)
 
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -269,6 +280,14 @@ class AttachedLink:
         if dropped > self._dropped_told and now - self._told_at >= _DROP_NOTICE_S:
             skipped, self._dropped_told, self._told_at = dropped - self._dropped_told, dropped, now
             self._say(f"The live tail fell behind: the gateway skipped {skipped} events for this console", False)
+
+    def _reachable(self, since_ms: int | None) -> None:
+        """Record (and report) that the stream was lost at ``since_ms``, or is back (``None``)."""
+        if since_ms is not None and self.unreachable_since_ms is not None:
+            return  # still the same outage: it started when the stream first dropped
+        self.unreachable_since_ms = since_ms
+        if self.on_reachability is not None:
+            self.on_reachability(since_ms)
 
     def _say(self, message: str, good: bool) -> None:
         log.warning(message)

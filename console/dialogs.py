@@ -22,6 +22,8 @@ from textual.validation import Integer, Length
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from console.type_ahead import TypeAhead
+
 __all__ = ["ConfirmDialog", "ScoreDialog", "TextDialog", "ChoiceDialog", "CLEAR_SCORE"]
 
 CLEAR_SCORE = -1
@@ -123,8 +125,9 @@ class ScoreDialog(ModalScreen["int | None"]):
         self.dismiss(None)
 
 
-class TextDialog(ModalScreen["str | None"]):
-    """Ask for one line of text (e.g. a name); ``None`` when cancelled."""
+class TextDialog(TypeAhead, ModalScreen["str | None"]):
+    """Ask for one line of text (e.g. a name); ``None`` when cancelled. Keys typed before it is up
+    land in its field (:class:`console.type_ahead.TypeAhead`)."""
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [_CANCEL]

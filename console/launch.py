@@ -209,6 +209,7 @@ async def run_attached(settings: Settings, info: RuntimeInfo) -> int:
     link.on_state = lambda message, good: app.notify(
         message, title="Gateway", severity="information" if good else "warning", markup=False
     )
+    link.on_reachability = app.gateway_unreachable
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGHUP, signal.SIGTERM):
         loop.add_signal_handler(sig, app.exit)

@@ -31,6 +31,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from console.views import ViewSpec, view_css_path
+from console.widgets.connection_banner import ConnectionBanner
 from console.widgets.header import ConsoleHeader
 from console.widgets.key_footer import KeyFooter
 from console.widgets.table_search import TableSearch
@@ -78,6 +79,7 @@ class ViewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         self._gateway_id = self.app.gateway_id  # type: ignore[attr-defined]
         yield ConsoleHeader(self.spec.key, self.spec.title)
+        yield ConnectionBanner()
         yield self._make_view(self._gateway_id)
         yield TableSearch()
         yield KeyFooter()

@@ -54,6 +54,7 @@ class DatasetsView(DialogOwner, can_focus=False):
     """
 
     FOCUS_ON_SHOW = "#datasets-table"
+    FORM_KEYS: ClassVar[dict[str, str]] = {"n": "new_dataset", "e": "edit_dataset"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_dataset", "New", id="datasets.new", tooltip="Create a dataset: a name and a log filter"),
         Binding("e", "edit_dataset", "Edit", id="datasets.edit", tooltip="Rename the dataset or change its filter"),
@@ -147,7 +148,7 @@ class DatasetsView(DialogOwner, can_focus=False):
     def new_dataset(self, filter_text: str = "") -> None:
         """Open the new-dataset form, e.g. with the Logs view's current filter."""
         self._push_dialog(
-            DatasetDialog("New dataset", filter_text=filter_text, clock=self.clock, confirm="Create"),
+            DatasetDialog("New dataset", filter_text=filter_text, clock=self.clock, confirm="Create", tz=self.tz),
             self._create_dataset,
         )
 
@@ -248,8 +249,9 @@ class DatasetsView(DialogOwner, can_focus=False):
         if dataset is None:
             return
         dialog = DatasetDialog(
-            "Edit dataset", name=dataset.name, filter_text=to_text(dataset.filter), clock=self.clock, confirm="Save"
-        )
+            "Edit dataset", name=dataset.name, filter_text=to_text(dataset.filter), clock=self.clock, confirm="Save",
+            tz=self.tz,
+        )  # fmt: skip
         gateway_id = self.gateway_id
 
         def save(draft: DatasetDraft | None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
+from pathlib import Path
 from typing import Callable, ClassVar
 
 from rich.text import Text
@@ -32,6 +33,7 @@ from console.widgets.gateways_dialogs import GatewayDialog, SettingChange, Setti
 from console.widgets.gateways_settings import SETTING, SettingsTable, format_setting, logpush_line
 from console.widgets.gateways_tokens import TokensTable
 from proxy_core.services import Actor, AuditRecord, GatewayInfo, LogpushStatus, NewToken, Services, TokenInfo
+from proxy_core.store.filters import LogFilter
 
 __all__ = ["GatewaysView", "CONSOLE_ACTOR", "AUDIT_PAGE"]
 
@@ -48,6 +50,11 @@ _TABS = Binding.Group("Tabs ←→", compact=True)
 
 class GatewaysTable(DataTable):
     """The account's gateways."""
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 log``, ``12,345 logs``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 class GatewaysView(DialogOwner, can_focus=False):
@@ -113,9 +120,12 @@ class GatewaysView(DialogOwner, can_focus=False):
         *,
         clock: Callable[[], int] | None = None,
         tz: tzinfo | None = None,
+        export_dir: Path | None = None,
         id: str | None = None,  # noqa: A002
     ) -> None:
         super().__init__(id=id)
+        self.export_dir = export_dir
+        """Where a new token may be saved (``None``: the working directory)."""
         self.services = services
         self.gateway_id = gateway_id
         self.selected = gateway_id
@@ -369,18 +379,29 @@ class GatewaysView(DialogOwner, can_focus=False):
         self.refresh_data()
 
     def action_delete_gateway(self) -> None:
-        """Delete the selected gateway after confirming."""
+        """Delete the selected gateway after confirming (the question says how many logs go)."""
         info = self.selected_info
-        if info is None:
+        if info is not None:
+            self._ask_delete_gateway(info.id)
+
+    @work(group="gateways-change", exit_on_error=False)
+    async def _ask_delete_gateway(self, gateway_id: str) -> None:
+        try:
+            logs = await finish(self.services.logs.count(gateway_id, LogFilter()))
+            tokens = await finish(self.services.tokens.list(gateway_id))
+            datasets = (await finish(self.services.datasets.list(gateway_id))).total_count
+        except Exception as exc:  # noqa: BLE001 - shown, never raised
+            report_failure(self, "Cannot count what the gateway holds", exc)
             return
         question = Text(
-            f"Delete gateway {clean_line(info.id)!r}? Its logs, datasets and tokens are deleted with it; "
-            "clients using it will get errors. This cannot be undone."
+            f"Delete gateway {clean_line(gateway_id)!r}? {_count(logs, 'log')}, {_count(datasets, 'dataset')} and "
+            f"{_count(len(tokens), 'token')} are deleted with it; clients using it will get errors. "
+            "This cannot be undone."
         )
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._delete_gateway(info.id)
+                self._delete_gateway(gateway_id)
 
         self._push_dialog(ConfirmDialog("Delete gateway", question, confirm="Delete", danger=True), answered)
 
@@ -391,7 +412,7 @@ class GatewaysView(DialogOwner, can_focus=False):
         except Exception as exc:  # noqa: BLE001 - shown, never raised
             report_failure(self, "Gateway not deleted", exc)
             return
-        self.notify(f"Gateway {clean_line(gateway_id)} deleted, with its logs", markup=False)
+        self.notify(f"Gateway {clean_line(gateway_id)} deleted, with its logs, datasets and tokens", markup=False)
         self.post_message(self.GatewaysChanged(deleted=gateway_id))
         self.refresh_data()
 
@@ -408,6 +429,8 @@ class GatewaysView(DialogOwner, can_focus=False):
         gateway_id = info.id
         if spec.kind == "readonly":
             self.notify("Guardrails are edited in the Guardrails view (key 5).", markup=False)
+        elif field == "authentication" and not value:
+            self._confirm_authentication(gateway_id)
         elif spec.kind == "bool":
             self._update(gateway_id, SettingChange(field, not value))
         elif spec.kind == "choice":
@@ -426,6 +449,24 @@ class GatewaysView(DialogOwner, can_focus=False):
                     self._update(gateway_id, change)
 
             self._push_dialog(SettingDialog(spec, value, gateway_id=gateway_id), edited)
+
+    def _confirm_authentication(self, gateway_id: str) -> None:
+        """Turning authentication on locks out every client without a token: say so, then ask."""
+        active = sum(1 for t in self._tokens if t.active) if gateway_id == self.selected else 0
+        tokens = (
+            "This gateway has no active token yet: create one first (t), or every request fails."
+            if not active else f"{active} active token{'s' if active != 1 else ''} can still get through."
+        )
+        question = Text(
+            f"Clients of gateway {clean_line(gateway_id)} without a valid token (cf-aig-authorization: Bearer …) "
+            f"get 401 from the next request on. {tokens}"
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._update(gateway_id, SettingChange("authentication", True))
+
+        self._push_dialog(ConfirmDialog("Turn authentication on?", question, confirm="Turn on", danger=True), answered)
 
     @work(group="gateways-change", exit_on_error=False)
     async def _update(self, gateway_id: str, change: SettingChange) -> None:
@@ -466,10 +507,12 @@ class GatewaysView(DialogOwner, can_focus=False):
             report_failure(self, "Token not created", exc)
             return
         info = self._gateways.get(gateway_id)
+        save_dir = self.export_dir if self.export_dir is not None else Path.cwd()
         self._push_dialog(
             TokenSecretDialog(
-                created.secret, name=name, gateway_id=gateway_id, authentication=bool(info and info.authentication)
-            )
+                created.secret, name=name, gateway_id=gateway_id, authentication=bool(info and info.authentication),
+                token_id=created.info.id, save_dir=save_dir,
+            )  # fmt: skip
         )
         del created  # the secret lives on only in the dialog
         self.refresh_data()

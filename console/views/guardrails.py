@@ -1,9 +1,18 @@
 """Guardrails: a gateway's master switch and, per hazard category, what happens to prompts and
-responses (flag → ignore → block).
+responses (flag, ignore or block), with how often each category was hit.
 
-Every change is saved at once through ``services.gateways.update(…, {"guardrails": policy})``, so
-it is audited and applies to the gateway's next request. Keys pressed faster than the store
-answers are coalesced: the saver always sends the latest policy, never an older one after it.
+An action is picked from a small menu (``p`` prompts, ``r`` responses): one choice, one save, one
+audit entry, never the intermediate steps a cycling key would store. Changes that stop protection
+ask first and say what they do: turning guardrails off, and putting a category on ``ignore``.
+Every change is saved through ``services.gateways.update(…, {"guardrails": policy})``, so it is
+audited and applies to the gateway's next request. Changes made faster than the store answers
+are coalesced: the saver always sends the latest policy, never an older one after it.
+
+The ``Hits 1h`` and ``Hits 24h`` columns count the requests in which the evaluator found each category
+(flagged or blocked; how many of them blocked in brackets), read from the service layer's
+per-minute counts (:class:`proxy_core.services.guardrail_hits.GuardrailHitService`) when the view
+is shown, every few seconds while it is on screen, and on ``f5``. Enter on a category opens the
+Logs view on that category's hits of the last 24 hours.
 """
 
 from __future__ import annotations
@@ -21,14 +30,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import DataTable, Label, Static, Switch
 
+from console.dialogs import ChoiceDialog, ConfirmDialog
 from console.safe_text import clean_line
 from console.store_calls import describe_error, finish, report_failure
+from console.widgets.dialog_owner import DialogOwner
 from proxy_core.guardrails.categories import ACTIONS, CATEGORIES, default_policy, normalize_policy
-from proxy_core.services import Actor, Services
+from proxy_core.services import Actor, CategoryHits, Services
 
 __all__ = ["GuardrailsView", "GuardrailsTable", "CONSOLE_ACTOR", "EvaluatorStatus"]
 
@@ -40,10 +49,26 @@ _NO_EVALUATOR = ("", "")
 """No ``evaluator_status`` was given (e.g. a console attached to another process)."""
 
 _SIDES = ("prompt", "response")
+_HITS_S = 5.0
+"""How often the hit counters are re-read while the view is on screen."""
+_ACTION_EFFECT = {
+    "flag": "logged as flagged, let through",
+    "block": "refused with error {code}",
+    "ignore": "not checked: neither flagged nor blocked",
+}
+_BLOCK_CODE = {"prompt": 2016, "response": 2017}
 
 
-def _next_action(action: str) -> str:
-    return ACTIONS[(ACTIONS.index(action) + 1) % len(ACTIONS)] if action in ACTIONS else ACTIONS[0]
+def action_effect(side: str, action: str) -> str:
+    """What ``action`` does to a ``side`` (prompt or response) that falls in a category."""
+    return _ACTION_EFFECT[action].format(code=_BLOCK_CODE[side])
+
+
+def hits_cell(total: int, blocked: int) -> str:
+    """``12 (3 blk)``: requests flagged or blocked, and how many of them were blocked; ``·`` for none."""
+    if not total:
+        return "·"
+    return f"{total:,} ({blocked:,} blk)" if blocked else f"{total:,}"
 
 
 class GuardrailsTable(DataTable):
@@ -52,6 +77,10 @@ class GuardrailsTable(DataTable):
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
         "guardrails-table--flag", "guardrails-table--ignore", "guardrails-table--block",
     }  # fmt: skip
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Hits in Logs", id="guardrails.hits",
+                tooltip="Open the Logs view on the highlighted category's hits of the last 24 hours"),  # fmt: skip
+    ]
 
     def action_cell(self, action: str) -> Text:
         # The full style resolves translucent colours against the table; its background is dropped
@@ -60,7 +89,7 @@ class GuardrailsTable(DataTable):
         return Text(action, style=style.without_color + Style(color=style.color))
 
 
-class GuardrailsView(Widget, can_focus=False):
+class GuardrailsView(DialogOwner, can_focus=False):
     """The guardrail policy of the current gateway, edited in place.
 
     Styles: ``guardrails.tcss`` beside this module, loaded with the view's screen.
@@ -68,10 +97,10 @@ class GuardrailsView(Widget, can_focus=False):
 
     FOCUS_ON_SHOW = "#guardrails-table"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "cycle('prompt')", "Prompt action", id="guardrails.prompt",
-                tooltip="Cycle the highlighted category's prompt action: flag, ignore, block"),  # fmt: skip
-        Binding("r", "cycle('response')", "Response action", id="guardrails.response",
-                tooltip="Cycle the highlighted category's response action: flag, ignore, block"),  # fmt: skip
+        Binding("p", "choose_action('prompt')", "Prompt action", id="guardrails.prompt",
+                tooltip="Pick the highlighted category's prompt action: flag, ignore or block"),  # fmt: skip
+        Binding("r", "choose_action('response')", "Response action", id="guardrails.response",
+                tooltip="Pick the highlighted category's response action: flag, ignore or block"),  # fmt: skip
         Binding("e", "toggle_enabled", "On/off", id="guardrails.toggle",
                 tooltip="Turn guardrails on or off for this gateway"),  # fmt: skip
         Binding("space", "toggle_enabled", "On/off", show=False, id="guardrails.toggle_space",
@@ -93,6 +122,13 @@ class GuardrailsView(Widget, can_focus=False):
 
         gateway_id: str
         policy: dict[str, Any]
+
+    @dataclass
+    class HitsLoaded(Message):
+        """The gateway's guardrail hits of the last hour and day were read (by S-code)."""
+
+        gateway_id: str
+        hits: dict[str, CategoryHits]
 
     @dataclass
     class SaveFailed(Message):
@@ -118,6 +154,8 @@ class GuardrailsView(Widget, can_focus=False):
         self._evaluator: tuple[str, str] = _NO_EVALUATOR
         self._pending: tuple[str, dict[str, Any]] | None = None
         self._saving = False
+        self.hits: dict[str, CategoryHits] | None = None
+        """The hit counters on screen (``None``: not read yet)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="guardrails-header"):
@@ -130,6 +168,8 @@ class GuardrailsView(Widget, can_focus=False):
         table.add_column("Category", key="name")
         table.add_column("Prompt", key="prompt", width=8)
         table.add_column("Response", key="response", width=8)
+        table.add_column("Hits 1h", key="hour")
+        table.add_column("Hits 24h", key="day")
         yield table
         yield Static(
             Content.from_markup(
@@ -142,18 +182,15 @@ class GuardrailsView(Widget, can_focus=False):
     def on_mount(self) -> None:
         table = self.query_one(GuardrailsTable)
         for code, category in CATEGORIES.items():
-            table.add_row(code, category.name, "", "", key=code)
+            table.add_row(code, category.name, "", "", "", "", key=code)
         table.focus()
-        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+        self.watch_screen_changes()
+        self.set_interval(_HITS_S, self._poll_hits)
         # Cells carry resolved styles: redraw them once the new theme's styles are in place.
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.call_after_refresh(self._show_policy))
 
     def on_show(self) -> None:
         self.refresh_data()
-
-    def _screen_changed(self, screen: Screen) -> None:
-        if self.is_attached and screen is self.screen:
-            self.refresh_data()
 
     # -- public API --------------------------------------------------------------------------
 
@@ -163,8 +200,13 @@ class GuardrailsView(Widget, can_focus=False):
         return copy.deepcopy(self._policy)
 
     def refresh_data(self) -> None:
-        """Reload the stored policy and the evaluator's status."""
+        """Reload the stored policy, the evaluator's status and the hit counters."""
         self._load(self.gateway_id)
+        self._load_hits(self.gateway_id)
+
+    def _poll_hits(self) -> None:
+        if self.is_attached and self.screen.is_current:
+            self._load_hits(self.gateway_id)
 
     def set_gateway(self, gateway_id: str) -> None:
         """Show ``gateway_id``'s policy (called by the shell's gateway switcher)."""
@@ -192,6 +234,26 @@ class GuardrailsView(Widget, can_focus=False):
                 evaluator = ("evaluator", f"unreachable: {describe_error(exc)}")
         policy = normalize_policy(info.guardrails) if info.guardrails else default_policy()
         self.post_message(self.PolicyLoaded(gateway_id, policy, evaluator))
+
+    @work(exclusive=True, group="guardrails-hits", exit_on_error=False)
+    async def _load_hits(self, gateway_id: str) -> None:
+        try:
+            hits = await finish(self.services.guardrail_hits.counts(gateway_id))
+        except Exception as exc:  # noqa: BLE001 - shown, never raised
+            report_failure(self, "Could not count guardrail hits", exc)
+            return
+        self.post_message(self.HitsLoaded(gateway_id, hits))
+
+    @on(HitsLoaded)
+    def _hits_loaded(self, message: HitsLoaded) -> None:
+        if message.gateway_id != self.gateway_id or message.hits == self.hits:
+            return
+        self.hits = message.hits
+        table = self.query_one(GuardrailsTable)
+        for code in CATEGORIES:
+            counts = message.hits.get(code, CategoryHits(code))
+            table.update_cell(code, "hour", hits_cell(counts.hour, counts.hour_blocked), update_width=True)
+            table.update_cell(code, "day", hits_cell(counts.day, counts.day_blocked), update_width=True)
 
     @on(PolicyLoaded)
     def _policy_loaded(self, message: PolicyLoaded) -> None:
@@ -288,20 +350,74 @@ class GuardrailsView(Widget, can_focus=False):
             return None
         return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
-    def action_cycle(self, side: str) -> None:
-        """Move the highlighted category's ``side`` action on: flag → ignore → block → flag."""
+    def action_choose_action(self, side: str) -> None:
+        """Pick the highlighted category's ``side`` action from a menu; saved once, if it changed."""
         code = self._highlighted()
         if self._policy is None or code is None:
             return
-        self._policy[side][code] = _next_action(self._policy[side][code])
-        self._change()
+        gateway_id, current = self.gateway_id, self._policy[side][code]
+        name = CATEGORIES[code].name
+        choices = [(action, f"{action:<6}  {action_effect(side, action)}") for action in ACTIONS]
+
+        def chosen(action: str | None) -> None:
+            if action is None or action == current or gateway_id != self.gateway_id or self._policy is None:
+                return
+            if action != "ignore":
+                self._set_action(side, code, action)
+                return
+            effect = (
+                f"{side.capitalize()}s in {code} {name} are no longer checked for gateway "
+                f"{clean_line(gateway_id)}: they are neither flagged nor blocked (now: {current})."
+            )
+            self._push_dialog(
+                ConfirmDialog(f"Ignore {code} {name}?", Text(effect), confirm="Ignore", danger=True),
+                lambda yes: self._set_action(side, code, "ignore") if yes and gateway_id == self.gateway_id else None,
+            )
+
+        self._push_dialog(ChoiceDialog(f"{code} {name}: {side} action", choices, current=current), chosen)
+
+    def _set_action(self, side: str, code: str, action: str) -> None:
+        if self._policy is not None:
+            self._policy[side][code] = action
+            self._change()
 
     def action_toggle_enabled(self) -> None:
-        """Turn the gateway's guardrails on or off."""
-        if self._policy is None:
+        """Turn the gateway's guardrails on, or (after confirming) off."""
+        if self._policy is not None:
+            self._switch_to(not self._policy.get("enabled"))
+
+    def _switch_to(self, enabled: bool) -> None:
+        """Guardrails on at once; off only once the operator confirms (protection stops)."""
+        assert self._policy is not None
+        if enabled:
+            self._set_enabled(True)
             return
-        self._policy["enabled"] = not self._policy.get("enabled")
-        self._change()
+        gateway_id = clean_line(self.gateway_id)
+        effect = (
+            f"Prompts and responses of gateway {gateway_id} are no longer checked: nothing is flagged or "
+            "blocked until guardrails are turned on again."
+        )
+        self._push_dialog(
+            ConfirmDialog("Turn guardrails off?", Text(effect), confirm="Turn off", danger=True),
+            lambda yes: self._set_enabled(False) if yes else self._show_policy(),
+        )
+
+    def _set_enabled(self, enabled: bool) -> None:
+        if self._policy is not None and bool(self._policy.get("enabled")) != enabled:
+            self._policy["enabled"] = enabled
+            self._change()
+
+    def action_show_hits(self) -> None:
+        """The highlighted category's flagged and blocked requests of the last 24 hours, in Logs."""
+        code = self._highlighted()
+        show_logs = getattr(self.app, "show_logs", None)
+        if code is not None and callable(show_logs):
+            self.run_worker(show_logs(self.gateway_id, f"category:{code} since:24h"), group="guardrails-jump")
+
+    @on(DataTable.RowSelected, "#guardrails-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_show_hits()
 
     def action_refresh(self) -> None:
         """Reload now."""
@@ -311,10 +427,9 @@ class GuardrailsView(Widget, can_focus=False):
     def _switched(self, event: Switch.Changed) -> None:
         event.stop()
         if self._policy is not None and bool(self._policy.get("enabled")) != event.value:
-            self._policy["enabled"] = event.value
-            self._change()
+            self._switch_to(event.value)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("cycle", "toggle_enabled") and self._policy is None:
+        if action in ("choose_action", "toggle_enabled") and self._policy is None:
             return None  # nothing loaded yet
         return True

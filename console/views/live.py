@@ -28,6 +28,9 @@ the crash spool. Refused and dropped are totals since the gateway started: alert
 in the last minute, plain text after. Nothing is added while the pipeline is healthy. To make room
 at 80 columns the status line then leaves out "all gateways" and the count of rows kept.
 
+While an attached console has lost its gateway (the App's ``unreachable_since``), the status line
+opens with ``✕ gateway unreachable`` instead of ``● live`` (the banner above says since when).
+
 Shows every gateway (the gateway column tells them apart); ``/`` filters the tail in memory with
 the same language as the Logs view (:func:`proxy_core.store.filters.matches`). Space pauses: the
 tail stops moving and counts what arrives; on resume it shows the newest of it. Feedback set
@@ -201,6 +204,8 @@ class LiveView(Vertical):
         self._show_stats()
         self._show_status()
         self.watch(self.app, "theme", self._theme_changed, init=False)
+        if hasattr(self.app, "unreachable_since"):
+            self.watch(self.app, "unreachable_since", lambda _since: self._show_status(), init=False)
         if self._log_health is not None:
             self._watch_health()
 
@@ -447,7 +452,10 @@ class LiveView(Vertical):
         tail = self.tail
         waiting = self.waiting if self.paused else tail.unseen
         health = self._health_parts()
-        parts = ["‖ paused" if self.paused else "● live"]
+        if getattr(self.app, "unreachable_since", None) is not None:  # never "live" while the gateway is gone
+            parts = ["✕ gateway unreachable" + (" · paused" if self.paused else "")]
+        else:
+            parts = ["‖ paused" if self.paused else "● live"]
         if not health:  # room for the log pipeline's trouble at 80 columns
             parts += ["all gateways", f"{tail.row_count:,} kept"]
         if waiting:

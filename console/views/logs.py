@@ -36,6 +36,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from console.compare_screen import replay_and_compare
+from console.dataset_time import time_rule
 from console.dialogs import CLEAR_SCORE, ConfirmDialog, ScoreDialog, TextDialog
 from console.log_pager import LogPager
 from console.safe_text import clean_line
@@ -46,7 +47,7 @@ from console.widgets.logs_table import LogsTable
 from proxy_core.live_feed import FeedCursor, LiveFeed
 from proxy_core.services import Actor, DatasetInfo, LogDetail, LogRecord, Page, Services
 from proxy_core.services.types import Clock, system_clock
-from proxy_core.store.filters import LogFilter, Paging, matches
+from proxy_core.store.filters import LogFilter, Paging, matches, parse_text
 
 __all__ = ["LogsView", "PER_PAGE"]
 
@@ -159,6 +160,8 @@ class LogsView(Vertical):
         self._generation = 0
         self._loading = False
         self._detail_timer: Any = None
+        self._open_when_read: str | None = None
+        """A log opened from the live tail: shown in full once its detail is read."""
         self._availability: tuple[bool, ...] = ()
         self.replay_keys: dict[str, str] = {}
         """Provider API keys typed for replays, by provider: kept in memory for this session only."""
@@ -201,7 +204,9 @@ class LogsView(Vertical):
         self._load(count=True)
 
     def show_log(self, log_id: str) -> None:
-        """Select exactly one log (used when a row of the live tail is opened)."""
+        """Select exactly one log and open it in full as soon as it is read (a row of the live
+        tail was opened: one Enter, at any size)."""
+        self._open_when_read = log_id
         self.query_one(FilterBar).set_text(f"id:{log_id}", apply=True)
 
     # -- loading ---------------------------------------------------------------------------------
@@ -278,6 +283,9 @@ class LogsView(Vertical):
         record = self.selected
         if record is not None and record.id == message.detail.log.id:
             self.detail_pane.show(message.detail)
+            if self._open_when_read == record.id:
+                self._open_when_read = None
+                self.action_zoom_detail()
 
     @on(WorkFailed)
     def _work_failed(self, message: WorkFailed) -> None:
@@ -506,7 +514,7 @@ class LogsView(Vertical):
     @work(group="logs-write", exit_on_error=False)
     async def _delete(self, log_filter: LogFilter) -> None:
         try:
-            deleted = await finish(self.services.logs.delete(self.gateway_id, log_filter))
+            deleted = await finish(self.services.logs.delete(self.gateway_id, log_filter, actor=CONSOLE_ACTOR))
         except Exception as exc:
             self.post_message(self.WorkFailed("delete the logs", exc))
             return
@@ -520,12 +528,17 @@ class LogsView(Vertical):
         self._load(count=True)
 
     def action_new_dataset(self) -> None:
+        """A dataset from the current filter; its relative times are resolved when it is saved
+        (the rule of :mod:`console.dataset_time`, said in the dialog as in view 4's)."""
         text = self.filter_text.strip()
-        note = f"From the filter: {clean_line(text)}" if text else "From the filter: (all logs of this gateway)"
+        now = parse_text(text, now_ms=self._clock())
+        rule = time_rule(text, now, self._tz)
+        note = (f"From the filter: {clean_line(text)}" if text else "From the filter: (all logs of this gateway)") + (
+            f"\n{rule}")  # fmt: skip
 
         def named(name: str | None) -> None:
             if name:
-                self._create_dataset(name, self.log_filter, text)
+                self._create_dataset(name, parse_text(text, now_ms=self._clock()), text)
 
         self.app.push_screen(TextDialog("New dataset", note=note, placeholder="dataset name", confirm="Create"), named)
 

@@ -130,8 +130,8 @@ class EvaluationsTable(_StyledTable):
             ]
             for evaluator in self.evaluators:
                 result = results.get(evaluator.id)
-                if result is None:
-                    cells += [self.tone("–", "evaluations-table--muted"), ""]
+                if result is None:  # the operator left this evaluator out of the run
+                    cells += [self.tone("not chosen", "evaluations-table--muted"), ""]
                 else:
                     cells += [format_result(result), str(result.logs_used) if result.status == "completed" else ""]
             names = ", ".join(str(d.get("name", "?")) for d in evaluation.datasets)

@@ -21,6 +21,8 @@ __all__ = ["AuditTable", "describe_changes"]
 
 _MAX_VALUE = 40
 _MAX_LINE = 160
+_ACTION_LOOK = {"create": "create", "update": "update", "delete": "delete", "revoke": "delete"}
+"""The component style of each audit action (a revoke looks like the removal it is)."""
 
 
 def _short(value: Any) -> str:
@@ -80,8 +82,8 @@ class AuditTable(DataTable):
         row = self.cursor_row
         self.clear()
         for record in records:
-            style = self.get_component_rich_style(f"audit-table--{record.action}") if record.action in (
-                "create", "update", "delete") else None  # fmt: skip
+            look = _ACTION_LOOK.get(record.action)
+            style = self.get_component_rich_style(f"audit-table--{look}") if look else None
             action = Text(record.action, style=style.without_color + Style(color=style.color)) if style else record.action
             resource_id = record.resource_id if len(record.resource_id) <= 26 else record.resource_id[:25] + "…"
             self.add_row(

@@ -9,15 +9,17 @@ is ever shown; nothing keeps it once the dialog closes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, HorizontalScroll, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
+from console.secret_file import save_secret
 from console.widgets.gateways_settings import SettingSpec
 from proxy_core.services import InvalidInput
 from proxy_core.services.gateways import validate_settings
@@ -161,44 +163,76 @@ class SettingDialog(ModalScreen["SettingChange | None"]):
 
 
 class TokenSecretDialog(ModalScreen[None]):
-    """Show a new token's secret, once, with a key to copy it."""
+    """Show a new token's secret, once, on one unwrapped line, with keys to copy and to save it.
+
+    The copy goes out as OSC 52, which the terminal (or tmux, or an SSH client) may ignore without
+    a word: the dialog says it was *sent*, never that it was copied. Saving writes a 0600 file and
+    shows its path in the dialog.
+    """
 
     CSS_PATH = _DIALOG_CSS
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy", "Copy", id="token.copy", tooltip="Copy the token to the clipboard"),
+        Binding("c", "copy", "Copy", id="token.copy", tooltip="Send the token to the terminal's clipboard (OSC 52)"),
+        Binding("s", "save", "Save to file", id="token.save", tooltip="Write the token to a file only you can read (0600)"),
         Binding("escape", "close", "Close", id="token.close", tooltip="Close: the token is not shown again"),
         Binding("enter", "close", "Close", show=False, id="token.close_enter", tooltip="Close"),
     ]
 
-    def __init__(self, secret: str, *, name: str, gateway_id: str, authentication: bool) -> None:
+    def __init__(
+        self, secret: str, *, name: str, gateway_id: str, authentication: bool, token_id: str, save_dir: Path,
+    ) -> None:  # fmt: skip
         super().__init__(classes="dialog token-dialog")
         self._secret = secret
         self._given_name = name
         self._gateway_id = gateway_id
         self._authentication = authentication
+        self._token_id = token_id
+        self._save_dir = save_dir
+        self.saved_to: Path | None = None
+        """Where the token was saved (``None``: not saved)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Label(f"Token {self._given_name!r} for gateway {self._gateway_id}", classes="dialog-title", markup=False)
             yield Static(
-                "Copy it now: it is shown only this once and stored only as a hash. Clients send it as "
-                "cf-aig-authorization: Bearer <token>.",
+                "Shown only this once, stored only as a hash. Clients send it as cf-aig-authorization: Bearer <token>.",
                 classes="dialog-message", markup=False,
             )  # fmt: skip
-            yield Static(self._secret, id="token-secret", markup=False)
+            with HorizontalScroll(id="token-line"):
+                yield Static(self._secret, id="token-secret", markup=False)
+            yield Static("", id="token-outcome", markup=False)
             if not self._authentication:
                 yield Static(
                     "Authentication is off for this gateway: turn it on for tokens to be required.",
                     classes="dialog-error", markup=False,
                 )  # fmt: skip
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Copy", variant="primary", id="copy")
+                yield Button("Copy (OSC 52)", variant="primary", id="copy")
+                yield Button("Save to file", id="save")
                 yield Button("Close", id="close")
+
+    def _say(self, text: str) -> None:
+        outcome = self.query_one("#token-outcome", Static)
+        outcome.update(text)
+        outcome.display = True
 
     @on(Button.Pressed, "#copy")
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self._secret)
-        self.notify("Token copied to the clipboard")
+        self._say("Sent to the terminal's clipboard (OSC 52); the terminal or tmux may ignore it: paste to check.")
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        if self.saved_to is not None:
+            self._say(f"Saved to {self.saved_to} (0600)")
+            return
+        name = f"aigw-token-{self._gateway_id}-{self._token_id}.txt"
+        try:
+            self.saved_to = save_secret(self._save_dir, name, self._secret)
+        except OSError as exc:
+            self._say(f"Not saved: {exc.strerror or exc} ({self._save_dir / name})")
+            return
+        self._say(f"Saved to {self.saved_to} (0600)")
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

@@ -8,6 +8,11 @@ few times per second. Newest rows are on top. Line 0 is a sticky header.
 The owner feeds it with :meth:`LiveTail.add_rows` and :meth:`LiveTail.update_row`, which only
 change data, and calls :meth:`LiveTail.flush` when it wants them shown; the widget keeps the viewport on the same rows while the operator has scrolled away from the top (or the
 cursor is not on the newest row) and counts what arrived meanwhile in :attr:`LiveTail.unseen`.
+
+Rows are strictly newest first by arrival time, and the ``guard`` column says what the guardrails
+did in words (``BLOCK S1``, ``flag S10``, ``unchecked``), so a blocked prompt never reads as a plain
+400 and a flagged one as a plain 200, with or without colour. Below 100 columns the cache column
+gives the guard column its room (a cache hit still reads as ``$0`` in a few milliseconds).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from console.widgets.styles import component_style
 from console.units import format_clock, format_cost, format_duration, format_tokens
 from proxy_core.errors import ErrorCode
 
-__all__ = ["LiveTail", "Column", "COLUMNS"]
+__all__ = ["LiveTail", "Column", "COLUMNS", "guard_verdict"]
 
 _CLIENT_DISCONNECTED = int(ErrorCode.CLIENT_DISCONNECTED)
 
@@ -56,10 +61,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("provider", "provider", 10, wide_width=16),
     Column("model", "model", 0),
     Column("status", "st", 3, "right"),
-    Column("cache", "cache", 5),
+    Column("cache", "cache", 5, min_total=100),
     Column("tokens", "tokens", 9, "right"),
     Column("cost", "cost", 8, "right"),
     Column("duration", "dur", 6, "right"),
+    Column("guard", "guard", 9, wide_width=16),
     Column("feedback", "fb", 4),
 )
 _MIN_FLEX = 10
@@ -67,6 +73,28 @@ _MAX_FLEX = 40
 WIDE_TOTAL = 150
 """From this width on, columns take their ``wide_width`` and the model column may grow to :data:`_MAX_FLEX_WIDE`."""
 _MAX_FLEX_WIDE = 48
+
+
+def guard_verdict(guardrails: Any, width: int = 9) -> tuple[str, str | None]:
+    """The guard column of one log: its guardrail verdict in words (readable without colour) and
+    its style name: ``BLOCK S1`` / ``flag S10`` with the S-codes (``BLOCK S1+`` when more codes
+    than fit), ``unchecked`` when the evaluator could not judge, empty when it passed."""
+    if not isinstance(guardrails, Mapping):
+        return "", None
+    action = guardrails.get("action")
+    codes = [str(code) for code in guardrails.get("categories") or () if isinstance(code, str)]
+    if action not in ("blocked", "flagged"):
+        return ("unchecked", "dim") if guardrails.get("evaluated") is False else ("", None)
+    word, style = ("BLOCK", "error") if action == "blocked" else ("flag", "warn")
+    text = f"{word} {','.join(codes)}".rstrip()
+    if len(text) > width and codes:
+        text = f"{word} {codes[0]}+"
+    return text, style
+
+
+def _order(row: Mapping[str, Any]) -> tuple[int, str]:
+    """Newest first by arrival time (``created_at``), the id (a ULID) breaking ties."""
+    return int(row.get("created_at") or 0), str(row.get("id"))
 
 
 class LiveTail(ScrollView, can_focus=True):
@@ -151,9 +179,14 @@ class LiveTail(ScrollView, can_focus=True):
         return self.cursor == 0 and self.scroll_y == 0
 
     def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Insert rows, oldest first as the bus delivers them; returns how many were new."""
+        """Insert rows, oldest first as the bus delivers them; returns how many were new.
+
+        The bus delivers logs as requests finish, so a slow request arrives after quicker ones
+        that started later: each row is put in its place by ``created_at`` (then id), and the tail
+        is strictly newest first. Rows land at or near the top, so the walk down is short.
+        """
         following = self.following
-        added = 0
+        added = above = 0
         for row in rows:
             log_id = row.get("id")
             if not isinstance(log_id, str) or log_id in self._by_id:
@@ -162,17 +195,25 @@ class LiveTail(ScrollView, can_focus=True):
                 evicted = self._rows.pop()
                 self._by_id.pop(evicted["id"], None)
                 self._strips.pop(evicted["id"], None)
+                if self.cursor >= len(self._rows):
+                    self.cursor = max(0, len(self._rows) - 1)
             stored = dict(row)
-            self._rows.appendleft(stored)
+            key, position = _order(stored), 0
+            while position < len(self._rows) and _order(self._rows[position]) > key:
+                position += 1
+            self._rows.insert(position, stored)
             self._by_id[log_id] = stored
             added += 1
+            if not following and position <= self.cursor:
+                above += 1
+                self.cursor += 1
         if not added:
             return 0
         self._changed = True
         if not following:
-            self.unseen += added
-            self.cursor = min(self.cursor + added, len(self._rows) - 1)
-            self._shift += added
+            self.unseen += above
+            self.cursor = min(self.cursor, len(self._rows) - 1)
+            self._shift += above
         return added
 
     def flush(self) -> None:
@@ -301,7 +342,7 @@ class LiveTail(ScrollView, can_focus=True):
             style = self._styles[name] = component_style(self, f"live-tail--{name}")
         return style
 
-    def _cells(self, row: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
+    def _cells(self, row: Mapping[str, Any], guard_width: int) -> dict[str, tuple[str, str | None]]:
         """Each column's text and component style name for one row (all text made printable)."""
         status = int(row.get("status_code") or 0)
         ok = bool(row.get("success"))
@@ -320,13 +361,15 @@ class LiveTail(ScrollView, can_focus=True):
             "tokens": (format_tokens(row.get("tokens_in"), row.get("tokens_out")), None),
             "cost": (format_cost(row.get("cost"), short=True), None),
             "duration": (format_duration(row.get("duration")), None),
+            "guard": guard_verdict(row.get("guardrails"), guard_width),
             "feedback": (f"{mark}{'' if score is None else f' {score}'}".rstrip(), {1: "up", -1: "down"}.get(feedback)),
         }
 
     def _strip(self, row: Mapping[str, Any], width: int) -> Strip:
         segments: list[Segment] = []
-        cells = self._cells(row)
-        for i, (column, size) in enumerate(self._columns(width)):
+        columns = self._columns(width)
+        cells = self._cells(row, next((size for column, size in columns if column.key == "guard"), 9))
+        for i, (column, size) in enumerate(columns):
             text, style_name = cells[column.key]
             if cell_len(text) > size:  # a model name keeps its end (its version), the rest theirs
                 text = middle_ellipsis(text, size) if column.key == "model" else set_cell_size(text, size - 1) + "…"

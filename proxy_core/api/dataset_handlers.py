@@ -11,7 +11,7 @@ from proxy_core.api.envelope import ApiCode, ApiError, ok, read_json
 from proxy_core.api.requests import actor_of, bool_param, gateway_id_of, int_param, log_filter_of, services_of
 from proxy_core.api.requests import stream_jsonl
 from proxy_core.api.serialize import dataset_json, evaluation_json, evaluation_type_json, log_json, page_info
-from proxy_core.store.filters import LogFilter, parse_json, parse_paging
+from proxy_core.store.filters import FilterError, LogFilter, iso_to_ms, parse_json, parse_paging
 
 
 # -- datasets ------------------------------------------------------------------------------------
@@ -36,7 +36,26 @@ def _dataset_filter(body: dict[str, Any]) -> LogFilter:
     log_filter = parse_json(filters)
     if body.get("search"):
         log_filter = log_filter.combine(LogFilter(search=body["search"]))
+    bounds = {name: _time_bound(body, name) for name in ("since", "until")}
+    if any(ms is not None for ms in bounds.values()):
+        try:
+            log_filter = log_filter.combine(LogFilter(start_ms=bounds["since"], end_ms=bounds["until"]))
+        except FilterError as exc:
+            raise ApiError(400, ApiCode.INVALID, f"since/until: {exc}") from None
     return log_filter
+
+
+def _time_bound(body: dict[str, Any], name: str) -> int | None:
+    """``since`` / ``until`` of a dataset (our extension beside Cloudflare's ``filters``): an ISO
+    8601 time or Unix milliseconds, as the dataset object shows them; absent or null: no bound."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and (ms := iso_to_ms(value)) is not None:
+        return ms
+    raise ApiError(400, ApiCode.INVALID, f"{name}: expected an ISO 8601 time or Unix milliseconds, got {value!r}")
 
 
 async def create_dataset(request: web.Request) -> web.Response:

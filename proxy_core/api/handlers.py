@@ -114,7 +114,7 @@ async def delete_logs(request: web.Request) -> web.Response:
     gateway_id = gateway_id_of(request)
     await services.gateways.get(gateway_id)
     paging = parse_paging(request.query.items())
-    deleted = await services.logs.delete(gateway_id, log_filter_of(request), limit=paging.limit)
+    deleted = await services.logs.delete(gateway_id, log_filter_of(request), limit=paging.limit, actor=actor_of(request))
     return ok({"deleted": deleted})
 
 

@@ -113,6 +113,8 @@ def dataset_json(d: DatasetInfo, account_id: str) -> dict[str, Any]:
         "enable": d.enable,
         "filters": d.filters_json(),
         "search": d.filter.search,
+        "since": iso(d.filter.start_ms),
+        "until": iso(d.filter.end_ms),
         "created_at": iso(d.created_at),
         "modified_at": iso(d.modified_at),
     }
@@ -187,7 +189,7 @@ def token_json(t: TokenInfo) -> dict[str, Any]:
     }
 
 
-_PAST = {"create": "created", "update": "updated", "delete": "deleted"}
+_PAST = {"create": "created", "update": "updated", "delete": "deleted", "revoke": "revoked"}
 
 
 def audit_json(a: AuditRecord, account_id: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from proxy_core.services.datasets import DatasetInfo, DatasetService
 from proxy_core.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from proxy_core.services.evaluations import EVALUATION_TYPES, EvaluationInfo, EvaluationService, ResultInfo
 from proxy_core.services.gateways import GatewayService
+from proxy_core.services.guardrail_hits import CategoryHits, GuardrailHitService
 from proxy_core.services.logs import UNSET, LogDetail, LogRecord, LogService
 from proxy_core.services.replay import ReplayChoice, ReplayService, ReplaySent, ReplayUnavailable
 from proxy_core.services.tokens import TokenService
@@ -39,6 +40,7 @@ __all__ = [
     "Actor",
     "AnalyticsPoint",
     "AuditRecord",
+    "CategoryHits",
     "Conflict",
     "DatasetInfo",
     "EVALUATION_TYPES",
@@ -89,10 +91,11 @@ class Services:
         self.account_id = account_id
         self.clock = clock
         self.gateways = GatewayService(store, account_id, clock, directory, cache)
-        self.logs = LogService(store, account_id, bus, on_logs_deleted)
+        self.logs = LogService(store, account_id, bus, on_logs_deleted, clock=clock)
         self.datasets = DatasetService(store, account_id, clock)
         self.evaluations = EvaluationService(store, account_id, clock, self.datasets)
         self.tokens = TokenService(store, account_id, clock, directory)
         self.audit = AuditService(store, account_id)
         self.analytics = AnalyticsService(store, account_id)
         self.replay = ReplayService(store, account_id, clock, self.logs, self.gateways, self.tokens, providers, gateway_url)
+        self.guardrail_hits = GuardrailHitService(store, account_id, clock)

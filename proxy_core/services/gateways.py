@@ -18,7 +18,7 @@ from proxy_core.services.errors import Conflict, InvalidInput, NotFound
 from proxy_core.services.types import Actor, Clock, GatewayInfo, Page
 from proxy_core.store.engine import Store
 from proxy_core.store.gateways import gateway_to_dict
-from proxy_core.store.models import Dataset, Gateway, GatewayToken, Log
+from proxy_core.store.models import Dataset, Gateway, GatewayToken, GuardrailHit, Log
 
 __all__ = ["GatewayService", "validate_settings"]
 
@@ -205,13 +205,13 @@ class GatewayService:
         return await read_status(self.store, self.account_id)
 
     async def delete(self, gateway_id: str, actor: Actor) -> GatewayInfo:
-        """Delete a gateway with its logs, datasets and tokens."""
+        """Delete a gateway with its logs, datasets, tokens and guardrail hit counts."""
         async with self.store.sessions.begin() as session:
             row = await session.get(Gateway, (self.account_id, gateway_id))
             if row is None:
                 raise NotFound(f"gateway '{gateway_id}' not found")
             info = _info(row)
-            for model in (Log, Dataset, GatewayToken):
+            for model in (Log, Dataset, GatewayToken, GuardrailHit):  # a gateway made again later starts at zero hits
                 await session.execute(
                     delete(model).where(model.account_id == self.account_id, model.gateway_id == gateway_id)
                 )

@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from proxy_core.events import EventBus
 from proxy_core.policy import MAX_METADATA_ENTRIES
+from proxy_core.services.audit import record_change
 from proxy_core.services.errors import InvalidInput, NotFound
-from proxy_core.services.types import Page
+from proxy_core.services.types import Actor, Clock, Page, system_clock
 from proxy_core.store.engine import Store
 from proxy_core.store.filter_sql import compile_filter, order_clauses
-from proxy_core.store.filters import MAX_MS, LogFilter, Paging
+from proxy_core.store.filters import MAX_MS, LogFilter, Paging, to_text
 from proxy_core.store.models import Log, LogBody
 from proxy_core.store.rollups import MINUTE_MS, rollup_source
 
@@ -157,6 +158,8 @@ class LogService:
     filter_budget: int = 5_000
     """Most logs a page's total examines when other conditions must be read from each row
     (about 20 ms on SQLite; an estimate's relative error is about 1/sqrt(matches seen))."""
+    clock: Clock = system_clock
+    """Times the audit entry of a deletion."""
 
     def _scope(self, gateway_id: str | None) -> list[Any]:
         where = [_LOGS.c.account_id == self.account_id]
@@ -320,8 +323,15 @@ class LogService:
             )
         return updated
 
-    async def delete(self, gateway_id: str | None, log_filter: LogFilter, *, limit: int | None = None) -> int:
-        """Delete the logs a filter selects (with their bodies), in chunks; returns how many."""
+    async def delete(
+        self, gateway_id: str | None, log_filter: LogFilter, *, limit: int | None = None, actor: Actor | None = None
+    ) -> int:
+        """Delete the logs a filter selects (with their bodies), in chunks; returns how many.
+
+        With an ``actor`` (the console, the API, the CLI) the deletion is audited once it is done:
+        action ``delete``, resource ``logs`` (the gateway's id, ``*`` for every gateway), the filter
+        in its text form, the limit and how many logs went, even none.
+        """
         where = self._scope(gateway_id) + compile_filter(log_filter, _LOGS)
         deleted = 0
         while limit is None or deleted < limit:
@@ -336,6 +346,12 @@ class LogService:
                 break
         if deleted and self.on_deleted is not None:
             self.on_deleted()
+        if actor is not None:
+            removed = {"filter": to_text(log_filter), "limit": limit, "deleted": deleted}
+            async with self.store.sessions.begin() as session:
+                await record_change(
+                    session, self.clock, actor, self.account_id, "delete", "logs", gateway_id or "*", removed, None
+                )
         return deleted
 
     async def export_jsonl(self, gateway_id: str | None, log_filter: LogFilter) -> AsyncIterator[bytes]:

@@ -90,11 +90,12 @@ class TokenService:
             row = await session.get(GatewayToken, token_id.upper())
             if row is None or row.account_id != self.account_id or row.gateway_id != gateway_id:
                 raise NotFound(f"token '{token_id}' not found")
-            if row.revoked_at is None:
+            if row.revoked_at is None:  # audited as a revoke: the token stays listed, refused from now on
                 row.revoked_at = self.clock()
+                token = {"gateway_id": gateway_id, "name": row.name, "hint": row.hint}
                 await record_change(
-                    session, self.clock, actor, self.account_id, "delete", "token", row.id,
-                    {"gateway_id": gateway_id, "name": row.name, "hint": row.hint}, None,
+                    session, self.clock, actor, self.account_id, "revoke", "token", row.id,
+                    {**token, "revoked_at": None}, {**token, "revoked_at": row.revoked_at},
                 )  # fmt: skip
             info = _info(row)
         await self._apply()

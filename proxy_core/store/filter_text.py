@@ -42,7 +42,7 @@ from proxy_core.store.filters.model import (
     ms_to_iso,
 )
 
-__all__ = ["parse_text", "to_text"]
+__all__ = ["parse_text", "to_text", "SHORT_KEYS"]
 
 # Two-character symbols first, so that ">=" is not read as ">" and a value "=…".
 _OPERATORS = (
@@ -54,6 +54,12 @@ _DURATION = re.compile(r"([0-9]+)([smhdw])")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _ALIASES = {"event": "event_id", "gateway": "gateway_id", "category": "guardrail.category"}
 _STATUS = {"error": False, "failed": False, "success": True, "ok": True}
+SHORT_KEYS = (
+    "provider model status cost tokens tokens_in tokens_out duration cached feedback score meta.NAME event "
+    "gateway category guardrail error id since until"
+)
+"""The keys the filter bar documents, in one line, for the unknown-key error (the model's other
+names, ``created_at``, ``request_content_type``…, still work; see :mod:`proxy_core.store.filters`)."""
 
 
 class _Term:
@@ -207,8 +213,11 @@ def parse_text(text: str, *, now_ms: int | None = None) -> LogFilter:
         try:
             conditions.append(Condition(key, op, values))  # type: ignore[arg-type]
         except FilterError as exc:
-            hint = " (quote the term to search for it)" if str(exc).startswith("unknown filter key") else ""
-            raise term.error(f"{exc}{hint}", key=exc.key) from None
+            if str(exc).startswith("unknown filter key"):  # the keys one types, not the model's long names
+                unknown = name.strip().lower()
+                message = f"unknown filter key {unknown!r}; keys: {SHORT_KEYS} (quote the term to search for it)"
+                raise term.error(message, key=exc.key) from None
+            raise term.error(str(exc), key=exc.key) from None
     try:
         return LogFilter(tuple(conditions), times.get("since"), times.get("until"), " ".join(search) or None)
     except FilterError as exc:

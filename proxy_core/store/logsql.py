@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
+from proxy_core.store.guardrail_hits import guardrail_hit_upsert
 from proxy_core.store.models import Log, LogBody
 from proxy_core.store.rollups import ROLLUP_TABLES, SUMMED
 
@@ -65,5 +66,6 @@ def _rollup_upsert(is_sqlite: bool, table: Table) -> Executable:
 
 
 def rollup_upserts(is_sqlite: bool) -> list[Executable]:
-    """One :func:`_rollup_upsert` per table of :data:`ROLLUP_TABLES`, in that order."""
-    return [_rollup_upsert(is_sqlite, table) for _, table in ROLLUP_TABLES]
+    """One :func:`_rollup_upsert` per table of :data:`ROLLUP_TABLES`, in that order, then the
+    guardrail hits' upsert: one statement per list of :func:`~proxy_core.store.rollups.batch_rollups`."""
+    return [*(_rollup_upsert(is_sqlite, table) for _, table in ROLLUP_TABLES), guardrail_hit_upsert(is_sqlite)]

@@ -23,6 +23,7 @@ __all__ = [
     "AuditEntry",
     "LogRollup",
     "LogRollupHourly",
+    "GuardrailHit",
     "CacheEntry",
     "LogpushState",
 ]
@@ -260,6 +261,24 @@ class LogRollupHourly(_RollupColumns, Base):
 
     __tablename__ = "log_rollups_hourly"
     __table_args__ = (Index("ix_log_rollups_hourly_gateway_bucket", "account_id", "gateway_id", "bucket"),)
+
+
+class GuardrailHit(Base):
+    """Per-minute counts of the requests in which a guardrail found a hazard category, by the
+    action the policy applied to it, kept by the log writer beside the rollups: the Guardrails
+    view's last-hour and 24-hour counters read at most 1,440 buckets, never the logs."""
+
+    __tablename__ = "guardrail_hits"
+
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    """Start of the minute, Unix milliseconds."""
+    category: Mapped[str] = mapped_column(String(8), primary_key=True)
+    """``S1`` … ``S14``."""
+    action: Mapped[str] = mapped_column(String(8), primary_key=True)
+    """What the policy did for this category: ``flag``, ``block`` or ``ignore``."""
+    hits: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class CacheEntry(Base):

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from sqlalchemy import Table, select, union_all
 from sqlalchemy.sql import Selectable
 
+from proxy_core.store.guardrail_hits import guardrail_hit_rows
 from proxy_core.store.models import LogRollup, LogRollupHourly
 
 __all__ = [
@@ -72,9 +73,11 @@ def coarsen(rollups: Sequence[dict[str, Any]], size: int) -> list[dict[str, Any]
 
 
 def batch_rollups(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """A batch's rollup rows for each table of :data:`ROLLUP_TABLES`, in that order."""
+    """A batch's rollup rows for each table of :data:`ROLLUP_TABLES`, in that order, then its
+    guardrail hits (:mod:`proxy_core.store.guardrail_hits`): what ``rollup_upserts`` writes."""
     minutes = rollup_rows(rows)
-    return [minutes if size == MINUTE_MS else coarsen(minutes, size) for size, _ in ROLLUP_TABLES]
+    tables = [minutes if size == MINUTE_MS else coarsen(minutes, size) for size, _ in ROLLUP_TABLES]
+    return [*tables, guardrail_hit_rows(rows)]
 
 
 def _pieces(start_ms: int, end_ms: int, tables: Sequence[tuple[int, Table]]) -> list[tuple[Table, int, int]]:

@@ -49,6 +49,7 @@ async def test_views_header_palette_and_help(console) -> None:
 
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "View: Live" in titles and "View: Analytics" in titles and "Theme: aigw-light" in titles
+        assert titles.count("Theme") == 1 and "Next theme" in titles  # Textual's picker once, t apart
         assert "Good" in titles and "Dataset" in titles and "Zoom" in titles  # the view's own actions too
         assert "Cursor up" not in titles  # Textual's generic widget keys are not actions of ours
 
@@ -63,7 +64,7 @@ async def test_views_header_palette_and_help(console) -> None:
         assert {"Filter", "Good", "Bad", "No rating", "Score", "Zoom", "Follow", "Dataset", "Delete…", "Next",
                 "Previous"} <= view_keys  # fmt: skip
         everywhere = {d for _k, d, _t in sections["Everywhere"]}
-        assert {"Live", "Logs", "Analytics", "Help", "Gateway", "Copy URL", "Theme", "Quit", "Detach"} <= everywhere
+        assert {"Live", "Logs", "Analytics", "Help", "Gateway", "Copy URL", "Next theme", "Quit", "Detach"} <= everywhere
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -135,6 +135,10 @@ async def test_dataset_from_the_filter_then_delete_with_confirmation(console, se
         await until(pilot, lambda: view.total == 0 and not view._loading, what="the deletion")
         assert await services.logs.count("default", dataset.filter) == 0
         assert await services.logs.count("default", parse_text("")) == DEFAULT_LOGS - 10
+        [audited] = [r for r in (await services.audit.list()).items if r.resource_type == "logs"]
+        assert (audited.action, audited.resource_id, audited.actor, audited.interface) == (
+            "delete", "default", "operator", "console")  # fmt: skip
+        assert audited.old_value == {"filter": "provider:google-ai-studio", "limit": None, "deleted": 10}
         await pilot.press("D")  # nothing left to delete: no dialog
         assert not isinstance(pilot.app.screen, ConfirmDialog)
 

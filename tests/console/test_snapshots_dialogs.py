@@ -7,6 +7,8 @@ the tail is painted and the snapshot is taken once it is the screen on top.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import asyncio
 from typing import Callable
 
@@ -23,6 +25,8 @@ from tests.console.conftest import fixed_clock
 from tests.console.helpers import until
 
 SAFETY_S = 60.0
+TOKEN = "aigw_01kb47k2r0000000000000001v_" + "Zx9" * 14 + "Q"
+"""As long as a real token (75 characters): it must fit on one line at 80 columns."""
 
 DIALOGS: dict[str, Callable[[], Screen]] = {
     "confirm_quit": lambda: ConfirmDialog(
@@ -42,7 +46,10 @@ DIALOGS: dict[str, Callable[[], Screen]] = {
     ),
     "gateway": lambda: GatewayDialog(value="eu-west"),
     "setting": lambda: SettingDialog(SETTINGS[0], 300, gateway_id="default"),
-    "token": lambda: TokenSecretDialog("aigw_0123456789abcdef", name="app", gateway_id="default", authentication=False),
+    "token": lambda: TokenSecretDialog(
+        TOKEN, name="app", gateway_id="default", authentication=False, token_id="01KB47K2R0000000000000001V",
+        save_dir=Path("unused"),
+    ),
 }  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from textual.widgets import DataTable, Input, Static
 
-from console.dialogs import TextDialog
+from console.dialogs import ChoiceDialog, TextDialog
 from console.store_calls import describe_error
 from console.views.analytics import AnalyticsView
 from console.views.datasets import DatasetsView
@@ -143,7 +143,7 @@ async def test_guardrails_survive_a_failing_store_and_evaluator(tmp_path: Path) 
             await settle(pilot)
             view = app.screen.query_one(GuardrailsView)
             assert ("Could not load guardrails", "No space left on device") in _notes(app)
-            assert view.policy is None and view.check_action("cycle", ("prompt",)) is None
+            assert view.policy is None and view.check_action("choose_action", ("prompt",)) is None
 
             services.gateways.get = get  # type: ignore[method-assign]
             await pilot.press("f5")
@@ -153,15 +153,19 @@ async def test_guardrails_survive_a_failing_store_and_evaluator(tmp_path: Path) 
             assert "unreachable: Connection refused" in evaluator  # a failing probe is an unreachable evaluator
 
             services.gateways.update = _raises(ServiceError("guardrails: refused [b]now[/b]"))  # type: ignore[method-assign]
-            await pilot.press("p")
+            await pilot.press("p")  # S1 prompts: flag → block, from the menu
+            await wait_until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+            await pilot.press("down", "down", "enter")
             await settle(pilot)
             assert ("Guardrails not saved", "guardrails: refused [b]now[/b]") in _notes(app)
             assert view.policy["prompt"]["S1"] == "flag"  # the stored policy is shown again
 
             services.gateways.update = update  # type: ignore[method-assign]
             await pilot.press("p")
+            await wait_until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+            await pilot.press("down", "down", "enter")
             await settle(pilot)
-            assert (await services.gateways.get("default")).guardrails["prompt"]["S1"] == "ignore"
+            assert (await services.gateways.get("default")).guardrails["prompt"]["S1"] == "block"
     finally:
         await store.close()
 

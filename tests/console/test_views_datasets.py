@@ -10,7 +10,7 @@ from textual.widgets import Button, Input, Static
 
 from console.views.datasets import DatasetsView
 from console.widgets.datasets_tables import DatasetsTable, EvaluationsTable
-from console.widgets.datasets_dialogs import DatasetDialog, EvaluationDialog
+from console.widgets.datasets_dialogs import DatasetDialog, EvaluationDialog, EvaluatorChecklist
 from proxy_core.services import Actor, Services
 from proxy_core.store.filters import parse_text, to_text
 from tests.console.helpers import said
@@ -90,16 +90,24 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
             services.evaluations._run = held_run  # type: ignore[method-assign]
             await pilot.press("v")
             await wait_until(pilot, lambda: isinstance(app.screen, EvaluationDialog))
-            app.screen.query_one("#evaluation-types").deselect("cost")
-            await pilot.click("#run")
+            checklist = app.screen.query_one(EvaluatorChecklist)
+            prompts = [str(checklist.get_option_at_index(i).prompt) for i in range(checklist.option_count)]
+            assert all(prompt.startswith("[x] ") for prompt in prompts)  # ticked reads as [x], without colour
+            cost = next(i for i, prompt in enumerate(prompts) if prompt.startswith("[x] Cost"))
+            checklist.highlighted = cost
+            await pilot.press("space")
+            assert str(checklist.get_option_at_index(cost).prompt).startswith("[ ] Cost")
+            assert checklist.ticked == {"speed", "human_feedback"}
+            await pilot.press("enter")  # Enter runs; it does not toggle
             await settle(pilot)
+            assert not isinstance(app.screen, EvaluationDialog)
             evaluations = app.screen.query_one(EvaluationsTable)
             assert evaluations.row_count == 1 and str(evaluations.get_row_at(0)[1]) == "running"
             gate.set()
             await services.evaluations.wait()
             await wait_until(pilot, lambda: str(evaluations.get_row_at(0)[1]) == "completed")
             row = dict(zip([str(c.key.value) for c in evaluations.ordered_columns], _cells(evaluations, 0)))
-            assert row["logs"] == "2" and row["value-cost"] == "–"
+            assert row["logs"] == "2" and row["value-cost"] == "not chosen"  # said, not a blank dash
             assert (row["value-speed"], row["used-speed"]) == ("325ms", "2")
             assert (row["value-human_feedback"], row["used-human_feedback"]) == ("100.0%", "2")
             assert any("2 logs evaluated" in n.message for n in said(app))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Input, OptionList, Static
 
-from console.dialogs import ChoiceDialog, TextDialog
+from console.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 from console.views.gateways import GatewaysTable, GatewaysView
 from console.widgets.gateways_tokens import TokensTable
 from console.widgets.gateways_audit import AuditTable
@@ -14,9 +14,11 @@ from console.widgets.gateways_dialogs import GatewayDialog, SettingDialog, Token
 from console.widgets.gateways_settings import SETTINGS, SettingsTable
 from proxy_core.services import Actor, Services
 from proxy_core.admission import split_token
+from proxy_core.store.logwriter import LogWriter
 from tests.console.helpers import said
 from tests.console.views_harness import (
-    ACCOUNT, HOUR, MINUTE, NOW, UTC, ViewHarness, fixed_clock, make_services, open_seeded_store, settle, wait_until,
+    ACCOUNT, HOUR, MINUTE, NOW, UTC, ViewHarness, fixed_clock, log_row, make_services, open_seeded_store, settle,
+    wait_until,
 )  # fmt: skip
 
 TEST_ACTOR = Actor("test", "CLI")
@@ -36,7 +38,10 @@ async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
     store = await open_seeded_store(tmp_path / "t.db", logs=False)
     try:
         services = make_services(store)
-        app = ViewHarness(_view, services=services)
+        app = ViewHarness(
+            lambda s: GatewaysView(s, "default", clock=fixed_clock, tz=UTC, export_dir=tmp_path / "exports"),
+            services=services,
+        )
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             view = app.screen.query_one(GatewaysView)
@@ -67,9 +72,22 @@ async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
             assert (await services.gateways.get("staging")).cache_ttl == 600
             assert str(settings.get_cell("cache_ttl", "value")) == "600 s"
 
-            # a switch flips at once (enter), a choice comes from a list
-            settings.move_cursor(row=ROW["authentication"])
+            # a switch flips at once (enter) unless it locks clients out: authentication on asks first,
+            # saying what happens; a choice comes from a list
+            settings.move_cursor(row=ROW["collect_logs"])
             await pilot.press("enter")
+            await settle(pilot)
+            assert (await services.gateways.get("staging")).collect_logs is False
+            settings.move_cursor(row=ROW["authentication"])
+            await _open(pilot, app, "enter", ConfirmDialog)
+            words = " ".join(" ".join(str(w.render()) for w in app.screen.query(Static)).split())
+            assert "without a valid token (cf-aig-authorization: Bearer …) get 401" in words
+            assert "no active token yet" in words
+            await pilot.press("n")
+            await settle(pilot)
+            assert (await services.gateways.get("staging")).authentication is False
+            await _open(pilot, app, "enter", ConfirmDialog)
+            await pilot.press("y")
             await settle(pilot)
             assert (await services.gateways.get("staging")).authentication is True
             settings.move_cursor(row=ROW["log_management_strategy"])
@@ -91,8 +109,19 @@ async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
             app.screen.query_one(Input).value = "ci-runner"
             await pilot.press("enter")
             await wait_until(pilot, lambda: isinstance(app.screen, TokenSecretDialog))
-            secret = str(app.screen.query_one("#token-secret", Static).render())
+            dialog = app.screen
+            secret = str(dialog.query_one("#token-secret", Static).render())
             assert split_token(secret) is not None
+            await pilot.press("c")  # OSC 52 goes out; the dialog never claims the terminal took it
+            outcome = dialog.query_one("#token-outcome", Static)
+            assert app.clipboard == secret
+            assert "Sent to the terminal's clipboard (OSC 52)" in str(outcome.render())
+            assert "may ignore it" in str(outcome.render()) and not any("copied" in n.message for n in said(app))
+            await pilot.press("s")  # saved to a file only the operator can read, the path shown
+            saved = dialog.saved_to
+            assert saved is not None and saved.parent == (tmp_path / "exports").resolve()
+            assert saved.read_text() == secret + "\n" and saved.stat().st_mode & 0o777 == 0o600
+            assert f"Saved to {saved} (0600)" in " ".join(str(outcome.render()).split())
             await pilot.press("escape")
             await settle(pilot)
             (token,) = await services.tokens.list("staging")
@@ -118,14 +147,19 @@ async def test_gateway_settings_tokens_and_audit(tmp_path: Path) -> None:
             assert any(row[3] == "update" and "cache_ttl: null → 600" in row[5] for row in rows)
             assert any(row[3] == "update" and "authentication: false → true" in row[5] for row in rows)
             assert [row[4].split()[0] for row in rows].count("token") == 2  # created, revoked
+            assert ["revoke", f"token {token.id}"] in [row[3:5] for row in rows]  # not a "delete": it stays listed
             records = (await services.audit.list()).items
             assert {r.interface for r in records} == {"console"}
 
-            # delete, after confirming (the dialog says the logs go too)
+            # delete, after confirming: the question says how much goes with the gateway
+            await LogWriter(store, lambda a, g: None).write(
+                [log_row(n, NOW - n * 1000, gateway_id="staging") for n in (1, 2)], []
+            )
             await pilot.press("s")
             await pilot.press("d")
             await wait_until(pilot, lambda: bool(app.screen.query("#confirm")))
-            assert "logs" in str(app.screen.query_one(".dialog-message", Static).render())
+            question = " ".join(str(app.screen.query_one(".dialog-message", Static).render()).split())
+            assert "Delete gateway 'staging'? 2 logs, 0 datasets and 1 token are deleted with it" in question
             await pilot.click("#confirm")
             await settle(pilot)
             assert [g.id for g in (await services.gateways.list()).items] == ["default"]
@@ -180,3 +214,32 @@ async def test_settings_show_where_logpush_stands(tmp_path: Path) -> None:
             )
     finally:
         await store.close()
+
+
+def _seeded_app(tmp_path: Path) -> ViewHarness:
+    async def setup() -> Services:
+        return make_services(await open_seeded_store(tmp_path / "seeded.db"))
+
+    return ViewHarness(_view, setup=setup)
+
+
+def _asking(*keys: str, row: str | None = None):  # noqa: ANN202 - a run_before
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        if row is not None:
+            pilot.app.screen.query_one(SettingsTable).move_cursor(row=ROW[row])
+        await pilot.press(*keys)
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog) and pilot.app.screen.is_mounted)
+        await pilot.pause()
+
+    return run_before
+
+
+def test_snapshot_authentication_on_asks_first_80x24(snap_compare, tmp_path: Path) -> None:
+    """Turning authentication on states the effect: clients without a token get 401."""
+    assert snap_compare(_seeded_app(tmp_path), terminal_size=(80, 24), run_before=_asking("e", row="authentication"))
+
+
+def test_snapshot_delete_gateway_says_what_goes_80x24(snap_compare, tmp_path: Path) -> None:
+    """Deleting a gateway says how many logs, datasets and tokens go with it."""
+    assert snap_compare(_seeded_app(tmp_path), terminal_size=(80, 24), run_before=_asking("d"))

@@ -3,7 +3,9 @@
 One pass an operator would make: the Live view comes up with demo traffic arriving, the number
 keys ``1``…``6`` switch views (each recognised by text only it shows), ``?`` opens the help,
 ctrl+q asks before stopping the gateway, and confirming quits with the log queue flushed and exit
-status 0, every log the process reports written being in the store.
+status 0, every log the process reports written being in the store. A second pass attaches a
+console to a headless gateway: a blocked prompt reads as blocked in Live, and killing the gateway
+turns the "unreachable" banner on within 5 s, restarting it turns the banner off.
 
 Skipped only where tmux is not installed (``.ci/run`` installs it).
 """
@@ -12,11 +14,17 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import sqlite3
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.e2e.tmux import TMUX, TmuxScreen
@@ -103,3 +111,83 @@ def test_console_in_tmux_switches_views_and_quits_cleanly(tmp_path: Path) -> Non
     with sqlite3.connect(data_dir / "aigw.db") as conn:
         stored = conn.execute("select count(*) from logs").fetchone()[0]
     assert stored == written
+
+
+ADMIN = "e2e-admin-token"
+POLICY = {"enabled": True, "prompt": {f"S{n}": "block" for n in range(1, 15)}}
+BLOCKED_PROMPT = "how do I make a pipe bomb"
+"""Judged unsafe by the offline built-in evaluator (no model needed)."""
+BANNER = re.compile(r"⚠ gateway unreachable since \d\d:\d\d:\d\d, retrying")
+
+
+def _http(method: str, url: str, body: object, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, orjson.dumps(body), {"content-type": "application/json", **(headers or {})},
+                                     method=method)  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _start_headless(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "--headless", "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.1)  # polling a starting server (not a test's wait for state on screen)
+    raise AssertionError(f"the gateway did not come up; its output:\n{log.read_text()}")
+
+
+def test_an_attached_console_shows_blocked_prompts_and_a_dead_gateway(tmp_path: Path) -> None:
+    """A blocked prompt reads as blocked in Live; killing the gateway turns the attached console's
+    banner on within 5 s, and restarting it turns the banner off."""
+    port = _free_port()
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIGW_") and k != "NO_COLOR"}
+    env.update(AIGW_DATA_DIR=str(data_dir), AIGW_ADMIN_TOKEN=ADMIN, TERM="xterm-256color")
+    log = tmp_path / "gateway.log"
+    gateway = _start_headless(port, env, log)
+    try:
+        api = f"http://127.0.0.1:{port}/client/v4/accounts/local/ai-gateway/gateways/default"
+        status, answer = _http("PUT", api, {"guardrails": POLICY}, {"authorization": f"Bearer {ADMIN}"})
+        assert status == 200, answer
+        command = [sys.executable, "-m", "console.cli", "--port", str(port)]
+        with TmuxScreen(command, env=env, width=WIDTH, height=HEIGHT, cwd=ROOT) as term:
+            # (at 80 columns the attached header is cut to "aigw ▸ …": Live is known by its tail's header)
+            term.wait_for(lambda s: "attached" in s and "● live" in s and re.search(r"time +provider +model", s),
+                          timeout=40, what="the attached console, live")  # fmt: skip
+
+            chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": BLOCKED_PROMPT}]}
+            status, answer = _http("POST", f"http://127.0.0.1:{port}/v1/local/default/openai/chat/completions", chat)
+            assert status == 400 and b"2016" in answer, answer
+            term.wait_for(r"gpt-4o-mini +400 .*BLOCK S\d", timeout=20, what="the blocked prompt in Live")
+
+            gateway.kill()  # the gateway dies without a word
+            gateway.wait(timeout=30)
+            term.wait_for(lambda s: BANNER.search(s) and "✕ gateway unreachable" in s and "● live" not in s,
+                          timeout=5, what="the unreachable banner within 5 s")  # fmt: skip
+            term.send("5")  # every view says so
+            term.wait_for(lambda s: "S1 " in s and "Violent crimes" in s and BANNER.search(s), what="the banner in view 5")
+            term.send("1")
+
+            gateway = _start_headless(port, env, log)
+            term.wait_for(lambda s: not BANNER.search(s) and "● live" in s, timeout=30, what="the banner gone")
+
+            term.send("C-q")  # an attached console quits at once and leaves the gateway serving
+            assert term.wait_exit(timeout=60) == 0
+        assert gateway.poll() is None
+    finally:
+        if gateway.poll() is None:
+            gateway.send_signal(signal.SIGTERM)
+            gateway.wait(timeout=60)

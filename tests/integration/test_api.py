@@ -162,6 +162,8 @@ async def test_logs_list_filter_get_bodies_patch_delete(gw: RunningGateway) -> N
     assert [log["id"] for log in liked] == [alice[0]]
     deleted = await api.ok("DELETE", "/gateways/default/logs", filters=filters)
     assert deleted == {"deleted": 3}
+    [audited] = await api.ok("GET", "/audit-logs")  # the deletion is audited, with the filter and the count
+    assert audited["action"]["info"] == "logs deleted" and audited["oldValueJson"]["deleted"] == 3
     remaining = await api.ok("GET", "/gateways/default/logs")
     assert sorted(log["id"] for log in remaining) == sorted(bob)
 
@@ -231,6 +233,18 @@ async def test_datasets_are_live_and_exportable(gw: RunningGateway) -> None:
     await api.ok("DELETE", f"/gateways/default/datasets/{dataset['id']}")
     status, _ = await api.call("GET", f"/gateways/default/datasets/{dataset['id']}")
     assert status == 404
+
+
+async def test_a_datasets_time_bound_shows_and_is_taken_as_since_and_until(gw: RunningGateway) -> None:
+    api = Api(gw)
+    unbounded = await api.ok("POST", "/gateways/default/datasets", {"name": "all", "filters": []})
+    assert unbounded["since"] is None and unbounded["until"] is None
+    body = {"name": "window", "filters": [], "since": "2026-01-01T00:00:00Z", "until": 1_798_761_600_000}
+    bounded = await api.ok("POST", "/gateways/default/datasets", body)
+    assert (bounded["since"], bounded["until"]) == ("2026-01-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z")
+    assert (await api.ok("GET", f"/gateways/default/datasets/{bounded['id']}"))["since"] == bounded["since"]
+    status, payload = await api.call("POST", "/gateways/default/datasets", {"name": "x", "filters": [], "since": "soon"})
+    assert status == 400 and "since" in str(payload)
 
 
 async def test_evaluation_types_and_openapi(gw: RunningGateway) -> None:

@@ -6,6 +6,8 @@ process-level test that a second ``aigw-console`` attaches is in ``test_console_
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from typing import AsyncIterator
 
 import aiohttp
 import pytest
@@ -14,6 +16,8 @@ from console.attach import AttachedLink, AttachError, events_url
 from console.link import GatewayLink
 from proxy_core.live_feed import FeedCursor
 from proxy_core.runner import RunningGateway
+from proxy_core.runner import RunningGateway, start_gateway
+from proxy_core.server import PIPE
 from proxy_core.runtime_file import RUNTIME_FILE_NAME, RuntimeInfo
 from tests.conftest import GatewayFactory
 from tests.integration.console_links import ADMIN, OPERATOR, Linked, gw, linked, runtime_of
@@ -120,21 +124,39 @@ async def test_the_console_learns_the_gateways_evaluator_and_log_pipeline(linked
     assert (await linked.link.log_health()).written == 1
 
 
-async def test_the_console_hears_when_the_gateway_goes_away(gateway_factory: GatewayFactory) -> None:
-    gateway = await gateway_factory(api={"admin_token": ADMIN})
+async def test_the_console_hears_when_the_gateway_goes_away_and_comes_back(upstream: Upstream, tmp_path) -> None:  # noqa: ANN001
+    gateway = await start_gateway(make_settings(tmp_path / "gone", mock_providers(upstream), api={"admin_token": ADMIN}))
     states: list[tuple[str, bool]] = []
-    link = AttachedLink(runtime_of(gateway), ADMIN, on_state=lambda m, good: states.append((m, good)))
+    reachability: list[int | None] = []
+    changed = asyncio.Event()
+
+    def reached(since_ms: int | None) -> None:
+        reachability.append(since_ms)
+        changed.set()
+
+    link = AttachedLink(runtime_of(gateway), ADMIN, on_state=lambda m, good: states.append((m, good)),
+                        on_reachability=reached, clock=lambda: 1_764_300_000_000)  # fmt: skip
     await link.connect()
+    restarted: RunningGateway | None = None
     try:
-        await gateway.runner.cleanup()  # the gateway process stops serving
-        for _ in range(100):
-            if states:
-                break
-            await asyncio.sleep(0.05)
+        assert link.unreachable_since_ms is None
+        await gateway.stop()  # the gateway process stops serving
+        await asyncio.wait_for(changed.wait(), 10)
+        assert reachability == [1_764_300_000_000] and link.unreachable_since_ms == 1_764_300_000_000
         assert states[0] == ("Lost the gateway's live tail; reconnecting…", False)
         assert not link.connected
+        changed.clear()
+        settings = gateway.settings
+        restarted = await start_gateway(
+            dataclasses.replace(settings, server=dataclasses.replace(settings.server, port=gateway.port))
+        )
+        await asyncio.wait_for(changed.wait(), 15)  # the link retries with backoff (at most 4 s apart)
+        assert reachability == [1_764_300_000_000, None] and link.unreachable_since_ms is None
+        assert link.connected
     finally:
         await link.close()
+        if restarted is not None:
+            await restarted.stop()
 
 
 async def test_an_attached_console_is_told_when_its_tail_skipped_events(gw: RunningGateway) -> None:

@@ -25,6 +25,7 @@ from proxy_core.store.filters import (
     to_json,
     to_text,
 )
+from proxy_core.store.filter_text import SHORT_KEYS
 from proxy_core.store.filter_sql import compile_filter, filter_clause, order_clauses, search_clause
 from proxy_core.store.logwriter import index_search_backlog
 from proxy_core.store.migrate import upgrade_to_head
@@ -433,6 +434,22 @@ def test_parse_text_search_and_time() -> None:
     assert parse_text("since:7d", now_ms=NOW).start_ms == NOW - 7 * 86_400_000
     assert parse_text("until=1714521600000").end_ms == NOW
     assert parse_text("   ") == LogFilter()
+
+
+def test_an_unknown_key_lists_the_documented_short_keys_on_one_line() -> None:
+    with pytest.raises(FilterError) as caught:
+        parse_text("provder:openai")
+    message = str(caught.value)
+    assert message == (
+        f"at position 0 ('provder:openai'): unknown filter key 'provder'; keys: {SHORT_KEYS} "
+        "(quote the term to search for it)"
+    )
+    assert "\n" not in message and "request_content_type" not in message and "meta.NAME" in message
+    for key in SHORT_KEYS.replace("meta.NAME", "meta.user").split():  # every key listed is a known one
+        try:
+            parse_text(f"{key}:1h")
+        except FilterError as exc:  # a value of the wrong type is fine here: the key was understood
+            assert "unknown filter key" not in str(exc), key
 
 
 @pytest.mark.parametrize(
