@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import AsyncIterator
 
 import aiohttp
 import pytest
@@ -16,10 +15,9 @@ from console.attach import AttachedLink, AttachError, events_url
 from console.link import GatewayLink
 from proxy_core.live_feed import FeedCursor
 from proxy_core.runner import RunningGateway
-from proxy_core.runner import RunningGateway, start_gateway
-from proxy_core.server import PIPE
+from proxy_core.runner import start_gateway
 from proxy_core.runtime_file import RUNTIME_FILE_NAME, RuntimeInfo
-from tests.conftest import GatewayFactory
+from tests.conftest import Upstream, make_settings, mock_providers
 from tests.integration.console_links import ADMIN, OPERATOR, Linked, gw, linked, runtime_of
 
 __all__ = ["gw", "linked"]  # fixtures, shared with test_console_links.py
