@@ -32,7 +32,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from console.safe_text import clean_line, middle_ellipsis
+from console.model_names import cut_model_name
+from console.safe_text import clean_line
 from console.widgets.styles import component_style
 from console.units import format_clock, format_cost, format_duration, format_tokens
 from proxy_core.errors import ErrorCode
@@ -371,8 +372,8 @@ class LiveTail(ScrollView, can_focus=True):
         cells = self._cells(row, next((size for column, size in columns if column.key == "guard"), 9))
         for i, (column, size) in enumerate(columns):
             text, style_name = cells[column.key]
-            if cell_len(text) > size:  # a model name keeps its end (its version), the rest theirs
-                text = middle_ellipsis(text, size) if column.key == "model" else set_cell_size(text, size - 1) + "…"
+            if cell_len(text) > size:  # a model name keeps what tells it from its siblings, the rest their start
+                text = cut_model_name(text, size) if column.key == "model" else set_cell_size(text, size - 1) + "…"
             text = text.rjust(size) if column.align == "right" else set_cell_size(text, size)
             if i:
                 segments.append(Segment(" "))
