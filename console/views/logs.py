@@ -41,6 +41,7 @@ from console.dialogs import CLEAR_SCORE, ConfirmDialog, ScoreDialog, TextDialog
 from console.log_pager import LogPager
 from console.safe_text import clean_line
 from console.store_calls import finish
+from console.type_ahead import FormKeys
 from console.widgets.filter_bar import FilterBar
 from console.widgets.log_detail import LogDetailPane
 from console.widgets.logs_table import LogsTable
@@ -62,10 +63,11 @@ _FEED_LOOK = 2_000
 """New logs looked at per look (the feed's whole ring): the rest count as newer, unfiltered."""
 
 
-class LogsView(Vertical):
+class LogsView(FormKeys, Vertical):
     """The Logs view of one gateway."""
 
     FOCUS_ON_SHOW = "LogsTable"
+    FORM_KEYS: ClassVar[dict[str, str]] = {"n": "new_dataset"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="logs.filter", tooltip="Type a filter (enter applies, up/down recall)"),
         Binding("plus", "feedback(1)", "Good", id="logs.thumbs_up",
