@@ -108,6 +108,8 @@ def test_units() -> None:
     now = 1_764_300_000_000
     assert format_when(now - 1000, now, UTC) == "03:19:59"
     assert format_when(now - 2 * 86_400_000, now, UTC) == "Nov 26 03:20"
+    assert format_when(now - 2 * 86_400_000, now, UTC, short=True) == "Nov 26"  # a narrow column: the day
+    assert format_when(now - 1000, now, UTC, short=True) == "03:19:59"
 
 
 def test_small_costs_are_written_out_never_in_scientific_notation() -> None:

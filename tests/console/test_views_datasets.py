@@ -107,7 +107,7 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
             assert evaluations.row_count == 1 and str(evaluations.get_row_at(0)[1]) == "running"
             gate.set()
             await services.evaluations.wait()
-            await wait_until(pilot, lambda: str(evaluations.get_row_at(0)[1]) == "completed")
+            await wait_until(pilot, lambda: str(evaluations.get_row_at(0)[1]) == "done")  # completed, at 80 columns
             row = dict(zip([str(c.key.value) for c in evaluations.ordered_columns], _cells(evaluations, 0)))
             assert row["logs"] == "2" and row["value-cost"] == "not chosen"  # said, not a blank dash
             assert (row["value-speed"], row["used-speed"]) == ("325ms", "2")
@@ -164,3 +164,16 @@ def test_snapshot_80x24(snap_compare, tmp_path: Path) -> None:
 
 def test_snapshot_200x60(snap_compare, tmp_path: Path) -> None:
     assert snap_compare(snapshot_app(tmp_path), terminal_size=(200, 60), run_before=settle)
+
+
+async def test_the_evaluations_table_fits_80_columns_and_widens_back(tmp_path: Path) -> None:
+    async with snapshot_app(tmp_path).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = pilot.app.screen.query_one(EvaluationsTable)
+        assert table.narrow and "datasets" not in table.columns
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # no horizontal scroll
+        assert _cells(table, 0)[:2] == ["after pr… change", "done"]
+        await pilot.resize_terminal(120, 30)
+        await wait_until(pilot, lambda: table.narrow is False)
+        assert "datasets" in table.columns and _cells(table, 0)[:2] == ["after prompt change", "completed"]
+        assert _cells(table, 0)[-2] == "rated answers, openai chat"
