@@ -193,6 +193,9 @@ class Settings:
     """With ``demo``, also run the synthetic client that sends varied traffic."""
     headless: bool = False
     """Run the proxy alone, without the console."""
+    worker_id: str = ""
+    """Set (``w1``…) in the processes of a ``--workers`` group: listen with ``SO_REUSEPORT``, stamp
+    every log row, keep a crash spool of its own; the supervising parent owns ``gateway.json``."""
 
     @property
     def data_dir(self) -> Path:
@@ -297,6 +300,7 @@ def load_settings(
     demo: bool = False,
     demo_traffic: bool = True,
     headless: bool = False,
+    worker_id: str = "",
 ) -> Settings:
     """Build :class:`Settings` from defaults, ``config_file``, ``env`` and flag ``overrides``.
 
@@ -343,6 +347,7 @@ def load_settings(
         demo=demo,
         demo_traffic=demo_traffic,
         headless=headless,
+        worker_id=worker_id,
     )
     _validate(settings)
     return settings

@@ -155,14 +155,19 @@ def create_app(
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     cache = SqlCacheBackend(store, memory_bytes=settings.cache.memory_bytes, read_timeout=settings.cache.read_timeout)
     directory = GatewayDirectory(store, on_changed=functools.partial(_invalidate_changed, cache))
+    # A worker of a --workers group keeps its spools apart: each replays only what it left itself.
+    suffix = f"-{settings.worker_id}" if settings.worker_id else ""
     pusher = (
-        LogPusher(settings.logpush, settings.data_dir / "logpush-spool", store, directory.get)
+        LogPusher(settings.logpush, settings.data_dir / f"logpush-spool{suffix}", store, directory.get)
         if settings.logpush.destination
         else None
     )
     writer = LogWriter(store, directory.log_limit, on_stored=pusher.accept if pusher is not None else None)
-    spool = LogSpool(settings.data_dir / "log-spool", settings.logs.spool_max_bytes)
-    pipe = LogPipe(settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending, spool=spool)
+    spool = LogSpool(settings.data_dir / f"log-spool{suffix}", settings.logs.spool_max_bytes)
+    pipe = LogPipe(
+        settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending, spool=spool,
+        worker_id=settings.worker_id or None,
+    )  # fmt: skip
     registry = ProviderRegistry(settings.providers)
     try:
         # An HTTP evaluator opens a session of its own: a slow evaluator never holds provider connections.
