@@ -23,6 +23,7 @@ from proxy_core.errors import ErrorCode, GatewayError, error_response
 from proxy_core.events import EventBus
 from proxy_core.health import health_handler
 from proxy_core.logpipe import LogPipe
+from proxy_core.metrics import GatewayMetrics, metrics_handler, multiprocess_dir
 from proxy_core.logpush import LogPusher
 from proxy_core.logspool import LogSpool
 from proxy_core.admission import Admission
@@ -40,7 +41,7 @@ from proxy_core.ws.universal import UniversalSockets
 
 __all__ = [
     "create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "FORWARDER", "PRICING", "WRITER", "SERVICES",
-    "CACHE", "GUARDRAILS", "LOGPUSH",
+    "CACHE", "GUARDRAILS", "LOGPUSH", "METRICS",
 ]  # fmt: skip
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -54,6 +55,7 @@ SERVICES = web.AppKey("services", Services)
 CACHE = web.AppKey("cache", SqlCacheBackend)
 GUARDRAILS = web.AppKey("guardrails", GuardrailEngine)
 LOGPUSH = web.AppKey("logpush", LogPusher)
+METRICS = web.AppKey("metrics", GatewayMetrics)
 
 
 async def _not_found(request: web.Request) -> web.Response:
@@ -166,8 +168,11 @@ def create_app(
     spool = LogSpool(settings.data_dir / f"log-spool{suffix}", settings.logs.spool_max_bytes)
     pipe = LogPipe(
         settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending, spool=spool,
-        worker_id=settings.worker_id or None,
+        worker_id=settings.worker_id or None, on_built=lambda rows: metrics.observe(rows),
     )  # fmt: skip
+    metrics = GatewayMetrics(
+        pipe.stats, pusher.statuses if pusher is not None else None, shared_dir=multiprocess_dir()
+    )
     registry = ProviderRegistry(settings.providers)
     try:
         # An HTTP evaluator opens a session of its own: a slow evaluator never holds provider connections.
@@ -202,6 +207,7 @@ def create_app(
     app[DIRECTORY] = directory
     app[PRICING] = pricing
     app[GUARDRAILS] = engine
+    app[METRICS] = metrics
     lifetimes = [_gateway_directory]
     if pusher is not None:
         app[LOGPUSH] = pusher
@@ -209,13 +215,14 @@ def create_app(
     # Order matters on the way out (reverse): the upstream pools close first, then the log
     # writer flushes, then Logpush delivers what that stored, then the directory stops.
     app.cleanup_ctx.extend([
-        *lifetimes, _log_writer, _cache_janitor, _evaluator,
+        *lifetimes, _log_writer, metrics.sampling, _cache_janitor, _evaluator,
         functools.partial(_realtime_session, bridge=realtime),
         functools.partial(_upstream_session, cache=step_cache, guard=Guard(engine)),
     ])  # fmt: skip
     app.on_shutdown.extend([realtime.open.close_all, universal_ws.open.close_all])
     app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=functools.partial(_reread, directory, writer)))
     app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache, pusher))
+    app.router.add_get("/metrics", metrics_handler(metrics, admin_token))
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", routes.provider)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", routes.provider)
     app.router.add_post("/v1/{account}/{gateway}", routes.universal)
