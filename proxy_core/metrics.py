@@ -5,7 +5,8 @@ cache hits, tokens (``direction`` in/out), cost, and histograms of the duration 
 the upstream's first byte. Per gateway: rate-limit rejections and guardrail verdicts (``stage``
 prompt/response, ``action`` passed/flagged/blocked). Per process: the log queue depth, logs
 dropped and batch write failures, and per gateway the Logpush lag (age of the oldest record not
-delivered yet).
+delivered yet). In a ``--workers`` group: ``aigw_worker_up`` and ``aigw_worker_requests_total`` by
+``worker``.
 
 Cost on the request path: none. The log pipe hands each finished batch's rows to
 :meth:`GatewayMetrics.observe` once, after the client has its answer, in the writer task; a row
@@ -66,6 +67,7 @@ class GatewayMetrics:
         logpush: Callable[[], Iterable[LogpushStatus]] | None = None,
         *,
         shared_dir: str | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self._pipe_stats = pipe_stats
         self._logpush = logpush
@@ -97,6 +99,13 @@ class GatewayMetrics:
             "aigw_logpush_lag_seconds", "Age of the oldest log not delivered by Logpush yet", ("gateway",),
             registry=r, multiprocess_mode="livemax",
         )  # fmt: skip
+        self._worker_requests = None
+        if worker_id:  # a --workers group: how the kernel spreads the load, one series per worker
+            Gauge("aigw_worker_up", "1 per live worker of the group", ("worker",), registry=r,
+                  multiprocess_mode="livesum").labels(worker_id).set(1)  # fmt: skip
+            self._worker_requests = Counter(
+                "aigw_worker_requests", "Requests finished per worker", ("worker",), registry=r
+            ).labels(worker_id)
         self._children: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         self._providers: set[str] = set()
         self._models: set[tuple[str, str]] = set()
@@ -107,6 +116,8 @@ class GatewayMetrics:
 
     def observe(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Count one batch of finished requests (log rows, stored or only tallied)."""
+        if self._worker_requests is not None:
+            self._worker_requests.inc(len(rows))
         for row in rows:
             gateway = row["gateway_id"]
             requests, errors, hits, tokens_in, tokens_out, cost, duration, ttfb = self._labelled(

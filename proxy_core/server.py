@@ -171,7 +171,8 @@ def create_app(
         worker_id=settings.worker_id or None, on_built=lambda rows: metrics.observe(rows),
     )  # fmt: skip
     metrics = GatewayMetrics(
-        pipe.stats, pusher.statuses if pusher is not None else None, shared_dir=multiprocess_dir()
+        pipe.stats, pusher.statuses if pusher is not None else None, shared_dir=multiprocess_dir(),
+        worker_id=settings.worker_id or None,
     )
     registry = ProviderRegistry(settings.providers)
     try:

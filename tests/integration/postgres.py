@@ -21,7 +21,9 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["PostgresServer", "postgres_server"]
+import pytest
+
+__all__ = ["PostgresServer", "postgres_server", "pg_server", "pg_url"]
 
 
 class PostgresUnavailable(Exception):
@@ -108,3 +110,21 @@ def postgres_server() -> Iterator[PostgresServer]:
             run([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[PostgresServer]:
+    """One private server per test module (import this fixture and ``pg_url`` to use them)."""
+    servers = postgres_server()
+    try:
+        server = next(servers)
+    except PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL server for these tests: {exc}")
+    yield server
+    servers.close()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> str:
+    """A fresh, empty database on the module's server."""
+    return pg_server.create_database()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator
 
 import aiohttp
 import pytest
@@ -28,27 +28,11 @@ from proxy_core.store.migrate import alembic_config, upgrade_to_head
 from proxy_core.store.models import Log, LogRollup, LogRollupHourly
 from proxy_core.store.rollups import HOUR_MS, KEY, rollup_rows
 from tests.conftest import Upstream, make_settings, mock_providers
-from tests.integration.postgres import PostgresServer, PostgresUnavailable, postgres_server
+from tests.integration.postgres import PostgresServer, pg_server, pg_url  # noqa: F401 (fixtures)
 from tests.unit.test_filters_property import check_sql_against_matches, pool_filters
 from tests.unit.test_rollups import RAGGED, answered, expected, random_logs, summed_by_hour, totals
 
 OPERATOR = Actor("operator", "API")
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[PostgresServer]:
-    servers = postgres_server()
-    try:
-        server = next(servers)
-    except PostgresUnavailable as exc:
-        pytest.skip(f"no PostgreSQL server for these tests: {exc}")
-    yield server
-    servers.close()
-
-
-@pytest.fixture
-def pg_url(pg_server: PostgresServer) -> str:
-    return pg_server.create_database()
 
 
 @pytest.fixture
