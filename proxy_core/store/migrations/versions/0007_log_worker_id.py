@@ -17,10 +17,10 @@ def upgrade() -> None:
     # Nullable and without a default: a single-process gateway leaves it NULL, and adding such a
     # column is a catalogue-only change on both dialects (no table rewrite on a million logs). No
     # index: the filter is rare and pinned to a gateway, whose time index bounds the walk.
-    with op.batch_alter_table("logs") as batch:
-        batch.add_column(sa.Column("worker_id", sa.String(length=16), nullable=True))
+    op.add_column("logs", sa.Column("worker_id", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("logs") as batch:
-        batch.drop_column("worker_id")
+    # Plain ALTER TABLE on both (SQLite >= 3.35): a batch "move and copy" of logs would drop the
+    # old table, and with foreign keys on that cascades into log_bodies.
+    op.execute("ALTER TABLE logs DROP COLUMN worker_id")
