@@ -29,6 +29,7 @@ from proxy_core.store.models import Log, LogRollup, LogRollupHourly
 from proxy_core.store.rollups import HOUR_MS, KEY, rollup_rows
 from tests.conftest import Upstream, make_settings, mock_providers
 from tests.integration.postgres import PostgresServer, pg_server, pg_url  # noqa: F401 (fixtures)
+from tests.unit.log_store_helpers import before_worker_ids
 from tests.unit.test_filters_property import check_sql_against_matches, pool_filters
 from tests.unit.test_rollups import RAGGED, answered, expected, random_logs, summed_by_hour, totals
 
@@ -122,7 +123,7 @@ async def test_migration_0005_backfills_hourly_rollups_on_postgresql(pg_url: str
     try:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0004"))
-            await conn.execute(Log.__table__.insert(), rows)
+            await conn.execute(Log.__table__.insert(), before_worker_ids(rows))
             await conn.execute(LogRollup.__table__.insert(), minutes)
         async with engine.begin() as conn:
             await conn.run_sync(upgrade_to_head)
