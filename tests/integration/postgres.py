@@ -31,9 +31,11 @@ class PostgresUnavailable(Exception):
 
 
 class PostgresServer:
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, data_dir: Path | None = None) -> None:
         self.admin_url = admin_url
         """``postgresql+asyncpg://…/postgres``."""
+        self.data_dir = data_dir
+        """The cluster's directory when it is a private one (``postmaster.pid`` is there)."""
 
     def create_database(self) -> str:
         """A fresh, empty database; its SQLAlchemy async URL."""
@@ -105,7 +107,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         if started.returncode != 0:
             raise PostgresUnavailable(f"pg_ctl start failed: {started.stderr.strip()[:300]}")
         try:
-            yield PostgresServer(f"postgresql+asyncpg://aigw@127.0.0.1:{port}/postgres")
+            yield PostgresServer(f"postgresql+asyncpg://aigw@127.0.0.1:{port}/postgres", data)
         finally:
             run([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
     finally:
