@@ -10,7 +10,8 @@ delivered yet). In a ``--workers`` group: ``aigw_worker_up`` and ``aigw_worker_r
 
 Cost on the request path: none. The log pipe hands each finished batch's rows to
 :meth:`GatewayMetrics.observe` once, after the client has its answer, in the writer task; a row
-costs a dict lookup for its cached label children and a handful of increments. Queue, drop and
+costs a dict lookup for its cached label children, two histogram observations and a few
+additions; the counters are incremented once per label set per batch. Queue, drop and
 Logpush figures are read when scraped (and every few seconds in a ``--workers`` group, so every
 worker's file is fresh whichever worker answers the scrape).
 
@@ -115,28 +116,27 @@ class GatewayMetrics:
     # -- finished requests (the log pipe's writer task) ---------------------------------------------
 
     def observe(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Count one batch of finished requests (log rows, stored or only tallied)."""
+        """Count one batch of finished requests (log rows, stored or only tallied): counters are
+        summed per label set first and incremented once per batch; histograms observe each row."""
         if self._worker_requests is not None:
             self._worker_requests.inc(len(rows))
+        sums: dict[tuple[str, str, str], list[Any]] = {}
         for row in rows:
             gateway = row["gateway_id"]
-            requests, errors, hits, tokens_in, tokens_out, cost, duration, ttfb = self._labelled(
-                gateway, row["provider"], row["model"]
-            )
-            requests.inc()
-            if not row["success"]:
-                errors.inc()
-            if row["cached"]:
-                hits.inc()
-            if row["tokens_in"]:
-                tokens_in.inc(row["tokens_in"])
-            if row["tokens_out"]:
-                tokens_out.inc(row["tokens_out"])
-            if row["cost"]:
-                cost.inc(row["cost"])
-            duration.observe(row["duration"] / 1000)
+            key = (gateway, row["provider"], row["model"] or "")
+            acc = sums.get(key)
+            if acc is None:
+                acc = sums[key] = [0, 0, 0, 0, 0, 0.0]
+            acc[0] += 1
+            acc[1] += not row["success"]
+            acc[2] += bool(row["cached"])
+            acc[3] += row["tokens_in"] or 0
+            acc[4] += row["tokens_out"] or 0
+            acc[5] += row["cost"] or 0.0
+            children = self._labelled(*key)
+            children[6].observe(row["duration"] / 1000)
             if row["ttfb"] is not None:
-                ttfb.observe(row["ttfb"] / 1000)
+                children[7].observe(row["ttfb"] / 1000)
             if row["error_code"] == ErrorCode.RATE_LIMITED:
                 self.rate_limited.labels(gateway).inc()
             verdicts = row["guardrails"]
@@ -144,6 +144,10 @@ class GatewayMetrics:
                 for stage, part in (verdicts.get("stages") or {}).items():
                     if isinstance(part, dict) and part.get("action"):
                         self.guardrail.labels(gateway, stage, part["action"]).inc()
+        for key, acc in sums.items():
+            for child, amount in zip(self._labelled(*key), acc):
+                if amount:
+                    child.inc(amount)
 
     def _labelled(self, gateway: str, provider: str, model: str | None) -> tuple[Any, ...]:
         key = (gateway, provider, model or "")

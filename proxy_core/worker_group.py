@@ -33,6 +33,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, TextIO
 
+from prometheus_client.multiprocess import mark_process_dead
+
 from proxy_core.api import resolve_admin_token
 from proxy_core.config import ConfigError, Settings
 from proxy_core.runner import GatewayAlreadyRunning, local_url
@@ -276,11 +278,8 @@ class WorkerGroup:
 
     def _forget_metrics(self, pid: int) -> None:
         """A dead worker's live gauges (queue depth) must leave the sum; its counters stay counted."""
-        if self.metrics_dir is None:
-            return
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid, self.metrics_dir)
+        if self.metrics_dir is not None:
+            mark_process_dead(pid, self.metrics_dir)
 
     async def _stop_all(self) -> None:
         live = [(w.id, w.process) for w in self._workers if w.process is not None and w.process.returncode is None]
