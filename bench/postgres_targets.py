@@ -19,7 +19,7 @@ import os
 import re
 from typing import Any
 
-from bench.targets import Mock, OursTarget, Proc, _aigw_bin, _ours_version, pin
+from bench.targets import Mock, OursTarget, Proc, aigw_bin, ours_version, pin
 
 __all__ = ["OursPostgresTarget", "OursPostgresWorkersTarget"]
 
@@ -82,7 +82,7 @@ class OursPostgresTarget(OursTarget):
         config = self.write_config(mock, self.name)
         group = ["--workers", str(self.workers)] if self.workers else []
         cmd = pin(
-            [_aigw_bin(), "--headless", "--quiet", *group, "--port", "0", "--data-dir", str(self.data_dir),
+            [aigw_bin(), "--headless", "--quiet", *group, "--port", "0", "--data-dir", str(self.data_dir),
              "--config", str(config), "--db", self.db_url],
             self.cpu,
         )  # fmt: skip
@@ -90,7 +90,7 @@ class OursPostgresTarget(OursTarget):
         m = self.proc.wait_for_line(self.ready, 90)
         self.port = int(m.group(1))
         self.prefix = m.group(2).rstrip("/")
-        self.version = _ours_version() + " on PostgreSQL"
+        self.version = ours_version() + " on PostgreSQL"
         self.postmaster = _Cluster.postmaster_pid()
         if self.postmaster is not None and self.cpu is not None:
             cores = {int(c) for c in str(self.cpu).split(",")}
