@@ -254,7 +254,7 @@ def create_app(
     ])  # fmt: skip
     app.on_shutdown.extend([realtime.open.close_all, universal_ws.open.close_all])
     app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=reread))
-    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache, pusher, broadcaster))
+    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache, pusher, broadcaster, directory.with_logpush))
     app.router.add_get("/metrics", metrics_handler(metrics, admin_token))
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", routes.provider)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", routes.provider)
