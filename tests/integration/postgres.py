@@ -23,7 +23,7 @@ from typing import Iterator
 
 import pytest
 
-__all__ = ["PostgresServer", "pg_server", "pg_url", "postgres_or_skip", "postgres_server"]
+__all__ = ["PostgresServer", "pg_server", "pg_url", "postgres_server"]
 
 
 class PostgresUnavailable(Exception):
@@ -114,8 +114,10 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def postgres_or_skip() -> Iterator[PostgresServer]:
-    """The body of a module-scoped fixture: a server, or the module skips with the reason."""
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[PostgresServer]:
+    """One private server per test module (import this fixture and ``pg_url`` to use them); the
+    module skips, saying why, where none can be started."""
     servers = postgres_server()
     try:
         server = next(servers)
@@ -123,12 +125,6 @@ def postgres_or_skip() -> Iterator[PostgresServer]:
         pytest.skip(f"no PostgreSQL server for these tests: {exc}")
     yield server
     servers.close()
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[PostgresServer]:
-    """One private server per test module (import this fixture and ``pg_url`` to use them)."""
-    yield from postgres_or_skip()
 
 
 @pytest.fixture
