@@ -23,8 +23,10 @@ from bench.load import ensure_wrk, wrk_version
 from bench.suite import Plan, machine_facts, measure_target, preflight_noise, run_soak, write_json
 from bench.targets import BENCH_DIR, REPO_DIR, AttachedConsoleTarget, BareTarget, ConsoleTarget, DirectTarget, Mock, OursTarget
 
-ALL_TARGETS = ("direct", "bare", "ours", "ours-unpinned", "console", "attached", "litellm", "portkey")
-UNPINNED = ("ours-unpinned",)
+ALL_TARGETS = (
+    "direct", "bare", "ours", "ours-unpinned", "ours-pg", "ours-pg-2w", "console", "attached", "litellm", "portkey",
+)  # fmt: skip
+UNPINNED = report.UNPINNED
 """Targets run on every core (not pinned), as on a real server: they share cores with the mock and wrk."""
 PEERS = ("litellm", "portkey")
 LABELS = {
@@ -32,6 +34,8 @@ LABELS = {
     "bare": "bare aiohttp passthrough",
     "ours": "ours, headless, full logging",
     "ours-unpinned": "ours, headless, unpinned (both cores)",
+    "ours-pg": "ours, headless, PostgreSQL (its CPU counted)",
+    "ours-pg-2w": "ours, --workers 2, PostgreSQL, unpinned",
     "console": "ours + console attached (one process, tmux)",
     "attached": "ours headless + a 2nd aigw-console attached (tmux)",
     "litellm": "LiteLLM proxy",
@@ -112,12 +116,15 @@ def _make_targets(names: list[str], workdir: Path, target_cpu: int | None, laten
     """``all_cpus``: the ``taskset -c`` list an unpinned target gets (the bench itself is pinned to
     the load core and its children would inherit that)."""
     from bench.peers import LiteLLMTarget, PortkeyTarget
+    from bench.postgres_targets import OursPostgresTarget, OursPostgresWorkersTarget
 
     classes = {
         "direct": DirectTarget,
         "bare": BareTarget,
         "ours": OursTarget,
         "ours-unpinned": OursTarget,
+        "ours-pg": OursPostgresTarget,
+        "ours-pg-2w": OursPostgresWorkersTarget,
         "console": ConsoleTarget,
         "attached": AttachedConsoleTarget,
         "litellm": LiteLLMTarget,

@@ -26,7 +26,7 @@ from bench.suite import SUSTAIN_QUEUE_S, SUSTAIN_ROWS, SUSTAIN_SLACK_S, Point, T
 
 __all__ = ["GOALS", "REFERENCE", "UNPINNED", "build_report", "render_markdown", "render_soak", "sustained_cell"]
 
-UNPINNED = ("ours-unpinned",)
+UNPINNED = ("ours-unpinned", "ours-pg-2w")
 """Targets not pinned (every core, shared with the mock and wrk): no ratios against pinned rows."""
 
 REFERENCE = {

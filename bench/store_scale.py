@@ -73,6 +73,7 @@ def _rows(n: int, first: int, total: int, now_ms: int) -> list[dict]:
             "score": None, "guardrails": None, "request_content_type": "application/json",
             "response_content_type": "application/json", "request_size": 300, "response_size": 450,
             "body_stored": False, "body_truncated": False, "streamed": False,
+            "worker_id": None,
         })  # fmt: skip
     return rows
 

@@ -42,6 +42,8 @@ __all__ = [
     "pin",
     "BENCH_DIR",
     "REPO_DIR",
+    "aigw_bin",
+    "ours_version",
 ]
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -269,7 +271,7 @@ class BareTarget(Target):
         return f"http://127.0.0.1:{self.port}{prefix}/v1/chat/completions"
 
 
-def _aigw_bin() -> str:
+def aigw_bin() -> str:
     candidate = Path(sys.executable).with_name("aigw-console")
     return str(candidate) if candidate.exists() else "aigw-console"
 
@@ -301,14 +303,14 @@ class OursTarget(Target):
     def start(self, mock: Mock) -> None:
         config = self.write_config(mock, self.name)  # its own data dir: ``ours`` and ``ours-unpinned`` never share one
         cmd = pin(
-            [*(self.launcher or [_aigw_bin()]), "--headless", "--quiet", "--port", "0", "--data-dir", str(self.data_dir), "--config", str(config)],
+            [*(self.launcher or [aigw_bin()]), "--headless", "--quiet", "--port", "0", "--data-dir", str(self.data_dir), "--config", str(config)],
             self.cpu,
         )
         self.proc = Proc(self.name, cmd, self.workdir / f"{self.name}.log", cwd=self.workdir)
         m = self.proc.wait_for_line(r"gateway listening on http://[^:]+:(\d+)(/v1/\S+)", 60)
         self.port = int(m.group(1))
         self.prefix = m.group(2).rstrip("/")
-        self.version = _ours_version()
+        self.version = ours_version()
 
     def url(self, latency_ms: int) -> str:
         provider = "openai" if latency_ms == 0 else f"openai-lat{latency_ms}"
@@ -346,7 +348,7 @@ class OursTarget(Target):
         return facts
 
 
-def _ours_version() -> str:
+def ours_version() -> str:
     try:
         from importlib.metadata import version
 
@@ -526,7 +528,7 @@ class ConsoleTarget(OursTarget):
     def console_command(self, config: Path) -> list[str]:
         """The command the terminal runs: ``aigw-console`` with the gateway in it, pinned."""
         return pin(
-            [*(self.launcher or [_aigw_bin()]), "--port", str(self.port), "--data-dir", str(self.data_dir), "--config", str(config)],
+            [*(self.launcher or [aigw_bin()]), "--port", str(self.port), "--data-dir", str(self.data_dir), "--config", str(config)],
             self.cpu,
         )
 
@@ -543,7 +545,7 @@ class ConsoleTarget(OursTarget):
             raise RuntimeError(f"the console shows port {m.group(1)}, expected {self.port}")
         self.prefix = m.group(2)
         self.tmux.wait_for(_VIEW_TITLE["1"], 30)
-        self.version = _ours_version() + f" + Textual {_textual_version()} console in tmux {self.width}×{self.height}"
+        self.version = ours_version() + f" + Textual {_textual_version()} console in tmux {self.width}×{self.height}"
 
     @property
     def pid(self) -> int:
@@ -725,7 +727,7 @@ class AttachedConsoleTarget(ConsoleTarget):
 
     def start_gateway(self, mock: Mock, config: Path) -> None:
         cmd = pin(
-            [*(self.launcher or [_aigw_bin()]), "--headless", "--quiet", "--port", "0", "--data-dir", str(self.data_dir), "--config", str(config)],
+            [*(self.launcher or [aigw_bin()]), "--headless", "--quiet", "--port", "0", "--data-dir", str(self.data_dir), "--config", str(config)],
             self.cpu,
         )
         self.gateway = Proc(f"{self.name}-gateway", cmd, self.workdir / f"{self.name}-gateway.log", cwd=self.workdir)
@@ -733,7 +735,7 @@ class AttachedConsoleTarget(ConsoleTarget):
         self.port = int(m.group(1))
 
     def console_command(self, config: Path) -> list[str]:
-        return pin([*(self.launcher or [_aigw_bin()]), "--data-dir", str(self.data_dir), "--config", str(config)], self.cpu)
+        return pin([*(self.launcher or [aigw_bin()]), "--data-dir", str(self.data_dir), "--config", str(config)], self.cpu)
 
     @property
     def pid(self) -> int:

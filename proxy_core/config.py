@@ -138,9 +138,6 @@ class GuardrailSettings:
     """Per-evaluator options from ``[guardrails.NAME]`` tables (base_url, model, api_key, …)."""
 
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-
-
 @dataclass(frozen=True, slots=True)
 class RedisSettings:
     url: str = ""
@@ -154,9 +151,6 @@ class RedisSettings:
     a slower call is answered without Redis (per-process count, cache miss)."""
     reconnect_max_delay: float = 5.0
     """Longest wait between reconnection attempts while Redis is down (the wait doubles from 0.1 s)."""
-
-
-LOGPUSH_SCHEMES = ("file://", "http://", "https://", "s3://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +207,9 @@ class Settings:
     """With ``demo``, also run the synthetic client that sends varied traffic."""
     headless: bool = False
     """Run the proxy alone, without the console."""
+    worker_id: str = ""
+    """Set (``w1``…) in the processes of a ``--workers`` group: listen with ``SO_REUSEPORT``, stamp
+    every log row, keep a crash spool of its own; the supervising parent owns ``gateway.json``."""
 
     @property
     def data_dir(self) -> Path:
@@ -318,6 +315,7 @@ def load_settings(
     demo: bool = False,
     demo_traffic: bool = True,
     headless: bool = False,
+    worker_id: str = "",
 ) -> Settings:
     """Build :class:`Settings` from defaults, ``config_file``, ``env`` and flag ``overrides``.
 
@@ -364,6 +362,7 @@ def load_settings(
         demo=demo,
         demo_traffic=demo_traffic,
         headless=headless,
+        worker_id=worker_id,
     )
     _validate(settings)
     return settings
@@ -382,37 +381,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("config keys [logs] flush_interval (≥ 0) and backpressure_timeout (> 0) are seconds")
     if settings.cache.read_timeout <= 0:
         raise ConfigError("config key [cache] read_timeout: must be positive seconds")
-    _validate_logpush(settings.logpush)
-    _validate_redis(settings.redis)
+    from proxy_core.config_checks import check_logpush, check_redis  # they raise this module's ConfigError
+
+    check_logpush(settings.logpush)
+    check_redis(settings.redis)
     for name, provider in settings.providers.items():
         if provider.base_url and not provider.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"config key [providers.{name}] base_url: must start with http:// or https://")
-
-
-
-def _validate_redis(redis: RedisSettings) -> None:
-    if redis.url and not redis.url.startswith(REDIS_SCHEMES):
-        raise ConfigError(f"config key [redis] url: must start with {', '.join(REDIS_SCHEMES)}")
-    if redis.timeout <= 0 or redis.reconnect_max_delay <= 0:
-        raise ConfigError("config keys [redis] timeout and reconnect_max_delay: must be positive seconds")
-    if not redis.prefix or any(c in redis.prefix for c in " *?[]"):
-        raise ConfigError("config key [redis] prefix: must be non-empty, without spaces or *?[]")
-
-
-def _validate_logpush(logpush: LogpushSettings) -> None:
-    if logpush.destination and not logpush.destination.startswith(LOGPUSH_SCHEMES):
-        raise ConfigError(
-            f"config key [logpush] destination: {logpush.destination!r} must start with {', '.join(LOGPUSH_SCHEMES)}"
-        )
-    if logpush.destination.startswith("s3://") and not logpush.destination[5:].split("/", 1)[0]:
-        raise ConfigError("config key [logpush] destination: s3:// needs a bucket (s3://BUCKET/PREFIX)")
-    if logpush.destination.startswith("file://") and not logpush.destination[7:].startswith("/"):
-        raise ConfigError("config key [logpush] destination: file:// needs an absolute directory (file:///DIR)")
-    if logpush.endpoint and not logpush.endpoint.startswith(("http://", "https://")):
-        raise ConfigError("config key [logpush] endpoint: must start with http:// or https://")
-    if logpush.interval <= 0 or logpush.timeout <= 0:
-        raise ConfigError("config keys [logpush] interval and timeout: must be positive seconds")
-    if logpush.max_batch <= 0:
-        raise ConfigError("config key [logpush] max_batch: must be positive")
-    if logpush.spool_max_bytes <= 0:
-        raise ConfigError("config key [logpush] spool_max_bytes: must be positive")

@@ -96,6 +96,10 @@ class GatewayDirectory:
     def accounts(self) -> set[str]:
         return {account for account, _ in self._gateways}
 
+    def with_logpush(self) -> list[str]:
+        """``account/gateway`` of every gateway with Logpush on, sorted."""
+        return sorted(f"{a}/{g}" for (a, g), config in self._gateways.items() if config.logpush)
+
     async def put(self, config: GatewayConfig) -> None:
         self._gateways[(config.account_id, config.id)] = config
 

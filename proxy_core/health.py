@@ -123,10 +123,12 @@ def health_handler(
     cache: SqlCacheBackend,
     pusher: LogPusher | None = None,
     broadcaster: Broadcaster | None = None,
+    logpush_gateways: Callable[[], list[str]] | None = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The ``/healthz`` handler over the log pipe's ``stats``, the guardrails ``engine``, the
     response ``cache`` (its reads that outlasted their deadline: a store slow to answer) and the
-    Logpush ``pusher`` when a destination is configured, and the Redis ``broadcaster`` (with its
+    Logpush ``pusher`` when a destination is configured (without one, ``logpush_gateways`` names
+    the gateways whose Logpush is on and goes nowhere), and the Redis ``broadcaster`` (with its
     link) when processes share one."""
 
     async def healthz(request: web.Request) -> web.Response:
@@ -135,6 +137,11 @@ def health_handler(
         parts = []
         if pusher is not None:
             parts.append(("logpush", logpush_part(pusher, int(time.time() * 1000))))
+        elif logpush_gateways is not None and (unexported := logpush_gateways()):
+            parts.append(("logpush", ({"destination": None, "gateways": {}}, [
+                f"logpush_unconfigured: {', '.join(unexported)}: Logpush is on but [logpush] destination is "
+                "empty, so no log of these gateways is exported"
+            ])))  # fmt: skip
         if broadcaster is not None:
             parts.append(("redis", redis_part(broadcaster)))
         for name, (part, reasons) in parts:

@@ -103,8 +103,15 @@ class LogPipe:
         bus: EventBus | None = None,
         idle_work: Callable[[], Awaitable[int]] | None = None,
         spool: LogSpool | None = None,
+        *,
+        worker_id: str | None = None,
+        on_built: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
+        """``worker_id`` stamps every row (``--workers``); ``on_built`` hears of each batch's rows,
+        stored and tallied, once (the metrics observe finished requests there, off the request path)."""
         self._settings = settings
+        self._worker_id = worker_id
+        self._on_built = on_built
         self._idle_work = idle_work
         self._write = write
         self._pricing = pricing
@@ -212,6 +219,8 @@ class LogPipe:
                     chunk = records[start : start + self._settings.batch_size]
                     have = await known([row["id"] for row, _, keep in chunk if keep])
                     fresh = [(row, body) for row, body, keep in chunk if keep and row["id"] not in have]
+                    for row, _ in fresh:  # spooled by a version without the column
+                        row.setdefault("worker_id", None)
                     rows = [row for row, _ in fresh]
                     bodies = [body for _, body in fresh if body is not None]
                     if rows:  # tallied-only rows are not replayed: their rollup may have been counted
@@ -276,7 +285,7 @@ class LogPipe:
         if entry.built is None and entry.exchange is not None:
             ex, entry.exchange = entry.exchange, None
             try:
-                row, body = build_rows(ex, self._pricing, self._settings.max_stored_body_bytes)
+                row, body = build_rows(ex, self._pricing, self._settings.max_stored_body_bytes, self._worker_id)
                 entry.built = (row, body, ex.collect_log)
             except Exception:  # a malformed exchange must not poison the batch
                 log.exception("could not build the log row for %s", ex.id)
@@ -306,6 +315,14 @@ class LogPipe:
             return
         for row in rows:
             bus.publish({key: row[key] for key in LOG_EVENT_FIELDS})
+
+    def _observe(self, rows: list[dict[str, Any]], tallied: list[dict[str, Any]]) -> None:
+        if self._on_built is None:
+            return
+        try:
+            self._on_built(rows + tallied if tallied else rows)
+        except Exception:  # an observer must never stop the writer
+            log.exception("log batch observer failed")
 
     async def _do_idle_work(self) -> bool:
         """Background upkeep (the search index) while nothing waits; True if it did some."""
@@ -337,6 +354,7 @@ class LogPipe:
             batch = self._take_batch()
             rows, bodies, tallied = self._build(batch)
             self._publish(rows)
+            self._observe(rows, tallied)
             await self._write_batch(rows, bodies, tallied)
             self.written += len(rows) + len(tallied)
             self._bytes -= sum(entry.weight for entry in batch)

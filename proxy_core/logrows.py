@@ -31,7 +31,7 @@ LOG_EVENT_FIELDS = (
     "id", "account_id", "gateway_id", "created_at", "provider", "model", "model_type", "path",
     "request_type", "method", "status_code", "success", "error_code", "error", "cached", "step",
     "event_id", "duration", "ttfb", "tokens_in", "tokens_out", "cost", "custom_cost", "metadata",
-    "feedback", "score", "guardrails", "streamed",
+    "feedback", "score", "guardrails", "streamed", "worker_id",
 )  # fmt: skip
 
 
@@ -144,9 +144,10 @@ def _read_response(ex: Exchange, response_ct: str) -> tuple[Usage, str | None]:
 
 
 def build_rows(
-    ex: Exchange, pricing: PricingTable, max_body: int
+    ex: Exchange, pricing: PricingTable, max_body: int, worker_id: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The ``logs`` row and, when bodies are collected, the ``log_bodies`` row of one exchange."""
+    """The ``logs`` row and, when bodies are collected, the ``log_bodies`` row of one exchange
+    (``worker_id``: the ``--workers`` process that served it)."""
     request_ct = _header(ex.request_headers, "content-type")
     response_ct = _header(ex.response_headers, "content-type") or ""
     request_json = _loads(ex.request_body) if ex.request_body and request_ct and "json" in request_ct else None
@@ -202,6 +203,7 @@ def build_rows(
         "body_stored": ex.collect_bodies,
         "body_truncated": truncated,
         "streamed": ex.streamed,
+        "worker_id": worker_id,
     }
     if not ex.collect_bodies:
         return row, None

@@ -26,7 +26,10 @@ from proxy_core.server import PIPE, create_app
 from proxy_core.store.engine import Store, open_store
 from proxy_core.store.gateways import ensure_default_gateway
 
-__all__ = ["GatewayAlreadyRunning", "RunningGateway", "settle_heap", "start_gateway", "format_log_line", "print_access_log"]
+__all__ = [
+    "GatewayAlreadyRunning", "RunningGateway", "settle_heap", "start_gateway", "format_log_line", "print_access_log",
+    "local_url",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,8 @@ class RunningGateway:
         return f"{self.base_url}/v1/{self.settings.server.account_id}/default"
 
     async def stop(self) -> None:
-        remove_runtime(self.settings.data_dir, os.getpid())
+        if not self.settings.worker_id:  # a worker's group file belongs to its supervisor
+            remove_runtime(self.settings.data_dir, os.getpid())
         if self.demo_traffic is not None:
             self.demo_traffic.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -95,8 +99,12 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None, *, work
     """Open the store, make sure the ``default`` gateway exists, and start listening. ``worker_id``
     names this process in the events it publishes (default ``host:pid``).
 
-    Raises :class:`GatewayAlreadyRunning` if another live process serves the data directory."""
-    running = read_runtime(settings.data_dir)
+    Raises :class:`GatewayAlreadyRunning` if another live process serves the data directory. A
+    ``--workers`` process (``settings.worker_id``) shares its port with its siblings
+    (``SO_REUSEPORT``: the kernel spreads connections over them) and leaves ``gateway.json`` to
+    the supervisor (:mod:`proxy_core.worker_group`)."""
+    worker = bool(settings.worker_id)
+    running = None if worker else read_runtime(settings.data_dir)
     if running is not None:
         raise GatewayAlreadyRunning(running, settings.data_dir)
     mock_runner = None
@@ -114,7 +122,9 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None, *, work
         keepalive_timeout=settings.server.idle_timeout,
     )  # fmt: skip
     await runner.setup()
-    site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=1024, reuse_address=True)
+    site = web.TCPSite(
+        runner, settings.server.host, settings.server.port, backlog=1024, reuse_address=True, reuse_port=worker or None
+    )
     try:
         await site.start()
     except OSError as exc:
@@ -124,11 +134,12 @@ async def start_gateway(settings: Settings, bus: EventBus | None = None, *, work
     addresses = runner.addresses  # aiohttp's public list of bound (host, port, …) tuples
     port = addresses[0][1] if addresses else settings.server.port
     gateway = RunningGateway(settings, store, bus, app, runner, port, mock_runner, admin_token, token_file)
-    write_runtime(
-        settings.data_dir,
-        RuntimeInfo(os.getpid(), _local_url(settings.server.host, port), settings.server.account_id,
-                    int(time.time() * 1000), settings.headless),
-    )  # fmt: skip
+    if not worker:
+        write_runtime(
+            settings.data_dir,
+            RuntimeInfo(os.getpid(), local_url(settings.server.host, port), settings.server.account_id,
+                        int(time.time() * 1000), settings.headless),
+        )  # fmt: skip
     if settings.demo and settings.demo_traffic:
         gateway.demo_traffic = asyncio.get_running_loop().create_task(
             run_demo_traffic(gateway.gateway_url), name="aigw-demo-traffic"
@@ -146,7 +157,7 @@ def settle_heap() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-def _local_url(host: str, port: int) -> str:
+def local_url(host: str, port: int) -> str:
     """Where a process on this machine reaches the listener (a wildcard address means loopback)."""
     if host in ("", "0.0.0.0"):
         host = "127.0.0.1"
@@ -167,9 +178,10 @@ def format_log_line(event: dict[str, Any]) -> str:
         (" cached" if event.get("cached") else "", " stream" if event.get("streamed") else "")
     )
     error = f" error={event['error']!r}" if event.get("error") else ""
+    worker = f" worker={event['worker_id']}" if event.get("worker_id") else ""
     return (
         f"{stamp}Z {event['status_code']} {event['gateway_id']} {event['provider']}/{model} "
-        f"{event['method']} {event['path']} {event['duration']}ms{tokens}{cost}{flags}{error} id={event['id']}"
+        f"{event['method']} {event['path']} {event['duration']}ms{tokens}{cost}{flags}{error} id={event['id']}{worker}"
     )
 
 

@@ -26,6 +26,7 @@ from proxy_core.errors import ErrorCode, GatewayError, error_response
 from proxy_core.events import EventBus
 from proxy_core.health import health_handler
 from proxy_core.logpipe import LogPipe
+from proxy_core.metrics import GatewayMetrics, metrics_handler, multiprocess_dir
 from proxy_core.logpush import LogPusher
 from proxy_core.logspool import LogSpool
 from proxy_core.admission import Admission
@@ -44,7 +45,7 @@ from proxy_core.ws.universal import UniversalSockets
 
 __all__ = [
     "create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "FORWARDER", "PRICING", "WRITER", "SERVICES",
-    "CACHE", "GUARDRAILS", "LOGPUSH",
+    "CACHE", "GUARDRAILS", "LOGPUSH", "METRICS",
 ]  # fmt: skip
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -58,6 +59,7 @@ SERVICES = web.AppKey("services", Services)
 CACHE = web.AppKey("cache", SqlCacheBackend)
 GUARDRAILS = web.AppKey("guardrails", GuardrailEngine)
 LOGPUSH = web.AppKey("logpush", LogPusher)
+METRICS = web.AppKey("metrics", GatewayMetrics)
 
 
 async def _not_found(request: web.Request) -> web.Response:
@@ -172,7 +174,7 @@ def create_app(
     """Build the proxy and management API on an open, migrated ``store``. ``worker_id`` names this
     process in its events (default ``host:pid``)."""
     bus = bus or EventBus()
-    bus.worker = worker_id or bus.worker or f"{socket.gethostname()}:{os.getpid()}"
+    bus.worker = worker_id or settings.worker_id or bus.worker or f"{socket.gethostname()}:{os.getpid()}"
     pricing = pricing or load_pricing(settings.pricing_file or None)
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     link = RedisLink(settings.redis) if settings.redis.url else None
@@ -181,14 +183,23 @@ def create_app(
         shared=RedisCacheLayer(link) if link is not None else None,
     )  # fmt: skip
     directory = GatewayDirectory(store, on_changed=functools.partial(_invalidate_changed, cache))
+    # A worker of a --workers group keeps its spools apart: each replays only what it left itself.
+    suffix = f"-{settings.worker_id}" if settings.worker_id else ""
     pusher = (
-        LogPusher(settings.logpush, settings.data_dir / "logpush-spool", store, directory.get)
+        LogPusher(settings.logpush, settings.data_dir / f"logpush-spool{suffix}", store, directory.get)
         if settings.logpush.destination
         else None
     )
     writer = LogWriter(store, directory.log_limit, on_stored=pusher.accept if pusher is not None else None)
-    spool = LogSpool(settings.data_dir / "log-spool", settings.logs.spool_max_bytes)
-    pipe = LogPipe(settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending, spool=spool)
+    spool = LogSpool(settings.data_dir / f"log-spool{suffix}", settings.logs.spool_max_bytes)
+    pipe = LogPipe(
+        settings.logs, writer.write, pricing, bus, idle_work=writer.index_pending, spool=spool,
+        worker_id=settings.worker_id or None, on_built=lambda rows: metrics.observe(rows),
+    )  # fmt: skip
+    metrics = GatewayMetrics(
+        pipe.stats, pusher.statuses if pusher is not None else None, shared_dir=multiprocess_dir(),
+        worker_id=settings.worker_id or None,
+    )
     registry = ProviderRegistry(settings.providers)
     try:
         # An HTTP evaluator opens a session of its own: a slow evaluator never holds provider connections.
@@ -227,6 +238,7 @@ def create_app(
     app[DIRECTORY] = directory
     app[PRICING] = pricing
     app[GUARDRAILS] = engine
+    app[METRICS] = metrics
     lifetimes = [_gateway_directory]
     if broadcaster is not None:
         lifetimes.insert(0, functools.partial(_redis, broadcaster=broadcaster))
@@ -236,13 +248,14 @@ def create_app(
     # Order matters on the way out (reverse): the upstream pools close first, then the log
     # writer flushes, then Logpush delivers what that stored, then the directory stops, then Redis.
     app.cleanup_ctx.extend([
-        *lifetimes, _log_writer, _cache_janitor, _evaluator,
+        *lifetimes, _log_writer, metrics.sampling, _cache_janitor, _evaluator,
         functools.partial(_realtime_session, bridge=realtime),
         functools.partial(_upstream_session, cache=step_cache, guard=Guard(engine)),
     ])  # fmt: skip
     app.on_shutdown.extend([realtime.open.close_all, universal_ws.open.close_all])
     app.add_subapp(API_PREFIX, create_api_app(services, admin_token, bus=bus, refresh=reread))
-    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache, pusher, broadcaster))
+    app.router.add_get("/healthz", health_handler(pipe.stats, settings.logs, engine, cache, pusher, broadcaster, directory.with_logpush))
+    app.router.add_get("/metrics", metrics_handler(metrics, admin_token))
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}/{tail:[\\s\\S]*}", routes.provider)
     app.router.add_route("*", "/v1/{account}/{gateway}/{provider}", routes.provider)
     app.router.add_post("/v1/{account}/{gateway}", routes.universal)

@@ -107,6 +107,8 @@ class LogDetailPane(VerticalScroll, can_focus=True):
             flags.append(f"fallback step {log.step}")
         if log.event_id:
             flags.append(f"event {clean_line(log.event_id)}")
+        if log.worker_id:
+            flags.append(f"served by {clean_line(log.worker_id)}")
         for flag in flags:
             status.append("  " + flag, style=label)
         numbers = Text()

@@ -19,7 +19,7 @@ from proxy_core.api.events_stream import install_event_stream, stream_events
 from proxy_core.events import EventBus
 from proxy_core.services import Services
 
-__all__ = ["ROUTES", "Route", "create_api_app", "openapi_document", "API_PREFIX"]
+__all__ = ["ROUTES", "Route", "create_api_app", "openapi_document", "API_PREFIX", "admin_authorized"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,12 @@ def _bearer(request: web.Request) -> str | None:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def admin_authorized(request: web.Request, expected: str) -> bool:
+    """Whether the request carries the admin bearer token (compared in constant time)."""
+    token = _bearer(request)
+    return token is not None and hmac.compare_digest(token.encode(), expected.encode())
+
+
 def _oversize(request: web.Request) -> web.Response | None:
     """A 413 for a declared ``Content-Length`` over the limit, answered before any body is read;
     the connection closes after it, so the unread body cannot be taken for the next request."""
@@ -109,9 +115,7 @@ def _guarded(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
-        token = _bearer(request)
-        expected = request.app[ADMIN_TOKEN]
-        if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        if not admin_authorized(request, request.app[ADMIN_TOKEN]):
             return fail(401, ApiCode.AUTH, "Authentication error: a valid admin bearer token is required")
         account = request.match_info.get("account_id")
         if account is not None and account != request.app[SERVICES].account_id:

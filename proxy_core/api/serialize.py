@@ -100,6 +100,7 @@ def log_json(log: LogRecord) -> dict[str, Any]:
         "streamed": log.streamed,
         "body_stored": log.body_stored,
         "body_truncated": log.body_truncated,
+        "worker_id": log.worker_id,
     }
 
 

@@ -83,6 +83,8 @@ class LogRecord:
     body_stored: bool
     body_truncated: bool
     streamed: bool
+    worker_id: str | None = None
+    """The ``--workers`` process that served it (``w1``…); ``None`` for a single-process gateway."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "LogRecord":

@@ -52,7 +52,7 @@ from proxy_core.store.filters.model import (  # the model's package-private help
 from proxy_core.store.filters.query import Paging
 from proxy_core.store.models import Log, LogBody
 
-__all__ = ["compile_filter", "filter_clause", "order_clauses", "search_clause"]
+__all__ = ["compile_filter", "filter_clause", "order_clauses", "search_clause", "PG_BODY_SEARCH"]
 
 
 def order_clauses(paging: Paging, target: Any = Log) -> list[Any]:
@@ -247,6 +247,33 @@ def _pg_body_contains(body: Any, text: str) -> ColumnElement[bool]:
     return and_(body.is_not(None), case((has_nul, exact), else_=folded.like(pattern, escape="/")))
 
 
+PG_BODY_SEARCH = "translate(substr(encode({0}, 'escape'), 1, 65536), '" + _UPPER + "', '" + _UPPER.lower() + "')"
+"""The text PostgreSQL's trigram indexes hold for a body (migration 0009 builds them on exactly
+this expression, which is how the planner finds them): the body's ``escape`` encoding (NUL, ``\\``
+and bytes over 0x7f become ``\\nnn``/``\\\\``, so a byte substring stays a substring), its
+first 64 KiB as in SQLite's index, ASCII folded."""
+
+
+def _escape_encoded(text: str) -> str:
+    """``text``'s UTF-8 bytes as PostgreSQL's ``encode(…, 'escape')`` writes them."""
+    out = []
+    for byte in text.encode():
+        if byte == 0 or byte >= 0x80:
+            out.append(f"\\{byte:03o}")
+        elif byte == 0x5C:
+            out.append("\\\\")
+        else:
+            out.append(chr(byte))
+    return "".join(out)
+
+
+def _pg_indexed_body(body: Any, text: str) -> ColumnElement[bool]:
+    """The trigram index's test for ``text`` in ``body``: a superset of the exact test within the
+    indexed first 64 KiB, which the planner answers from ``ix_log_bodies_*_trgm``."""
+    indexed = literal_column(PG_BODY_SEARCH.format(f"{body.table.name}.{body.name}"), String())
+    return indexed.like(_pattern(_escape_encoded(_fold(text))), escape="/")
+
+
 _FTS = sql_table("logs_fts", sql_column("rowid"))
 _BODY_ROWID = literal_column("log_bodies.rowid")
 
@@ -261,8 +288,10 @@ def search_clause(text: str, logs: Any = Log) -> ColumnElement[bool]:
 
     On SQLite it reads the FTS5 index kept by triggers on ``log_bodies`` (words, each matched
     as a prefix, all required; ``hel wor`` finds "hello world"), so it stays fast on a million
-    logs. A search with no words (punctuation only) and PostgreSQL use a case-insensitive
-    substring scan. A string metadata value containing the whole search also matches.
+    logs; a search with no words (punctuation only) is a case-insensitive substring scan. On
+    PostgreSQL it is a case-insensitive substring match within the first 64 KiB of each body,
+    found through the trigram indexes (:data:`PG_BODY_SEARCH`) and rechecked exactly. A string
+    metadata value containing the whole search also matches.
     """
     table, bodies = _table(logs), LogBody.__table__
     columns = (bodies.c.request_body, bodies.c.response_body)
@@ -270,8 +299,8 @@ def search_clause(text: str, logs: Any = Log) -> ColumnElement[bool]:
 
     def in_bodies(pg: bool) -> ColumnElement[bool]:
         if pg:
-            hits = [_pg_body_contains(col, text) for col in columns]
-            return select(literal(1)).where(bodies.c.log_id == table.c.id, or_(*hits)).exists()
+            hits = [and_(_pg_indexed_body(col, text), _pg_body_contains(col, text)) for col in columns]
+            return table.c.id.in_(select(bodies.c.log_id).where(or_(*hits)))
         if tokens:
             indexed = select(_FTS.c.rowid).where(literal_column("logs_fts").op("MATCH")(_fts_query(tokens)))
             return table.c.id.in_(select(bodies.c.log_id).where(_BODY_ROWID.in_(indexed)))

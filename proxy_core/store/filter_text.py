@@ -18,7 +18,7 @@ Grammar (terms are separated by whitespace; every term narrows the selection, i.
 ``-key:v`` is ``key!=v``. Keys are the model's (``provider``, ``cost``, ``metadata.user``, …; see
 :mod:`proxy_core.store.filters`), case-insensitive, plus aliases: ``meta.X`` = ``metadata.X``
 (``meta.key``/``meta.value`` are Cloudflare's metadata.key/value), ``event`` = ``event_id``,
-``gateway`` = ``gateway_id``, ``category`` = ``guardrail.category``, and ``status``:
+``gateway`` = ``gateway_id``, ``worker`` = ``worker_id``, ``category`` = ``guardrail.category``, and ``status``:
 ``status:error|failed`` is ``success:false``, ``status:success|ok`` is ``success:true``, and numbers
 (``status:404``, ``status>499``) test ``status_code``. ``since``/``until`` bound ``created_at``
 inclusively; a duration is a number and one of s, m, h, d, w, counted back from ``now_ms``.
@@ -52,7 +52,7 @@ _SYMBOL = {"eq": ":", "neq": ":", "gt": ">", "lt": "<", "gte": ">=", "lte": "<="
 _KEY_END = re.compile(r'[^:=!<>~"]*')
 _DURATION = re.compile(r"([0-9]+)([smhdw])")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_ALIASES = {"event": "event_id", "gateway": "gateway_id", "category": "guardrail.category"}
+_ALIASES = {"event": "event_id", "gateway": "gateway_id", "worker": "worker_id", "category": "guardrail.category"}
 _STATUS = {"error": False, "failed": False, "success": True, "ok": True}
 SHORT_KEYS = (
     "provider model status cost tokens tokens_in tokens_out duration cached feedback score meta.NAME event "

@@ -76,7 +76,10 @@ async def index_search_backlog(conn: AsyncConnection, limit: int) -> int:
 
 
 class CoreLogStore:
-    """The log statements through SQLAlchemy's async engine (PostgreSQL, or SQLite not in a plain file)."""
+    """The log statements through SQLAlchemy's async engine (PostgreSQL, or SQLite not in a plain file).
+
+    Trims delete at most :data:`DELETE_CHUNK` logs per gateway per batch (see :meth:`store`); the
+    writer re-reads its counts when a batch trimmed less than it planned."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -102,15 +105,13 @@ class CoreLogStore:
             for upsert, rows in zip(self._rollup_upserts, rollups):
                 if rows:
                     await conn.execute(upsert, rows)
+            # One chunk per gateway per batch: a limit lowered on a big gateway is worked off over
+            # the next batches, each short, each after the writer re-read the true counts (several
+            # workers trimming from their own stale counts would otherwise delete far past it).
             for (account_id, gateway_id), excess in trims.items():
-                done = 0
-                while done < excess:
-                    params = {"account_id": account_id, "gateway_id": gateway_id, "n": min(DELETE_CHUNK, excess - done)}
-                    result = await conn.execute(DELETE_OLDEST, params)
-                    if not result.rowcount:
-                        break
-                    done += result.rowcount
-                trimmed += done
+                params = {"account_id": account_id, "gateway_id": gateway_id, "n": min(DELETE_CHUNK, excess)}
+                result = await conn.execute(DELETE_OLDEST, params)
+                trimmed += max(result.rowcount, 0)
         return trimmed
 
     async def known_ids(self, ids: Sequence[str]) -> set[str]:
@@ -186,6 +187,8 @@ class LogWriter:
         elif not keep:
             bodies = ()
         trimmed = await self._db.store(keep, bodies, batch_rollups([*rows, *tallied] if tallied else rows), trims)
+        if trimmed < sum(trims.values()):
+            self.forget_counts()  # a chunked trim goes on, or a sibling worker trimmed first: re-read
         if keep and self._on_stored is not None:
             self._on_stored(keep, bodies)
         for key, excess in trims.items():

@@ -104,6 +104,8 @@ class Log(Base):
     body_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     """True when a body exceeded the stored-body limit and was left out."""
     streamed: Mapped[bool] = mapped_column(Boolean, default=False)
+    worker_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """The worker process that served the request (``w1``…) under ``--workers``; NULL for a single process."""
 
     # Each index costs the log writer on every row (``python -m bench.store_indexes``), so only
     # these: a gateway's pages, totals and retention walk (gateway, created_at); every gateway's

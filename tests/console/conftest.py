@@ -58,6 +58,7 @@ def log_row(n: int, created_at: int, **changes: Any) -> dict[str, Any]:
         "custom_cost": False, "metadata": None, "feedback": 0, "score": None, "guardrails": None,
         "request_content_type": "application/json", "response_content_type": "application/json",
         "request_size": 100, "response_size": 300, "body_stored": True, "body_truncated": False, "streamed": False,
+        "worker_id": None,
     }  # fmt: skip
     row.update(changes)
     return row

@@ -3,6 +3,7 @@ what the shell hands the views (export directory, evaluator status) and its gate
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import orjson
@@ -158,6 +159,18 @@ async def test_hostile_log_content_renders_literally(console) -> None:
         body = str(logs.detail_pane.query_one("#log-detail-body").render())
         assert EVIL_PROMPT not in body
         assert isinstance(logs.detail_pane, LogDetailPane)
+
+
+async def test_log_detail_says_which_worker_served_the_log(console) -> None:
+    async with console().run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        logs = pilot.app.screen.query_one(LogsView)
+        await until(pilot, lambda: logs.detail_pane.detail is not None, what="a log's detail")
+        shown = logs.detail_pane.detail
+        assert shown.log.worker_id is None and "served by" not in screen_text(pilot.app)  # one process: nothing
+        logs.detail_pane.show(dataclasses.replace(shown, log=dataclasses.replace(shown.log, worker_id="w2")))
+        await pilot.pause()
+        assert "served by w2" in screen_text(pilot.app)
 
 
 class FakeEvaluator:

@@ -81,6 +81,7 @@ def log_row(n: int, created_at: int, **fields: Any) -> dict[str, Any]:
         "body_stored": True,
         "body_truncated": False,
         "streamed": False,
+        "worker_id": None,
     }
     row.update(fields)
     return row

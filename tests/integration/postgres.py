@@ -21,7 +21,9 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["PostgresServer", "postgres_or_skip", "postgres_server"]
+import pytest
+
+__all__ = ["PostgresServer", "pg_server", "pg_url", "postgres_server"]
 
 
 class PostgresUnavailable(Exception):
@@ -29,9 +31,11 @@ class PostgresUnavailable(Exception):
 
 
 class PostgresServer:
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, data_dir: Path | None = None) -> None:
         self.admin_url = admin_url
         """``postgresql+asyncpg://…/postgres``."""
+        self.data_dir = data_dir
+        """The cluster's directory when it is a private one (``postmaster.pid`` is there)."""
 
     def create_database(self) -> str:
         """A fresh, empty database; its SQLAlchemy async URL."""
@@ -103,17 +107,17 @@ def postgres_server() -> Iterator[PostgresServer]:
         if started.returncode != 0:
             raise PostgresUnavailable(f"pg_ctl start failed: {started.stderr.strip()[:300]}")
         try:
-            yield PostgresServer(f"postgresql+asyncpg://aigw@127.0.0.1:{port}/postgres")
+            yield PostgresServer(f"postgresql+asyncpg://aigw@127.0.0.1:{port}/postgres", data)
         finally:
             run([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def postgres_or_skip() -> Iterator[PostgresServer]:
-    """The body of a module-scoped fixture: a server, or the module skips with the reason."""
-    import pytest
-
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[PostgresServer]:
+    """One private server per test module (import this fixture and ``pg_url`` to use them); the
+    module skips, saying why, where none can be started."""
     servers = postgres_server()
     try:
         server = next(servers)
@@ -121,3 +125,9 @@ def postgres_or_skip() -> Iterator[PostgresServer]:
         pytest.skip(f"no PostgreSQL server for these tests: {exc}")
     yield server
     servers.close()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> str:
+    """A fresh, empty database on the module's server."""
+    return pg_server.create_database()

@@ -122,29 +122,6 @@ def test_console_runs_with_the_gateway_and_a_hangup_keeps_the_gateway(tmp_path: 
     _stopped_with_every_log_stored(data_dir, 4)
 
 
-def test_sighup_with_the_terminal_open_detaches_and_the_gateway_serves_on(tmp_path: Path) -> None:
-    """SIGHUP (a dropped SSH session, ``kill -HUP``) closes the console, never the gateway."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/v1/local/default"
-    data_dir = tmp_path / "data"
-    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], data_dir)
-    seen = bytearray()
-    try:
-        _read_until(master, b"1 Live", seen)
-        assert _chat(url) == 200
-        proc.send_signal(signal.SIGHUP)
-        _wait_for_log_line(data_dir, "console detached")
-        assert proc.poll() is None
-        assert _chat(url) == 200, "a hung-up console's gateway serves on, headless"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(HANG_S) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
-    _stopped_with_every_log_stored(data_dir, 2)
-
-
 def _attach_and_watch(data_dir: Path, url: str) -> None:
     """A second ``aigw-console`` on the same data directory attaches and tails the gateway live."""
     attached, master = _start_on_pty(["--port", str(_free_port())], data_dir, width=120)
@@ -169,72 +146,86 @@ def _stored_logs(data_dir: Path) -> int:
         return conn.execute("select count(*) from logs").fetchone()[0]
 
 
+class DemoConsole:
+    """``aigw-console --demo`` on a pseudo-terminal, its Live view up; killed if a test leaves it running."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}/v1/local/default"
+        self.data_dir = tmp_path / "data"
+        self.proc, self.master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], self.data_dir)
+        self.seen = bytearray()
+
+    def __enter__(self) -> "DemoConsole":
+        self.shows(b"1 Live")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        os.close(self.master)
+
+    def shows(self, needle: bytes) -> None:
+        _read_until(self.master, needle, self.seen)
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def chats(self, n: int) -> None:
+        for _ in range(n):
+            assert _chat(self.url) == 200
+
+    def exits_0(self) -> None:
+        assert self.proc.wait(HANG_S) == 0
+
+
+def test_sighup_with_the_terminal_open_detaches_and_the_gateway_serves_on(tmp_path: Path) -> None:
+    """SIGHUP (a dropped SSH session, ``kill -HUP``) closes the console, never the gateway."""
+    with DemoConsole(tmp_path) as console:
+        console.chats(1)
+        console.proc.send_signal(signal.SIGHUP)
+        _wait_for_log_line(console.data_dir, "console detached")
+        assert console.proc.poll() is None
+        console.chats(1)  # a hung-up console's gateway serves on, headless
+        console.proc.send_signal(signal.SIGTERM)
+        console.exits_0()
+    _stopped_with_every_log_stored(console.data_dir, 2)
+
+
 def test_ctrl_q_then_y_stops_the_gateway_and_exits_0(tmp_path: Path) -> None:
     """The freeze once seen in tmux: ``y`` on the quit dialog must stop the gateway and end the process."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/v1/local/default"
-    data_dir = tmp_path / "data"
-    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], data_dir)
-    seen = bytearray()
-    try:
-        _read_until(master, b"1 Live", seen)
-        for _ in range(3):
-            assert _chat(url) == 200
-        os.write(master, b"\x11")  # ctrl+q
-        _read_until(master, b"Quit and stop the gateway?", seen)
-        os.write(master, b"y")
-        assert proc.wait(HANG_S) == 0
-        _read_until(master, b"stopped (logs written=", seen)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
+    with DemoConsole(tmp_path) as console:
+        console.chats(3)
+        console.type(b"\x11")  # ctrl+q
+        console.shows(b"Quit and stop the gateway?")
+        console.type(b"y")
+        console.exits_0()
+        console.shows(b"stopped (logs written=")
     with pytest.raises(OSError):
-        _chat(url)
-    _stopped_with_every_log_stored(data_dir, 3)
+        _chat(console.url)
+    _stopped_with_every_log_stored(console.data_dir, 3)
 
 
 def test_ctrl_q_then_enter_on_quit_stops_the_gateway(tmp_path: Path) -> None:
     """The focus starts on Cancel (quitting stops the gateway); moving it to Quit and pressing Enter quits."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/v1/local/default"
-    data_dir = tmp_path / "data"
-    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], data_dir)
-    seen = bytearray()
-    try:
-        _read_until(master, b"1 Live", seen)
-        for _ in range(2):
-            assert _chat(url) == 200
-        os.write(master, b"\x11")  # ctrl+q
-        _read_until(master, b"Quit and stop the gateway?", seen)
-        os.write(master, b"\t\r")  # tab: focus the Quit button (one byte, no escape sequence to split); Enter presses it
-        assert proc.wait(HANG_S) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
-    _stopped_with_every_log_stored(data_dir, 2)
+    with DemoConsole(tmp_path) as console:
+        console.chats(2)
+        console.type(b"\x11")  # ctrl+q
+        console.shows(b"Quit and stop the gateway?")
+        console.type(b"\t\r")  # tab: focus the Quit button (one byte, no escape sequence to split); Enter presses it
+        console.exits_0()
+    _stopped_with_every_log_stored(console.data_dir, 2)
 
 
 def test_detach_keeps_the_gateway_serving_until_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/v1/local/default"
-    data_dir = tmp_path / "data"
-    proc, master = _start_on_pty(["--demo", "--no-demo-traffic", "--port", str(port)], data_dir)
-    seen = bytearray()
-    try:
-        _read_until(master, b"1 Live", seen)
-        assert _chat(url) == 200
-        os.write(master, b"\x04")  # ctrl+d
-        _read_until(master, b"Detach the console?", seen)
-        os.write(master, b"y")
-        _read_until(master, b"the gateway keeps serving", seen)
-        assert proc.poll() is None
-        assert _chat(url) == 200, "a detached gateway serves on, headless"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(HANG_S) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
-    _stopped_with_every_log_stored(data_dir, 2)
+    with DemoConsole(tmp_path) as console:
+        console.chats(1)
+        console.type(b"\x04")  # ctrl+d
+        console.shows(b"Detach the console?")
+        console.type(b"y")
+        console.shows(b"the gateway keeps serving")
+        assert console.proc.poll() is None
+        console.chats(1)  # a detached gateway serves on, headless
+        console.proc.send_signal(signal.SIGTERM)
+        console.exits_0()
+    _stopped_with_every_log_stored(console.data_dir, 2)

@@ -262,3 +262,18 @@ async def test_a_bad_public_key_is_a_400_naming_the_field(
             assert created["result"]["logpush_public_key"] == keys.public_pem
         async with session.put(f"{base}/g2", json={"logpush_public_key": "garbage"}) as resp:
             assert resp.status == 400 and "logpush_public_key" in (await resp.json())["errors"][0]["message"]
+
+
+async def test_logpush_on_without_a_destination_is_a_degraded_health(gateway_factory: GatewayFactory, keys: KeyPair) -> None:
+    """A gateway with Logpush on while the process has no ``[logpush] destination`` exports nothing:
+    ``/healthz`` names it instead of staying silent."""
+    gateway = await gateway_factory()
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{gateway.base_url}/healthz") as resp:
+            quiet = await resp.json()
+        assert "logpush" not in quiet and not any(r.startswith("logpush") for r in quiet["reasons"])
+        await push_gateway(gateway, "pushed", keys)  # the service layer puts it in the directory
+        async with session.get(f"{gateway.base_url}/healthz") as resp:
+            health = await resp.json()
+    assert health["status"] == "degraded" and health["logpush"]["destination"] is None
+    assert any(r.startswith("logpush_unconfigured: local/pushed: Logpush is on") for r in health["reasons"])

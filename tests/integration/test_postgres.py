@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator
 
 import aiohttp
 import pytest
@@ -23,32 +23,18 @@ from proxy_core.server import DIRECTORY, PIPE, SERVICES, WRITER
 from proxy_core.services import Actor
 from proxy_core.store.filters import LogFilter, Paging, parse_text
 from proxy_core.services.analytics import AnalyticsService
-from proxy_core.store.engine import Store
+from proxy_core.store.engine import Store, open_store
+from proxy_core.store.logwriter import LogWriter
 from proxy_core.store.migrate import alembic_config, upgrade_to_head
 from proxy_core.store.models import Log, LogRollup, LogRollupHourly
 from proxy_core.store.rollups import HOUR_MS, KEY, rollup_rows
 from tests.conftest import Upstream, make_settings, mock_providers
-from tests.integration.postgres import PostgresServer, PostgresUnavailable, postgres_server
+from tests.integration.postgres import PostgresServer, pg_server, pg_url  # noqa: F401 (fixtures)
+from tests.unit.log_store_helpers import before_worker_ids, log_row, write_logs
 from tests.unit.test_filters_property import check_sql_against_matches, pool_filters
 from tests.unit.test_rollups import RAGGED, answered, expected, random_logs, summed_by_hour, totals
 
 OPERATOR = Actor("operator", "API")
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[PostgresServer]:
-    servers = postgres_server()
-    try:
-        server = next(servers)
-    except PostgresUnavailable as exc:
-        pytest.skip(f"no PostgreSQL server for these tests: {exc}")
-    yield server
-    servers.close()
-
-
-@pytest.fixture
-def pg_url(pg_server: PostgresServer) -> str:
-    return pg_server.create_database()
 
 
 @pytest.fixture
@@ -138,7 +124,7 @@ async def test_migration_0005_backfills_hourly_rollups_on_postgresql(pg_url: str
     try:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0004"))
-            await conn.execute(Log.__table__.insert(), rows)
+            await conn.execute(Log.__table__.insert(), before_worker_ids(rows))
             await conn.execute(LogRollup.__table__.insert(), minutes)
         async with engine.begin() as conn:
             await conn.run_sync(upgrade_to_head)
@@ -181,3 +167,29 @@ async def test_the_crash_spool_replay_skips_rows_postgresql_already_has(gateways
     assert await writer.known_ids([first.headers["cf-aig-log-id"], "01NOSUCHLOG000000000000000"]) == {
         first.headers["cf-aig-log-id"]
     }
+
+
+async def test_two_workers_trimming_one_gateway_keep_its_log_limit_on_postgresql(pg_url: str) -> None:
+    """Two log writers (two workers' worth) write one gateway at its DELETE_OLDEST limit at once.
+    Each counts its own rows and trims one oldest log per row past the limit, so together they hold
+    it (a trim that deletes less than planned, two deletes having collided, makes that writer
+    re-read the true count); the gateway ends within one batch of its limit, newest logs kept."""
+    store = await open_store(pg_url)
+    limit, batch = 50, 10
+    writers = [LogWriter(store, lambda a, g: (limit, "DELETE_OLDEST")) for _ in range(2)]
+    try:
+        await write_logs(store, [log_row(n, 1_000 + n) for n in range(limit)])
+
+        async def work(first: int, writer: LogWriter) -> None:
+            for start in range(first, first + 200, batch):
+                await writer.write([log_row(n, 1_000 + n) for n in range(start, start + batch)], [])
+
+        await asyncio.gather(work(1_000, writers[0]), work(2_000, writers[1]))
+        async with store.engine.connect() as conn:
+            kept = [row[0] for row in await conn.execute(select(Log.created_at))]
+    finally:
+        for writer in writers:
+            await writer.close()
+        await store.close()
+    assert limit <= len(kept) <= limit + batch
+    assert min(kept) >= 2_000  # every one of the original logs went first

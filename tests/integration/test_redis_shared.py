@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator
 
 import aiohttp
 import orjson
@@ -32,24 +32,15 @@ from proxy_core.runner import RunningGateway, start_gateway
 from proxy_core.server import CACHE, DIRECTORY, FORWARDER, SERVICES
 from proxy_core.services import Actor
 from tests.conftest import Upstream, make_settings, mock_providers
-from tests.integration.postgres import PostgresServer, postgres_or_skip
+from tests.integration.postgres import pg_server, pg_url
 from tests.redis_server import RedisServer, free_port
 
 OPERATOR = Actor("operator", "API")
 ADMIN = "redis-shared-admin-token"
+__all__ = ["pg_server", "pg_url"]  # fixtures, shared with the other PostgreSQL tests
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0
 """Longest any wait on state here may take before the test fails (a loaded CI machine is slow)."""
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[PostgresServer]:
-    yield from postgres_or_skip()
-
-
-@pytest.fixture
-def pg_url(pg_server: PostgresServer) -> str:
-    return pg_server.create_database()
 
 
 @pytest.fixture

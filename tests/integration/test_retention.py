@@ -20,6 +20,7 @@ def row(n: int, gateway: str = "default") -> dict:
         "tokens_out": 2, "cost": 0.5, "custom_cost": False, "metadata": None, "feedback": 0, "score": None,
         "guardrails": None, "request_content_type": "application/json", "response_content_type": "application/json",
         "request_size": 2, "response_size": 2, "body_stored": True, "body_truncated": False, "streamed": False,
+        "worker_id": None,
     }  # fmt: skip
 
 

@@ -18,9 +18,15 @@ def log_row(n: int, created_at: int, **fields: Any) -> dict[str, Any]:
         "tokens_out": 2, "cost": 0.5, "custom_cost": False, "metadata": None, "feedback": 0, "score": None,
         "guardrails": None, "request_content_type": "application/json", "response_content_type": "application/json",
         "request_size": 2, "response_size": 2, "body_stored": False, "body_truncated": False, "streamed": False,
+        "worker_id": None,
     }  # fmt: skip
     row.update(fields)
     return row
+
+
+def before_worker_ids(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as a store older than migration 0008 (no ``worker_id`` column) takes them."""
+    return [{key: value for key, value in row.items() if key != "worker_id"} for row in rows]
 
 
 async def open_sqlite_store(path: Any) -> Store:

@@ -18,7 +18,7 @@ from proxy_core.store.engine import Store, open_store
 from proxy_core.store.migrate import alembic_config
 from proxy_core.store.models import Base, LogRollupHourly
 from proxy_core.store.rollups import HOUR_MS, KEY, MINUTE_MS, coarsen, rollup_rows
-from tests.unit.log_store_helpers import log_row, open_sqlite_store, write_logs
+from tests.unit.log_store_helpers import before_worker_ids, log_row, open_sqlite_store, write_logs
 
 T0 = 1_800_000_000_000 - 1_800_000_000_000 % HOUR_MS
 DAYS = 3
@@ -158,7 +158,7 @@ async def test_the_migration_backfills_hourly_rollups_on_a_store_with_data(tmp_p
     minutes = rollup_rows(rows)
     db = sqlite3.connect(tmp_path / "old.db")
     assert "log_rollups_hourly" not in {n for (n,) in db.execute("SELECT name FROM sqlite_master")}
-    for table, items in (("logs", rows), ("log_rollups", minutes)):
+    for table, items in (("logs", before_worker_ids(rows)), ("log_rollups", minutes)):
         columns = list(items[0])
         db.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",

@@ -23,7 +23,7 @@ Semantics
 Keys
     Cloudflare's ``id created_at request_content_type response_content_type request_type success
     cached provider model model_type cost tokens tokens_in tokens_out duration feedback event_id
-    metadata.key metadata.value`` and ours: ``status_code score step gateway_id guardrail
+    metadata.key metadata.value`` and ours: ``status_code score step gateway_id worker_id guardrail
     guardrail.category metadata.<name>``. ``tokens`` is ``tokens_in + tokens_out`` (a missing side
     counts 0; NULL only when both are). ``guardrail`` reads ``guardrails.action`` (blocked, flagged,
     passed) and ``guardrail.category`` the ``guardrails.categories`` list (S1..S14).

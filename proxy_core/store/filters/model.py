@@ -26,7 +26,7 @@ CF_KEYS = (
 )  # fmt: skip
 """The keys of Cloudflare's ``filters`` array, accepted exactly as spelled."""
 EXTENSION_KEYS = (
-    "status_code", "score", "step", "gateway_id", "error", "guardrail", "guardrail.category", "metadata.<name>",
+    "status_code", "score", "step", "gateway_id", "worker_id", "error", "guardrail", "guardrail.category", "metadata.<name>",
 )  # fmt: skip
 """Our keys on top of Cloudflare's (``metadata.<name>`` stands for any metadata entry name)."""
 OPERATORS = ("eq", "neq", "contains", "lt", "gt", "lte", "gte")
@@ -73,7 +73,7 @@ _KEYS: dict[str, _Kind] = {
     "tokens": _K.NUMBER, "tokens_in": _K.NUMBER, "tokens_out": _K.NUMBER, "duration": _K.NUMBER,
     "feedback": _K.FEEDBACK, "event_id": _K.STRING, "metadata.key": _K.META_KEY,
     "metadata.value": _K.META_VALUE, "status_code": _K.NUMBER, "score": _K.NUMBER, "step": _K.NUMBER,
-    "gateway_id": _K.STRING, "error": _K.STRING, "guardrail": _K.GUARDRAIL, "guardrail.category": _K.CATEGORY,
+    "gateway_id": _K.STRING, "worker_id": _K.STRING, "error": _K.STRING, "guardrail": _K.GUARDRAIL, "guardrail.category": _K.CATEGORY,
 }  # fmt: skip
 _ORDERED = ("eq", "neq", "lt", "gt", "lte", "gte")
 _OPS: dict[_Kind, tuple[str, ...]] = {
