@@ -1,6 +1,6 @@
 """Snapshots at 80×24 of the two truncations item 9 of issue 15 lists last: the dataset export
-toast (the directory and the file name on lines of their own) and sibling model names that a
-plain middle cut would make ambiguous (``claude-sonnet-4-5-20250929`` beside
+toast (the directory and the file name on lines of their own) and sibling model names, in Live
+and in Logs, that a plain middle cut would make ambiguous (``claude-sonnet-4-5-20250929`` beside
 ``claude-sonnet-4-20250514``; ``llama-3.1-8b-instant`` beside ``llama-3.1-70b-versatile``).
 
 Deterministic like the other snapshot modules: a fixed clock, UTC, seeded ids; the export goes to
@@ -16,9 +16,10 @@ import pytest
 from textual.pilot import Pilot
 
 from console.views.logs import LogsView
+from proxy_core.store.logwriter import LogWriter
 from tests.console.conftest import NOW, log_row
 from tests.console.helpers import said, until
-from tests.console.test_snapshots import live_loaded
+from tests.console.test_snapshots import live_loaded, logs_loaded
 from tests.console.test_views_datasets import snapshot_app
 from tests.console.views_harness import settle
 
@@ -38,6 +39,19 @@ def test_sibling_model_names_in_live_80x24(snap_compare, snapshot_console) -> No
         await live_loaded(pilot)
         _push_siblings(pilot)
         await live_loaded(pilot)
+
+    assert snap_compare(snapshot_console(), terminal_size=SIZE, run_before=siblings)
+
+
+def test_sibling_model_names_in_logs_80x24(snap_compare, snapshot_console) -> None:
+    async def siblings(pilot: Pilot) -> None:
+        rows = [log_row(800 + n, NOW + 1_000 + n * 10, provider="anthropic" if model.startswith("claude") else "groq",
+                        model=model) for n, model in enumerate(SIBLINGS)]  # fmt: skip
+        await LogWriter(pilot.app.services.store, lambda a, g: None).write(rows, [])
+        await logs_loaded(pilot)
+        view = pilot.app.screen.query_one(LogsView)
+        await until(pilot, lambda: view.selected is not None and view.selected.model == SIBLINGS[-1], what="newest")
+        await pilot.pause()
 
     assert snap_compare(snapshot_console(), terminal_size=SIZE, run_before=siblings)
 
