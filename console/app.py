@@ -37,6 +37,7 @@ from textual.widget import Widget
 
 from console.dialogs import ChoiceDialog, ConfirmDialog
 from console.help_screen import HelpScreen, collect_bindings
+from console.log_pager import LogPager
 from console.prefs import PrefsFile
 from console.store_calls import finish, report_failure, settle
 from console.theming import DEFAULT_THEME, FALLBACK_THEME, discover_themes
@@ -216,15 +217,21 @@ class AigwConsole(App[str]):
         if action == "detach":
             return True if self.on_detach is not None and not self.attached else None
         if action == "show_view" and parameters and parameters[0] == self.current_mode:
-            return None
+            return True if isinstance(self.screen, LogPager) else None  # from the pager, back to its Logs
         return True
 
     def action_help_quit(self) -> None:
         leave = "ctrl+q to quit, ctrl+d to detach" if self.on_detach is not None and not self.attached else "ctrl+q to quit"
         self.notify(f"Nothing to go back to. Press {leave}.", title="Leaving?", markup=False)
 
-    def action_show_view(self, mode: str) -> None:
-        self.switch_mode(mode)
+    async def action_show_view(self, mode: str) -> None:
+        """Switch views; a view key pressed in the log pager closes the pager first, so it is not
+        left waiting on top of Logs for the next visit (the pager reads one log; the key means
+        "go there")."""
+        while isinstance(self.screen, LogPager):
+            await self.pop_screen()
+        if mode != self.current_mode:
+            await self.switch_mode(mode)
 
     def switch_mode(self, mode: str) -> Any:
         """Switch views, remembering the one left for ``q`` / escape."""

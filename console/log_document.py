@@ -16,6 +16,7 @@ import orjson
 from rich.style import Style
 from rich.text import Text
 
+from console.replay_mark import REPLAY_MARK, replay_of
 from console.safe_text import clean, clean_line
 from console.transcript import Transcript, read_request, read_response
 from console.units import format_cost, format_duration, format_timestamp
@@ -79,6 +80,9 @@ def _summary(out: _Writer, detail: LogDetail, tz: tzinfo | None) -> None:
     out.pair("time", format_timestamp(log.created_at, tz))
     out.pair("route", f"{log.provider} · {log.model or '-'} · {log.method} {log.path}")
     out.pair("request", f"{log.request_type} · gateway {log.gateway_id}")
+    original = replay_of(log.metadata)
+    if original is not None:
+        out.pair("replay of", f"{REPLAY_MARK} {original} (o opens it)")
     out.pair("status", f"{log.status_code} {'OK' if log.success else 'FAILED'}", "ok" if log.success else "error")
     flags = [name for name, on in (("cached", log.cached), ("streamed", log.streamed), ("custom cost", log.custom_cost),
                                    ("body truncated", log.body_truncated)) if on]  # fmt: skip

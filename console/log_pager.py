@@ -76,6 +76,8 @@ class LogPager(Screen[None]):
         Binding("s", "save", "Save…", id="pager.save", tooltip="Save the prompt, the response or the whole log to a 0600 file"),
         Binding("R", "replay", "Replay…", show=False, id="pager.replay",
                 tooltip="Re-send this log's request to a provider/model and compare the answers"),
+        Binding("o", "open_original", "Original", show=False, id="pager.original",
+                tooltip="This log is a replay: open the log it replays"),
         Binding("q,escape", "back", "Back", id="pager.back", tooltip="Close the search, then the pager"),
     ]  # fmt: skip
 
@@ -86,11 +88,15 @@ class LogPager(Screen[None]):
         tz: tzinfo | None = None,
         export_dir: Path | None = None,
         on_replay: Callable[[], None] | None = None,
+        on_original: Callable[[], None] | None = None,
     ) -> None:
-        """``on_replay``: what ``R`` does (replay this log and compare); ``None``: no replay here."""
+        """``on_replay``: what ``R`` does (replay this log and compare); ``None``: no replay here.
+        ``on_original``: what ``o`` does once the pager is closed (open the log this one replays);
+        ``None``: not a replay."""
         super().__init__(classes="log-pager")
         self.detail = detail
         self.on_replay = on_replay
+        self.on_original = on_original
         self.tz = tz
         self.export_dir = export_dir
         self.document: LogDocument | None = None
@@ -173,11 +179,18 @@ class LogPager(Screen[None]):
             return True if self.body.matches else None
         if action == "replay":
             return self.on_replay is not None
+        if action == "open_original":
+            return True if self.on_original is not None else None
         return True
 
     def action_replay(self) -> None:
         if self.on_replay is not None:
             self.on_replay()
+
+    def action_open_original(self) -> None:
+        if self.on_original is not None:
+            self.dismiss(None)
+            self.on_original()
 
     def action_back(self) -> None:
         if self.search_input.has_focus:

@@ -53,8 +53,8 @@ def untrusted_line(text: str, style: str = "") -> Text:
 
 
 def middle_ellipsis(text: str, width: int) -> str:
-    """``text`` in at most ``width`` cells, cut in the middle so both ends stay readable: model
-    names differ at their end (``claude-sonnet-4-5-20250929`` → ``claude-so…-20250929``)."""
+    """``text`` in at most ``width`` cells, cut in the middle so both ends stay readable (a path's
+    root and its file name); model names have their own cut, :func:`console.model_names.cut_model_name`."""
     if cell_len(text) <= width:
         return text
     if width <= 1:

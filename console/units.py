@@ -28,13 +28,14 @@ def format_timestamp(ms: int, tz: tzinfo | None = None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} " + (moment.tzname() or "")
 
 
-def format_when(ms: int, now_ms: int, tz: tzinfo | None = None) -> str:
-    """``HH:MM:SS`` for today, ``Mon DD HH:MM`` for earlier days (like ``ls -l``), 12 cells at most."""
+def format_when(ms: int, now_ms: int, tz: tzinfo | None = None, *, short: bool = False) -> str:
+    """``HH:MM:SS`` for today, ``Mon DD HH:MM`` for earlier days (like ``ls -l``), 12 cells at most;
+    with ``short`` (a narrow column) earlier days without their time (``Mon DD``), 10 at most."""
     moment, now = _local(ms, tz), _local(now_ms, tz)
     if moment.date() == now.date():
         return moment.strftime("%H:%M:%S")
     if moment.year == now.year:
-        return moment.strftime("%b %d %H:%M")
+        return moment.strftime("%b %d" if short else "%b %d %H:%M")
     return moment.strftime("%Y-%m-%d")
 
 

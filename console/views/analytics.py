@@ -26,6 +26,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, Tab, Tabs
 
+from console.model_names import cut_model_name
 from console.safe_text import untrusted_line, middle_ellipsis
 from console.store_calls import describe_error, finish, report_failure
 from console.units import format_cost, format_count, format_duration, format_tokens
@@ -292,9 +293,10 @@ class AnalyticsView(Widget, can_focus=False):
         for label, key in (("Requests", "requests"), ("Errors", "errors"), ("Cached", "cached"),
                            ("Tokens", "tokens"), ("Cost", "cost"), ("Avg", "avg")):  # fmt: skip
             table.add_column(label, key=key)
+        cut_name = cut_model_name if message.group_by == "model" else middle_ellipsis
         for point in message.breakdown:
             table.add_row(
-                untrusted_line(middle_ellipsis(point.group or "(none)", name_width or 200)),
+                untrusted_line(cut_name(point.group or "(none)", name_width or 200)),
                 format_count(point.requests),
                 f"{format_count(point.errors)} ({100 * point.error_rate:.0f}%)",
                 f"{100 * point.cache_hit_ratio:.0f}%",

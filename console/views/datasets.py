@@ -43,6 +43,27 @@ _WRITE_CHUNK = 1 << 20
 """Export lines are written in chunks of about this many bytes (off the event loop)."""
 
 
+_TOAST_WIDTH = 60
+"""A toast's width, at most half the screen's (Textual's ``Toast`` style)."""
+_TOAST_FRAME = 4
+"""The toast's border and padding, in cells."""
+
+
+def directory_lines(directory: str, room: int) -> str:
+    """``directory`` and a final separator on lines of at most ``room`` cells, each broken after a
+    separator, so no directory name is split (one longer than ``room`` gets a line of its own)."""
+    parts = directory.split(os.sep)
+    pieces = [part + os.sep for part in parts if part] if parts[-1] else [os.sep]
+    if directory.startswith(os.sep) and parts[-1]:
+        pieces[0] = os.sep + pieces[0]
+    lines = [""]
+    for piece in pieces:
+        if lines[-1] and len(lines[-1]) + len(piece) > room:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(clean_line(line) for line in lines)
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "dataset"
 
@@ -382,9 +403,10 @@ class DatasetsView(DialogOwner, can_focus=False):
         except Exception as exc:  # noqa: BLE001 - shown, never raised
             report_failure(self, "Export failed", exc)
             return
-        # The directory and the file name on lines of their own: a long path never breaks mid-name.
-        self.notify(f"{path.parent}{os.sep}\n{path.name}", title=f"Exported {count} logs of {clean_line(dataset.name)}",
-                    markup=False, timeout=15)  # fmt: skip
+        # The directory (broken only after a separator) and the file name on lines of their own.
+        room = min(_TOAST_WIDTH, self.app.size.width // 2) - _TOAST_FRAME
+        self.notify(f"{directory_lines(str(path.parent), room)}\n{path.name}",
+                    title=f"Exported {count} logs of {clean_line(dataset.name)}", markup=False, timeout=15)  # fmt: skip
         self.post_message(self.ExportFinished(dataset.id, path, count))
 
     # -- actions: evaluations ----------------------------------------------------------------

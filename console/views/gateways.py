@@ -64,6 +64,7 @@ class GatewaysView(DialogOwner, can_focus=False):
     """
 
     FOCUS_ON_SHOW = "#gateway-settings"
+    FORM_KEYS: ClassVar[dict[str, str]] = {"n": "new_gateway", "t": "new_token"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_gateway", "New", id="gateways.new", tooltip="Create a gateway"),
         Binding("d", "delete_gateway", "Delete", id="gateways.delete",

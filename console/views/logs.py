@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,8 +40,10 @@ from console.compare_screen import replay_and_compare
 from console.dataset_time import time_rule
 from console.dialogs import CLEAR_SCORE, ConfirmDialog, ScoreDialog, TextDialog
 from console.log_pager import LogPager
+from console.replay_mark import replay_of
 from console.safe_text import clean_line
 from console.store_calls import finish
+from console.type_ahead import FormKeys
 from console.widgets.filter_bar import FilterBar
 from console.widgets.log_detail import LogDetailPane
 from console.widgets.logs_table import LogsTable
@@ -62,10 +65,11 @@ _FEED_LOOK = 2_000
 """New logs looked at per look (the feed's whole ring): the rest count as newer, unfiltered."""
 
 
-class LogsView(Vertical):
+class LogsView(FormKeys, Vertical):
     """The Logs view of one gateway."""
 
     FOCUS_ON_SHOW = "LogsTable"
+    FORM_KEYS: ClassVar[dict[str, str]] = {"n": "new_dataset"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="logs.filter", tooltip="Type a filter (enter applies, up/down recall)"),
         Binding("plus", "feedback(1)", "Good", id="logs.thumbs_up",
@@ -78,6 +82,8 @@ class LogsView(Vertical):
         Binding("f", "follow", "Follow", id="logs.follow",
                 tooltip="Follow the newest log: the page reloads as logs arrive (f again stops)"),
         Binding("n", "new_dataset", "Dataset", show=False, id="logs.new_dataset", tooltip="Save the current filter as a dataset"),
+        Binding("o", "open_original", "Original", show=False, id="logs.original",
+                tooltip="Open the log that the highlighted replay (↻) replays"),
         Binding("R", "replay", "Replay…", show=False, id="logs.replay",
                 tooltip="Re-send the highlighted log's request to a provider/model and compare the answers"),
         Binding("right_square_bracket,pagedown", "page(1)", "Next", show=False, priority=True, id="logs.next_page",
@@ -426,9 +432,11 @@ class LogsView(Vertical):
             if record is not None:
                 replay_and_compare(self.app, self.services, self.gateway_id, record, self.replay_keys)
 
+        original = replay_of(detail.log.metadata)
         self.app.push_screen(
-            LogPager(detail, tz=self._tz, export_dir=self.export_dir, on_replay=replay if record is not None else None)
-        )
+            LogPager(detail, tz=self._tz, export_dir=self.export_dir, on_replay=replay if record is not None else None,
+                     on_original=partial(self.show_log, original) if original is not None else None)
+        )  # fmt: skip
 
     @work(group="logs-pager", exclusive=True, exit_on_error=False)
     async def _open_pager(self, log_id: str) -> None:
@@ -557,6 +565,12 @@ class LogsView(Vertical):
 
     # -- replay ----------------------------------------------------------------------------------
 
+    def action_open_original(self) -> None:
+        """The highlighted log is a replay: select the log it replays and open it in the pager."""
+        original = replay_of(self.selected.metadata) if self.selected is not None else None
+        if original is not None:
+            self.show_log(original)
+
     def action_replay(self) -> None:
         record = self.selected
         if record is not None:
@@ -575,6 +589,8 @@ class LogsView(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("feedback", "score", "zoom_detail", "replay"):
             return True if self.selected is not None else None
+        if action == "open_original":
+            return True if self.selected is not None and replay_of(self.selected.metadata) else None
         if action == "page":
             step = parameters[0] if parameters else 1
             return True if (self.page < self._pages() if step == 1 else self.page > 1) else None

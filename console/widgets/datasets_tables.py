@@ -13,7 +13,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
 
-from console.safe_text import untrusted_line
+from console.safe_text import clean_line, middle_ellipsis, untrusted_line
 from console.units import format_cost, format_duration, format_when
 from proxy_core.services import DatasetInfo, EvaluationInfo, ResultInfo
 from proxy_core.services.evaluations import EvaluationType
@@ -24,6 +24,14 @@ __all__ = ["DatasetsTable", "EvaluationsTable", "format_result"]
 _HEADINGS = {"human_feedback": "Feedback"}
 """Column headings shorter than the evaluator's name (``Human feedback`` was cut at 80 columns);
 each value column is followed by ``n``, the number of logs it used."""
+_NARROW_HEADINGS = {"human_feedback": "Good"}
+"""… and narrower still below :data:`NARROW_BELOW` columns (the share of logs rated good)."""
+NARROW_BELOW = 100
+"""Below this terminal width the evaluations table fits 80 columns: no Datasets column (the
+least needed: the datasets table above names them, and the dialog that ran it did), ``done`` for
+``completed``, names cut to :data:`_NARROW_NAME` cells and the start day without its time."""
+_NARROW_NAME = 16
+_SHORT_STATUS = {"completed": "done"}
 
 
 def format_result(result: ResultInfo | None) -> str:
@@ -106,26 +114,45 @@ class EvaluationsTable(_StyledTable):
     def __init__(self, evaluators: Sequence[EvaluationType], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.evaluators = list(evaluators)
+        self.narrow: bool | None = None
+        """Whether the columns are the 80-column set (``None`` until they are added)."""
+        self._shown: tuple[list[EvaluationInfo], int, tzinfo | None] = ([], 0, None)
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def on_resize(self) -> None:
+        if (self.app.size.width < NARROW_BELOW) != self.narrow:
+            self._add_columns()
+            self.show_evaluations(*self._shown)
+
+    def _add_columns(self) -> None:
+        self.narrow = narrow = self.app.size.width < NARROW_BELOW
+        self.clear(columns=True)
         self.add_column("Evaluation", key="name")
         self.add_column("Status", key="status")
         self.add_column("Logs", key="logs")
+        headings = _NARROW_HEADINGS if narrow else _HEADINGS
         for evaluator in self.evaluators:  # short headings, so that 80 columns show every evaluator whole
-            self.add_column(_HEADINGS.get(evaluator.id, evaluator.name), key=f"value-{evaluator.id}")
+            self.add_column(headings.get(evaluator.id, evaluator.name), key=f"value-{evaluator.id}")
             self.add_column("n", key=f"used-{evaluator.id}")
-        self.add_column("Datasets", key="datasets")
+        if not narrow:
+            self.add_column("Datasets", key="datasets")
         self.add_column("Started", key="started")
 
     def show_evaluations(self, evaluations: Iterable[EvaluationInfo], now_ms: int, tz: tzinfo | None) -> None:
+        self._shown = (list(evaluations), now_ms, tz)
+        narrow = bool(self.narrow)
         rows = []
         running = 0
-        for evaluation in evaluations:
+        for evaluation in self._shown[0]:
             running += evaluation.status == "running"
             results = {r.evaluation_type_id: r for r in evaluation.results}
+            name = middle_ellipsis(clean_line(evaluation.name), _NARROW_NAME) if narrow else evaluation.name
+            status = _SHORT_STATUS.get(evaluation.status, evaluation.status) if narrow else evaluation.status
             cells: list[Any] = [
-                untrusted_line(evaluation.name),
-                self.tone(evaluation.status, f"evaluations-table--{evaluation.status}"),
+                untrusted_line(name),
+                self.tone(status, f"evaluations-table--{evaluation.status}"),
                 str(evaluation.total_logs) if evaluation.status == "completed" else "…",
             ]
             for evaluator in self.evaluators:
@@ -134,8 +161,9 @@ class EvaluationsTable(_StyledTable):
                     cells += [self.tone("not chosen", "evaluations-table--muted"), ""]
                 else:
                     cells += [format_result(result), str(result.logs_used) if result.status == "completed" else ""]
-            names = ", ".join(str(d.get("name", "?")) for d in evaluation.datasets)
-            cells += [untrusted_line(names), format_when(evaluation.created_at, now_ms, tz)]
+            if not narrow:
+                cells.append(untrusted_line(", ".join(str(d.get("name", "?")) for d in evaluation.datasets)))
+            cells.append(format_when(evaluation.created_at, now_ms, tz, short=narrow))
             rows.append((evaluation.id, cells))
         self.refill(rows)
         self.border_subtitle = f"{len(rows)} runs" + (f" · {running} running" if running else "")

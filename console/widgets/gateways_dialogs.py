@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 from console.secret_file import save_secret
+from console.type_ahead import TypeAhead
 from console.widgets.gateways_settings import SettingSpec
 from proxy_core.services import InvalidInput
 from proxy_core.services.gateways import validate_settings
@@ -31,8 +32,9 @@ _DIALOG_CSS = "../dialogs.tcss"
 """The shared dialog look (console/dialogs.tcss); the view's .tcss adds what is particular."""
 
 
-class GatewayDialog(ModalScreen["str | None"]):
-    """Ask for a new gateway's id; ``error`` shows why the last try was refused."""
+class GatewayDialog(TypeAhead, ModalScreen["str | None"]):
+    """Ask for a new gateway's id; ``error`` shows why the last try was refused. Keys typed before
+    it is up land in its field (:class:`console.type_ahead.TypeAhead`)."""
 
     CSS_PATH = _DIALOG_CSS
     BINDINGS: ClassVar[list[BindingType]] = [_CANCEL]

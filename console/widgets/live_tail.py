@@ -32,7 +32,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from console.safe_text import clean_line, middle_ellipsis
+from console.replay_mark import model_cell, replay_of
+from console.safe_text import clean_line
 from console.widgets.styles import component_style
 from console.units import format_clock, format_cost, format_duration, format_tokens
 from proxy_core.errors import ErrorCode
@@ -355,7 +356,7 @@ class LiveTail(ScrollView, can_focus=True):
             "time": (format_clock(int(row.get("created_at") or 0), self._tz), "dim"),
             "gateway": (clean_line(str(row.get("gateway_id") or "")), None),
             "provider": (clean_line(str(row.get("provider") or "")), None),
-            "model": (clean_line(str(row.get("model") or "-")), None),
+            "model": (clean_line(str(row.get("model") or "-")), None),  # cut in _strip, marked there if a replay
             "status": (str(status) if status else "ERR", status_style),
             "cache": ("hit" if row.get("cached") else "", "hit"),
             "tokens": (format_tokens(row.get("tokens_in"), row.get("tokens_out")), None),
@@ -371,8 +372,10 @@ class LiveTail(ScrollView, can_focus=True):
         cells = self._cells(row, next((size for column, size in columns if column.key == "guard"), 9))
         for i, (column, size) in enumerate(columns):
             text, style_name = cells[column.key]
-            if cell_len(text) > size:  # a model name keeps its end (its version), the rest theirs
-                text = middle_ellipsis(text, size) if column.key == "model" else set_cell_size(text, size - 1) + "…"
+            if column.key == "model":  # keeps what tells it from its siblings, after ↻ for a replay
+                text = model_cell(text, replay_of(row.get("metadata")) is not None, size)
+            elif cell_len(text) > size:
+                text = set_cell_size(text, size - 1) + "…"
             text = text.rjust(size) if column.align == "right" else set_cell_size(text, size)
             if i:
                 segments.append(Segment(" "))

@@ -20,6 +20,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from console.replay_mark import REPLAY_MARK, replay_of
 from console.safe_text import clean, clean_line
 from console.transcript import Transcript, read_request, read_response
 from console.units import format_cost, format_duration, format_timestamp
@@ -126,6 +127,9 @@ class LogDetailPane(VerticalScroll, can_focus=True):
         feedback.append("  score ", style=label)
         feedback.append("-" if log.score is None else str(log.score))
         lines: list[RenderableType] = [head, route, status, numbers, feedback]
+        original = replay_of(log.metadata)
+        if original is not None:
+            lines.insert(2, Text(f"{REPLAY_MARK} replay of {original} (o opens it)", style=self._s("heading")))
         if log.error:
             error = Text("error ", style=self._s("error"))
             error.append(clean(log.error))

@@ -17,7 +17,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from console.safe_text import clean_line, middle_ellipsis
+from console.replay_mark import model_cell, replay_of
+from console.safe_text import clean_line
 from console.units import format_cost, format_duration, format_tokens, format_when
 from console.widgets.styles import component_style
 from proxy_core.services import LogRecord
@@ -138,7 +139,8 @@ class LogsTable(DataTable):
         return {
             "time": Text(format_when(record.created_at, self._clock(), self._tz), style=self._style("muted")),
             "provider": Text(clean_line(record.provider), no_wrap=True, overflow="ellipsis"),
-            "model": Text(middle_ellipsis(clean_line(record.model or "-"), model_width), no_wrap=True),
+            "model": Text(model_cell(clean_line(record.model or "-"), replay_of(record.metadata) is not None, model_width),
+                          no_wrap=True),
             "status": Text(str(record.status_code), style=self._style(status), justify="right"),
             "cache": Text("hit" if hit else "", style=self._style("hit")),
             "tokens": Text(format_tokens(record.tokens_in, record.tokens_out), justify="right"),

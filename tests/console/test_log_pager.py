@@ -127,3 +127,24 @@ async def test_guardrail_verdicts_read_with_category_names(console, services: Se
         assert "stages" not in text and "{" not in text  # no raw JSON
         await pilot.press("g")
         assert "$0.00000006" in screen_text(pilot.app)  # never scientific
+
+
+async def test_a_view_key_closes_the_pager_and_switches(console, services: Services) -> None:
+    async with console().run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        view = pilot.app.screen.query_one(LogsView)
+        await until(pilot, lambda: view.detail_pane.detail is not None, what="the detail")
+        record = view.selected
+        assert record is not None
+        pager = await open_pager(pilot, view)
+        await pilot.press("1")
+        await until(pilot, lambda: pilot.app.current_mode == "live", what="Live")
+        assert pager not in pilot.app.screen_stack and not pilot.app.screen.query(LogPager)
+        await pilot.press("2")  # Logs again, without the pager left on top of it
+        await until(pilot, lambda: pilot.app.current_mode == "logs", what="Logs")
+        assert pilot.app.screen.query_one(LogsView) is view and view.selected == record
+
+        pager = await open_pager(pilot, view)
+        await pilot.press("2")  # the view under the pager: the key closes the pager
+        await until(pilot, lambda: pilot.app.screen is not pager, what="the pager closed")
+        assert pilot.app.current_mode == "logs" and pilot.app.screen.query_one(LogsView) is view

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from rich.cells import cell_len
 
 from proxy_core.live_stats import LiveStats
 from console.prefs import PrefsFile
+from console.model_names import cut_model_name
 from console.safe_text import clean, clean_line, middle_ellipsis, untrusted
 from console.theming import THEMES_DIR, ThemeFileError, discover_themes, load_theme, load_themes
 from console.transcript import read_request, read_response
@@ -106,6 +108,8 @@ def test_units() -> None:
     now = 1_764_300_000_000
     assert format_when(now - 1000, now, UTC) == "03:19:59"
     assert format_when(now - 2 * 86_400_000, now, UTC) == "Nov 26 03:20"
+    assert format_when(now - 2 * 86_400_000, now, UTC, short=True) == "Nov 26"  # a narrow column: the day
+    assert format_when(now - 1000, now, UTC, short=True) == "03:19:59"
 
 
 def test_small_costs_are_written_out_never_in_scientific_notation() -> None:
@@ -117,10 +121,28 @@ def test_small_costs_are_written_out_never_in_scientific_notation() -> None:
     assert not any("e" in format_cost(10.0 ** -n) for n in range(1, 15))
 
 
-def test_model_names_are_cut_in_the_middle() -> None:
-    assert middle_ellipsis("claude-sonnet-4-5-20250929", 18) == "claude-so…20250929"
+def test_paths_are_cut_in_the_middle() -> None:
+    assert middle_ellipsis("/var/lib/aigw/exports/datasets", 18) == "/var/lib/…datasets"
     assert middle_ellipsis("gpt-4o", 18) == "gpt-4o" and len(middle_ellipsis("a" * 40, 11)) == 11
-    assert middle_ellipsis("claude-3-5-haiku-latest", 15) == "claude-…-latest"
+
+
+def test_a_cut_model_name_keeps_what_tells_it_from_its_siblings() -> None:
+    # the release date goes first: to its last digits, then whole
+    assert cut_model_name("claude-sonnet-4-5-20250929", 22) == "claude-sonnet-4-5…0929"
+    assert cut_model_name("claude-sonnet-4-5-20250929", 18) == "claude-sonnet-4-5…"
+    assert cut_model_name("claude-sonnet-4-20250514", 18) == "claude-sonnet-4…"
+    assert cut_model_name("gpt-4o-2024-08-06", 12) == "gpt-4o…0806"
+    assert cut_model_name("claude-3-5-haiku-latest", 17) == "claude-3-5-haiku…"
+    # then the organisation path, then words without digits (the size and version stay whole)
+    assert cut_model_name("llama-3.1-8b-instant", 18) == "llama-3.1-8b-inst…"
+    assert cut_model_name("llama-3.1-8b-instant", 12) == "l…-3.1-8b-i…"
+    assert cut_model_name("@cf/meta/llama-3.1-8b-instruct", 22) == "…/llama-3.1-8b-instru…"
+    assert cut_model_name("claude-3-5-haiku-latest", 15) == "cla…-3-5-haiku…"
+    # a name that fits is left alone; nothing left to cut falls back to the middle
+    assert cut_model_name("gpt-4o", 18) == "gpt-4o"
+    assert cut_model_name("claude-sonnet-4-5-20250929", 3) == "c…9"
+    for width in range(1, 30):
+        assert cell_len(cut_model_name("@cf/meta/llama-3.1-8b-instruct-20250101", width)) <= width
 
 
 def test_theme_files_load(tmp_path: Path) -> None:

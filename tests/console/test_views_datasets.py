@@ -76,7 +76,9 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
             assert len(lines) == 2 and {line["feedback"] for line in lines} == {1}
             assert lines[0]["request"] == {"messages": [{"role": "user", "content": "hello"}]}
             told = [n for n in said(app) if n.title.startswith("Exported 2 logs")]
-            assert [n.message.splitlines() for n in told] == [[f"{files[0].parent}/", files[0].name]]  # path, then file
+            *directory, name = told[0].message.splitlines()  # the directory (broken after a /), then the file
+            assert len(told) == 1 and "".join(directory) == f"{files[0].parent}/" and name == files[0].name
+            assert all(line.endswith("/") and len(line) <= 36 for line in directory[:-1])
 
             # evaluate with two of the three evaluators; the run is held so that the view shows it
             # running, then picks up the results by itself (it polls while a run is going)
@@ -105,7 +107,7 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
             assert evaluations.row_count == 1 and str(evaluations.get_row_at(0)[1]) == "running"
             gate.set()
             await services.evaluations.wait()
-            await wait_until(pilot, lambda: str(evaluations.get_row_at(0)[1]) == "completed")
+            await wait_until(pilot, lambda: str(evaluations.get_row_at(0)[1]) == "done")  # completed, at 80 columns
             row = dict(zip([str(c.key.value) for c in evaluations.ordered_columns], _cells(evaluations, 0)))
             assert row["logs"] == "2" and row["value-cost"] == "not chosen"  # said, not a blank dash
             assert (row["value-speed"], row["used-speed"]) == ("325ms", "2")
@@ -135,7 +137,8 @@ async def test_create_export_evaluate_edit_delete(tmp_path: Path) -> None:
         await store.close()
 
 
-def _snapshot_app(tmp_path: Path) -> ViewHarness:
+def snapshot_app(tmp_path: Path, export_dir: Path | None = None) -> ViewHarness:
+    """Two datasets and two evaluations of them, saved at fixed times (exports to ``export_dir``)."""
     async def setup() -> Services:
         store = await open_seeded_store(tmp_path / "snap.db")
         earlier = Services(store, account_id=ACCOUNT, clock=lambda: NOW - 30 * MINUTE)
@@ -152,12 +155,25 @@ def _snapshot_app(tmp_path: Path) -> ViewHarness:
         await later.evaluations.wait()
         return make_services(store)
 
-    return ViewHarness(_factory(tmp_path), setup=setup)
+    return ViewHarness(_factory(export_dir or tmp_path), setup=setup)
 
 
 def test_snapshot_80x24(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(_snapshot_app(tmp_path), terminal_size=(80, 24), run_before=settle)
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), run_before=settle)
 
 
 def test_snapshot_200x60(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(_snapshot_app(tmp_path), terminal_size=(200, 60), run_before=settle)
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(200, 60), run_before=settle)
+
+
+async def test_the_evaluations_table_fits_80_columns_and_widens_back(tmp_path: Path) -> None:
+    async with snapshot_app(tmp_path).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = pilot.app.screen.query_one(EvaluationsTable)
+        assert table.narrow and "datasets" not in table.columns
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # no horizontal scroll
+        assert _cells(table, 0)[:2] == ["after pr… change", "done"]
+        await pilot.resize_terminal(120, 30)
+        await wait_until(pilot, lambda: table.narrow is False)
+        assert "datasets" in table.columns and _cells(table, 0)[:2] == ["after prompt change", "completed"]
+        assert _cells(table, 0)[-2] == "rated answers, openai chat"
