@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import orjson
 from aiohttp import web
@@ -29,7 +29,9 @@ from proxy_core.config import LogSettings
 from proxy_core.guardrails import GuardrailEngine
 from proxy_core.logpipe import PipeStats
 from proxy_core.logpush import LogPusher
-from proxy_core.shared import Broadcaster
+
+if TYPE_CHECKING:  # Redis's client is imported only by a process configured to use it
+    from proxy_core.shared import Broadcaster
 
 __all__ = ["assess", "health_body", "health_handler", "logpush_part", "redis_part"]
 

@@ -11,14 +11,13 @@ import functools
 import os
 import socket
 import time
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 import aiohttp
 from aiohttp import web
 
 from proxy_core.api import API_PREFIX, create_api_app
 from proxy_core.cache import CacheJanitor, SqlCacheBackend
-from proxy_core.cache.redis_layer import RedisCacheLayer
 from proxy_core.config import ConfigError, Settings
 from proxy_core.costs import PricingTable, load_pricing
 from proxy_core.directory import GatewayConfig, GatewayDirectory
@@ -37,11 +36,13 @@ from proxy_core.guardrails import GuardrailEngine, build_evaluator
 from proxy_core.http.routes import FORWARDER, ProviderRoutes
 from proxy_core.providers.registry import ProviderRegistry
 from proxy_core.services import Services
-from proxy_core.shared import Broadcaster, BroadcastingDirectory, RedisLink, RedisRateLimits
 from proxy_core.store.engine import Store
 from proxy_core.store.logwriter import LogWriter
 from proxy_core.ws.realtime import RealtimeBridge
 from proxy_core.ws.universal import UniversalSockets
+
+if TYPE_CHECKING:
+    from proxy_core.shared import Broadcaster
 
 __all__ = [
     "create_app", "SETTINGS", "STORE", "BUS", "PIPE", "DIRECTORY", "FORWARDER", "PRICING", "WRITER", "SERVICES",
@@ -177,7 +178,12 @@ def create_app(
     bus.worker = worker_id or settings.worker_id or bus.worker or f"{socket.gethostname()}:{os.getpid()}"
     pricing = pricing or load_pricing(settings.pricing_file or None)
     app = web.Application(client_max_size=settings.server.max_body_bytes)
-    link = RedisLink(settings.redis) if settings.redis.url else None
+    link = None
+    if settings.redis.url:  # Redis's client is loaded only by a process that shares state through it
+        from proxy_core.cache.redis_layer import RedisCacheLayer
+        from proxy_core.shared import Broadcaster, BroadcastingDirectory, RedisLink, RedisRateLimits
+
+        link = RedisLink(settings.redis)
     cache = SqlCacheBackend(
         store, memory_bytes=settings.cache.memory_bytes, read_timeout=settings.cache.read_timeout,
         shared=RedisCacheLayer(link) if link is not None else None,

@@ -43,6 +43,26 @@ def test_importing_the_whole_core_loads_no_ui_module() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_a_gateway_without_redis_never_loads_its_client() -> None:
+    """Redis's client costs a process ~7 MB resident: only a gateway configured to share state
+    through Redis may load it (the RSS goal of the hot-path issue is 100 MB under load)."""
+    script = (
+        "import asyncio, sys, tempfile\n"
+        "from proxy_core.config import load_settings\n"
+        "from proxy_core.runner import start_gateway\n"
+        "async def main():\n"
+        "    with tempfile.TemporaryDirectory() as data:\n"
+        "        settings = load_settings(None, env={'AIGW_DATA_DIR': data}, overrides={'server': {'port': 0}})\n"
+        "        gateway = await start_gateway(settings)\n"
+        "        await gateway.stop()\n"
+        "asyncio.run(main())\n"
+        "print('redis' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
 def test_screens_and_routes_never_touch_the_database_directly() -> None:
     """The console and the management API reach the store through proxy_core.services only."""
     places = [*(ROOT / "console").rglob("*.py"), *(ROOT / "proxy_core" / "api").rglob("*.py")]

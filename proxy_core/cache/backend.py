@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 __all__ = ["CachedResponse", "CacheBackend"]
 
@@ -48,3 +48,11 @@ class CacheBackend(Protocol):
     async def clear(self, account_id: str, gateway_id: str) -> int:
         """Delete every entry of one gateway (``cache_invalidate_on_update``); the number deleted."""
         ...
+
+
+class SharedEntry(NamedTuple):
+    """A cached response with the gateway it belongs to, as the processes' shared layer holds it."""
+
+    response: CachedResponse
+    account_id: str
+    gateway_id: str

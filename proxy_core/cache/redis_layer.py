@@ -17,11 +17,11 @@ An entry is stored as one string: its metadata as a JSON line, then the body's b
 from __future__ import annotations
 
 import logging
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
-from proxy_core.cache.backend import CachedResponse
+from proxy_core.cache.backend import CachedResponse, SharedEntry
 from proxy_core.cache.keys import MAX_CACHEABLE_BYTES
 from proxy_core.shared.link import RedisLink, RedisUnavailable
 
@@ -31,12 +31,6 @@ log = logging.getLogger(__name__)
 
 _SCAN_BATCH = 500
 _GLOB_SPECIALS = str.maketrans({c: "\\" + c for c in "*?[]\\"})
-
-
-class SharedEntry(NamedTuple):
-    response: CachedResponse
-    account_id: str
-    gateway_id: str
 
 
 def encode_entry(entry: SharedEntry) -> bytes:

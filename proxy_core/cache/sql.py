@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Delete, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -22,13 +22,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from proxy_core.cache.backend import CachedResponse
+from proxy_core.cache.backend import CachedResponse, SharedEntry
 from proxy_core.cache.keys import MAX_CACHEABLE_BYTES
 from proxy_core.cache.memory import MemoryLru
-from proxy_core.cache.redis_layer import RedisCacheLayer, SharedEntry
 from proxy_core.redact import is_secret_header
 from proxy_core.store.engine import Store
 from proxy_core.store.models import CacheEntry
+
+if TYPE_CHECKING:  # Redis's client is imported only by a process configured to use it
+    from proxy_core.cache.redis_layer import RedisCacheLayer
 
 __all__ = ["SqlCacheBackend"]
 
