@@ -1,6 +1,6 @@
 """The console App itself, driven with Pilot, over both real gateway links: a request the gateway
-answered appears in Live, Enter opens it in Logs, a thumbs up there is stored and comes back to
-Live through the link's feed — the same keys and the same results whether the gateway runs on a
+answered appears in Live, Enter opens it (in the Logs view's pager), a thumbs up in Logs is stored
+and comes back to Live through the link's feed — the same keys and the same results whether the gateway runs on a
 thread of this process or in another process reached over its event stream."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import aiohttp
 
 from console.app import make_console
 from console.attach import AttachedLink
+from console.log_pager import LogPager
 from console.views.live import LiveView
 from console.views.logs import LogsView
 from console.widgets.live_tail import LiveTail
@@ -53,13 +54,15 @@ async def test_live_tail_open_and_rate_through_the_link(linked: Linked, tmp_path
                 break
             await pilot.press("down")
         assert tail.selected is not None and tail.selected["id"] == log_id
-        await pilot.press("enter")
+        await pilot.press("enter")  # one Enter: the log opens in Logs, in full (the pager)
+        await wait_until(pilot, lambda: isinstance(app.screen, LogPager) and app.screen.detail.log.id == log_id)
+        await pilot.press("q")  # back to the Logs table, the log highlighted
         await wait_until(pilot, lambda: _selected_in_logs(app) == log_id)
         await pilot.press("plus")
-        record = None
-        while record is None or record.feedback != 1:
+        deadline = time.monotonic() + HANG_S
+        while (await linked.services.logs.get("default", log_id)).feedback != 1:
+            assert time.monotonic() < deadline, "the thumbs up was never stored"
             await pilot.pause(0.02)
-            record = await linked.services.logs.get("default", log_id)
 
         await pilot.press("1")  # back to Live: the edit arrived through the link's feed
         tail = app.screen.query_one(LiveView).query_one(LiveTail)
