@@ -151,6 +151,9 @@ class RedisSettings:
     a slower call is answered without Redis (per-process count, cache miss)."""
     reconnect_max_delay: float = 5.0
     """Longest wait between reconnection attempts while Redis is down (the wait doubles from 0.1 s)."""
+    ack_timeout: float = 2.0
+    """Longest a settings or token change waits for the other processes to say they applied it
+    (then it returns; the late ones apply it when the message reaches them, or at their poll)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 def check_redis(redis: RedisSettings) -> None:
     if redis.url and not redis.url.startswith(REDIS_SCHEMES):
         raise ConfigError(f"config key [redis] url: must start with {', '.join(REDIS_SCHEMES)}")
-    if redis.timeout <= 0 or redis.reconnect_max_delay <= 0:
-        raise ConfigError("config keys [redis] timeout and reconnect_max_delay: must be positive seconds")
+    if redis.timeout <= 0 or redis.reconnect_max_delay <= 0 or redis.ack_timeout <= 0:
+        raise ConfigError("config keys [redis] timeout, reconnect_max_delay and ack_timeout: must be positive seconds")
     if not redis.prefix or any(c in redis.prefix for c in " *?[]"):
         raise ConfigError("config key [redis] prefix: must be non-empty, without spaces or *?[]")
 

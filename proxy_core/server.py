@@ -218,7 +218,7 @@ def create_app(
         evaluator, cache_seconds=settings.guardrails.cache_seconds, timeout=settings.guardrails.timeout
     )
     reread = functools.partial(_reread, directory, writer)
-    broadcaster = Broadcaster(link, bus, reread) if link is not None else None
+    broadcaster = Broadcaster(link, bus, reread, ack_timeout=settings.redis.ack_timeout) if link is not None else None
     if broadcaster is not None:  # an attached console's change reaches the other processes too
         reread = functools.partial(_reread_and_announce, directory, writer, broadcaster)
     admission = Admission(directory, pipe, RedisRateLimits(link) if link is not None else None)

@@ -43,7 +43,7 @@ __all__ = ["ACK_TIMEOUT", "Broadcaster", "BroadcastingDirectory", "EVENT_BATCH_I
 log = logging.getLogger(__name__)
 
 ACK_TIMEOUT = 2.0
-"""Longest a change waits for the other processes to say they applied it."""
+"""Longest a change waits for the other processes to say they applied it (``[redis] ack_timeout``)."""
 EVENT_BATCH_INTERVAL = 0.05
 _OUTBOX = 20_000
 _SEND_TIMEOUT = 1.0
@@ -53,8 +53,11 @@ class Broadcaster:
     """One process's side of both channels. ``reread`` re-reads the gateways and tokens (and
     whatever else this process holds of the store) when another process changed them."""
 
-    def __init__(self, link: RedisLink, bus: EventBus, reread: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, link: RedisLink, bus: EventBus, reread: Callable[[], Awaitable[None]], *, ack_timeout: float = ACK_TIMEOUT
+    ) -> None:
         self.link = link
+        self.ack_timeout = ack_timeout
         self.bus = bus
         self.reread = reread
         self.origin = secrets.token_hex(8)
@@ -99,12 +102,12 @@ class Broadcaster:
         try:
             receivers = await self.link.call(lambda c: c.publish(self.directory_channel, message), timeout=_SEND_TIMEOUT)
             others = int(receivers) - 1  # this process's own subscriber heard it too
-            deadline = time.monotonic() + ACK_TIMEOUT
+            deadline = time.monotonic() + self.ack_timeout
             for confirmed in range(max(others, 0)):
                 left = math.ceil(deadline - time.monotonic())  # whole seconds: Redis 5 takes no others
                 if left <= 0 or await self.link.call(lambda c: c.blpop([ack], timeout=left), timeout=left + 1) is None:
                     log.warning("%d of %d gateway processes did not confirm a settings change within %ss",
-                                others - confirmed, others, ACK_TIMEOUT)  # fmt: skip
+                                others - confirmed, others, self.ack_timeout)  # fmt: skip
                     break
         except RedisUnavailable as exc:
             log.warning("settings change not broadcast (%s): other processes see it at their next poll", exc)

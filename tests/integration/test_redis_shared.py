@@ -48,7 +48,7 @@ async def pair(
     tmp_path: Path, upstream: Upstream, pg_url: str, redis_settings: dict[str, Any]
 ) -> AsyncIterator[list[RunningGateway]]:
     # A patient request-path timeout: counting must be exact here even when the machine is busy.
-    redis = {**redis_settings, "timeout": 2.0, "reconnect_max_delay": 0.5}
+    redis = {**redis_settings, "timeout": 2.0, "reconnect_max_delay": 0.5, "ack_timeout": DEADLINE}
     started = []
     for n in range(2):
         settings = make_settings(
