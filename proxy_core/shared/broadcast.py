@@ -6,7 +6,7 @@ Two channels, ``{prefix}:directory`` and ``{prefix}:events``. Every process subs
 - A change made through a process's service layer (or an attached console's nudge) publishes
   ``{"origin", "ack"}`` on the directory channel; every other process re-reads the gateways and
   tokens from the store at once and pushes its origin onto the ``ack`` list, and the publisher
-  waits (at most :data:`ACK_TIMEOUT`) until each has, so when a token revocation returns, every
+  waits (at most ``[redis] ack_timeout``) until each has, so when a token revocation returns, every
   process already refuses the token. The store poll (:class:`~proxy_core.directory.GatewayDirectory`)
   keeps running as the fallback: pub/sub delivers at most once and not at all while Redis is down.
 - The event bus's events (finished logs, log edits), each tagged ``worker`` with this process's
@@ -38,12 +38,10 @@ from proxy_core.directory import GatewayConfig, GatewayDirectory
 from proxy_core.events import EventBus
 from proxy_core.shared.link import RedisLink, RedisUnavailable
 
-__all__ = ["ACK_TIMEOUT", "Broadcaster", "BroadcastingDirectory", "EVENT_BATCH_INTERVAL"]
+__all__ = ["Broadcaster", "BroadcastingDirectory", "EVENT_BATCH_INTERVAL"]
 
 log = logging.getLogger(__name__)
 
-ACK_TIMEOUT = 2.0
-"""Longest a change waits for the other processes to say they applied it (``[redis] ack_timeout``)."""
 EVENT_BATCH_INTERVAL = 0.05
 _OUTBOX = 20_000
 _SEND_TIMEOUT = 1.0
@@ -54,7 +52,7 @@ class Broadcaster:
     whatever else this process holds of the store) when another process changed them."""
 
     def __init__(
-        self, link: RedisLink, bus: EventBus, reread: Callable[[], Awaitable[None]], *, ack_timeout: float = ACK_TIMEOUT
+        self, link: RedisLink, bus: EventBus, reread: Callable[[], Awaitable[None]], *, ack_timeout: float
     ) -> None:
         self.link = link
         self.ack_timeout = ack_timeout
@@ -96,7 +94,7 @@ class Broadcaster:
 
     async def announce_change(self) -> None:
         """Tell every other process to re-read gateways and tokens, and wait until they have (or
-        :data:`ACK_TIMEOUT` passed, or Redis is down: then their poll picks the change up)."""
+        ``ack_timeout`` passed, or Redis is down: then their poll picks the change up)."""
         ack = self.link.key("ack", self.origin, secrets.token_hex(4))
         message = orjson.dumps({"origin": self.origin, "ack": ack})
         try:

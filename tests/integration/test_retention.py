@@ -9,19 +9,11 @@ from sqlalchemy import func, select
 from proxy_core.store.engine import open_store
 from proxy_core.store.logwriter import LogWriter, rollup_rows
 from proxy_core.store.models import Log, LogBody, LogRollup
+from tests.unit.log_store_helpers import log_row
 
 
 def row(n: int, gateway: str = "default") -> dict:
-    return {
-        "id": f"{n:026d}", "account_id": "local", "gateway_id": gateway, "created_at": 1_800_000_000_000 + n,
-        "provider": "openai", "model": "gpt-4o-mini", "model_type": "text-generation", "path": "/chat/completions",
-        "request_type": "provider", "method": "POST", "status_code": 200, "success": True, "error_code": None,
-        "error": None, "cached": False, "step": 0, "event_id": None, "duration": 10, "ttfb": 5, "tokens_in": 1,
-        "tokens_out": 2, "cost": 0.5, "custom_cost": False, "metadata": None, "feedback": 0, "score": None,
-        "guardrails": None, "request_content_type": "application/json", "response_content_type": "application/json",
-        "request_size": 2, "response_size": 2, "body_stored": True, "body_truncated": False, "streamed": False,
-        "worker_id": None,
-    }  # fmt: skip
+    return log_row(n, 1_800_000_000_000 + n, gateway_id=gateway, body_stored=True)
 
 
 def body(n: int) -> dict:
